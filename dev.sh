@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One entry point for a fresh clone: `bash dev.sh app` starts the app, `bash dev.sh test` runs every test.
+# Both create .venv (if missing) and install what they need into it first.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${STYLE_LENS_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+setup() {
+    local reqs=$1
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    local stamp="$VENV/.installed-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)-$reqs"
+    if [ ! -f "$stamp" ]; then
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -r "$reqs" -e .
+        touch "$stamp"
+    fi
+}
+
+browser() {
+    # The browser tests drive Debian's Chromium; Playwright cannot download its own build here.
+    if [ ! -x /usr/bin/chromium ]; then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        else
+            echo "dev.sh: /usr/bin/chromium is missing; install Debian's chromium package (sudo apt-get install chromium)" >&2
+            exit 1
+        fi
+    fi
+}
+
+case "${1:-}" in
+    app)
+        shift
+        setup requirements.txt
+        exec "$VENV/bin/python" -m streamlit run app.py "$@"
+        ;;
+    test)
+        shift
+        setup requirements-test.txt
+        browser
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *)
+        echo "usage: bash dev.sh app | test [pytest args]" >&2
+        exit 2
+        ;;
+esac

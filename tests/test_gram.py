@@ -1,0 +1,185 @@
+"""The style mathematics against an independent float64 NumPy computation, and its properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
+
+SHAPES = [(3, 4, 5), (8, 7, 3), (16, 1, 9), (64, 12, 10)]
+
+
+def np_gram(a: np.ndarray) -> np.ndarray:
+    """Literal definition: G[k, k'] = sum over (i, j) of a[k, i, j] * a[k', i, j]."""
+    return np.einsum("kij,lij->kl", a, a)
+
+
+def np_layer_style_cost(a_s: np.ndarray, a_g: np.ndarray) -> float:
+    n_c, n_h, n_w = a_g.shape
+    g_s = np_gram(a_s) * (n_h * n_w) / (a_s.shape[1] * a_s.shape[2])
+    return float(((g_s - np_gram(a_g)) ** 2).sum() / (2.0 * n_h * n_w * n_c) ** 2)
+
+
+def np_content_cost(a_c: np.ndarray, a_g: np.ndarray) -> float:
+    n_c, n_h, n_w = a_g.shape
+    return float(((a_c - a_g) ** 2).sum() / (4.0 * n_h * n_w * n_c))
+
+
+def rand(shape, seed: int) -> torch.Tensor:
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gram_matches_float64_definition(shape):
+    a = rand(shape, 1)
+    expected = np_gram(a.double().numpy())
+    got = gram_matrix(a)
+    assert got.shape == (shape[0], shape[0])
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+
+
+def test_gram_batched_equals_per_item():
+    a = rand((3, 6, 5, 7), 2)
+    batched = gram_matrix(a)
+    assert batched.shape == (3, 6, 6)
+    for n in range(3):
+        np.testing.assert_allclose(batched[n].numpy(), np_gram(a[n].double().numpy()), rtol=1e-5)
+
+
+def test_gram_rejects_wrong_rank():
+    with pytest.raises(ValueError, match="n_C"):
+        gram_matrix(torch.zeros(4, 4))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gram_properties(shape):
+    a = rand(shape, 3) - 0.5
+    g = gram_matrix(a).double()
+    torch.testing.assert_close(g, g.T)
+    assert torch.linalg.eigvalsh(g).min() > -1e-4 * g.abs().max()
+    torch.testing.assert_close(torch.diagonal(g), a.double().square().sum(dim=(1, 2)), rtol=1e-5, atol=1e-6)
+
+
+def test_gram_invariant_under_spatial_permutation():
+    a = rand((6, 5, 8), 4)
+    perm = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    shuffled = a.flatten(1)[:, perm].reshape(6, 8, 5)  # another spatial shape too: only positions matter
+    torch.testing.assert_close(gram_matrix(shuffled), gram_matrix(a), rtol=1e-5, atol=1e-5)
+
+
+def test_gram_equivariant_under_channel_permutation():
+    a = rand((7, 4, 6), 5)
+    perm = torch.tensor([3, 0, 6, 1, 5, 2, 4])
+    torch.testing.assert_close(gram_matrix(a[perm]), gram_matrix(a)[perm][:, perm])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_layer_style_cost_matches_float64(shape):
+    a_s, a_g = rand(shape, 6), rand(shape, 7)
+    expected = np_layer_style_cost(a_s.double().numpy(), a_g.double().numpy())
+    got = layer_style_cost(a_s, a_g)
+    assert got.dim() == 0
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_layer_style_cost_other_style_size_rescales_by_positions():
+    a_g = rand((5, 6, 8), 8)
+    # The same texture tiled 2x2 has 4x the positions; per position it is the same statistics.
+    a_s = a_g.repeat(1, 2, 2)
+    assert layer_style_cost(a_s, a_g).item() == pytest.approx(0.0, abs=1e-9)
+    other = rand((5, 9, 11), 9)
+    assert layer_style_cost(other, a_g).item() == pytest.approx(
+        np_layer_style_cost(other.double().numpy(), a_g.double().numpy()), rel=1e-5
+    )
+
+
+def test_layer_style_cost_batched_and_broadcast():
+    a_s = rand((4, 5, 6), 10)
+    a_g = rand((3, 4, 5, 6), 11)
+    got = layer_style_cost(a_s, a_g)
+    assert got.shape == (3,)
+    for n in range(3):
+        assert got[n].item() == pytest.approx(np_layer_style_cost(a_s.double().numpy(), a_g[n].double().numpy()), rel=1e-5)
+
+
+def test_layer_style_cost_channel_mismatch():
+    with pytest.raises(ValueError, match="channels"):
+        layer_style_cost(torch.zeros(3, 4, 4), torch.zeros(5, 4, 4))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_content_cost_matches_float64(shape):
+    a_c, a_g = rand(shape, 12), rand(shape, 13)
+    got = content_cost(a_c, a_g)
+    assert got.item() == pytest.approx(np_content_cost(a_c.double().numpy(), a_g.double().numpy()), rel=1e-5)
+    batched = content_cost(a_c.expand(2, *shape), torch.stack([a_g, a_c]))
+    assert batched.shape == (2,)
+    assert batched[1].item() == 0.0
+
+
+def test_content_cost_shape_mismatch():
+    with pytest.raises(ValueError, match="shape"):
+        content_cost(torch.zeros(3, 4, 4), torch.zeros(3, 4, 5))
+
+
+def test_costs_zero_for_identical_inputs():
+    a = rand((2, 8, 5, 6), 14)
+    assert torch.all(layer_style_cost(a, a) == 0)
+    assert torch.all(content_cost(a, a) == 0)
+
+
+def test_style_cost_is_weighted_sum():
+    acts_s = {"relu1_1": rand((4, 6, 6), 15), "relu2_1": rand((8, 3, 3), 16)}
+    acts_g = {"relu1_1": rand((4, 6, 6), 17), "relu2_1": rand((8, 3, 3), 18)}
+    weights = {"relu1_1": 0.3, "relu2_1": 0.7}
+    expected = sum(w * np_layer_style_cost(acts_s[k].double().numpy(), acts_g[k].double().numpy()) for k, w in weights.items())
+    assert style_cost(acts_s, acts_g, weights).item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(KeyError, match="relu3_1"):
+        style_cost(acts_s, acts_g, {"relu3_1": 1.0})
+    with pytest.raises(ValueError):
+        style_cost(acts_s, acts_g, {})
+
+
+def test_total_cost():
+    assert total_cost(2.0, 3.0, 10.0, 40.0) == pytest.approx(140.0)
+    got = total_cost(torch.tensor(2.0), torch.tensor(3.0), 1.0, 1e3)
+    assert got.item() == pytest.approx(3002.0)
+
+
+def test_costs_are_differentiable():
+    a_s = rand((4, 5, 5), 19)
+    a_g = rand((4, 5, 5), 20).requires_grad_(True)
+    j = total_cost(content_cost(a_s, a_g), layer_style_cost(a_s, a_g), 1.0, 10.0)
+    j.backward()
+    assert a_g.grad is not None and torch.isfinite(a_g.grad).all() and a_g.grad.abs().sum() > 0
+    # Gradient of J_content = (a_G - a_C) / (2 n_H n_W n_C) checked against the closed form.
+    a_g.grad = None
+    content_cost(a_s, a_g).backward()
+    torch.testing.assert_close(a_g.grad, (a_g - a_s).detach() / (2 * 4 * 5 * 5))
+
+
+def test_float32_accuracy_at_512px():
+    """At 512x512 (relu1_1: 64 channels of 262 144 positions) float32 agrees with float64 to 1e-4."""
+    gen = torch.Generator().manual_seed(21)
+    a_s = torch.rand((64, 512, 512), generator=gen)
+    a_g = torch.rand((64, 512, 512), generator=gen) * 1.1
+    g32 = gram_matrix(a_s)
+    g64 = gram_matrix(a_s.double())
+    assert ((g32.double() - g64).abs().max() / g64.abs().max()).item() < 1e-4
+    j32 = layer_style_cost(a_s, a_g).item()
+    j64 = layer_style_cost(a_s.double(), a_g.double()).item()
+    assert abs(j32 - j64) / j64 < 1e-4
+    c32 = content_cost(a_s, a_g).item()
+    c64 = content_cost(a_s.double(), a_g.double()).item()
+    assert abs(c32 - c64) / c64 < 1e-4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    a_s, a_g = rand((2, 32, 40, 30), 22), rand((2, 32, 40, 30), 23)
+    cpu = layer_style_cost(a_s, a_g)
+    gpu = layer_style_cost(a_s.cuda(), a_g.cuda()).cpu()
+    torch.testing.assert_close(gpu, cpu, rtol=1e-4, atol=0)
