@@ -9,11 +9,12 @@ PY=${PYTHON:-python3}
 setup() {
     local reqs=$1
     [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-    local stamp="$VENV/.installed-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)-$reqs"
-    if [ ! -f "$stamp" ]; then
+    local stamp="$VENV/.installed-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)"
+    # requirements-test.txt includes requirements.txt, so a test install also satisfies the app.
+    if [ ! -f "$stamp-$reqs" ] && [ ! -f "$stamp-requirements-test.txt" ]; then
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q -r "$reqs" -e .
-        touch "$stamp"
+        touch "$stamp-$reqs"
     fi
 }
 

@@ -1,0 +1,114 @@
+"""VGG19 feature extractor: named activations of the truncated, frozen trunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from .errors import ConfigError
+from .layers import LAYER_INDEX, LAYER_NAMES, check_layer, layer_shape
+from .weights import ProgressCallback, build_features, resolve_weights
+
+# torchvision's VGG19 ImageNet weights expect inputs normalised with these statistics.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+Pooling = Literal["max", "avg"]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` or "auto" -> CUDA when available, else CPU; an unusable device is a ``ConfigError``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError("device", f"{device!r} is not a device; use 'auto', 'cpu' or 'cuda' ({exc})") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device", "CUDA is not available on this machine; use 'cpu' or 'auto'")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ConfigError("device", f"{resolved} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+    return resolved
+
+
+class VGGExtractor(nn.Module):
+    """Runs only the part of VGG19 that the deepest requested layer needs and returns named activations.
+
+    Parameters are frozen (gradients flow to the input image only) and the module stays in eval mode.
+    The forward pass keeps no state on the module, so one instance can be shared by several threads.
+    """
+
+    def __init__(self, features: nn.Sequential, weights_source: str, pooling: Pooling = "max") -> None:
+        super().__init__()
+        self.features = features
+        self.weights_source = weights_source
+        self.pooling = pooling
+        device = next(features.parameters()).device
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    @property
+    def device(self) -> torch.device:
+        return self.mean.device
+
+    def train(self, mode: bool = True) -> VGGExtractor:
+        # The trunk has no dropout or batch norm, but eval mode is part of the read-only contract.
+        return super().train(False)
+
+    def forward(self, images: Tensor, layers: Iterable[str] | str) -> dict[str, Tensor]:
+        """``images`` (N, 3, H, W) float in [0, 1] -> {layer name: activations (N, n_C, n_H, n_W)}.
+
+        ``layers`` is one name or several. Images of another float dtype are converted to the
+        extractor's; under ``torch.autocast`` the convolutions run in the autocast dtype.
+        """
+        wanted = {check_layer(layers)} if isinstance(layers, str) else {check_layer(name) for name in layers}
+        if not wanted:
+            return {}
+        if images.dim() != 4 or images.shape[1] != 3 or not images.is_floating_point():
+            raise ValueError(f"images must be a float tensor (N, 3, H, W) in [0, 1], got {images.dtype} {tuple(images.shape)}")
+        if images.device != self.device:
+            raise ValueError(f"images are on {images.device} but the extractor is on {self.device}")
+        deepest = max(LAYER_INDEX[name] for name in wanted)
+        height, width = images.shape[-2:]
+        if 0 in layer_shape(LAYER_NAMES[deepest], height, width):
+            raise ValueError(f"a {height}x{width} image is too small to reach {LAYER_NAMES[deepest]}")
+        x = (images.to(self.mean.dtype) - self.mean) / self.std
+        out: dict[str, Tensor] = {}
+        for name, module in zip(LAYER_NAMES, islice(self.features, deepest + 1)):
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+
+def load_extractor(
+    weights: str | Path = "imagenet",
+    device: str | torch.device | None = None,
+    pooling: Pooling = "max",
+    progress: ProgressCallback | None = None,
+    seed: int = 0,
+    weights_url: str | None = None,
+) -> VGGExtractor:
+    """Build a VGG19 extractor.
+
+    ``weights``: "imagenet" (torchvision's VGG19 ImageNet weights, downloaded once into the torch hub
+    cache from ``weights_url``, else $NST_VGG19_WEIGHTS_URL, else torchvision's URL), "random" (seeded
+    by ``seed``, for offline use and tests) or the path of a local state dict.
+    ``progress(done_bytes, total_bytes | None)`` is called during a download.
+    Raises ``WeightsError`` when the weights cannot be had, ``ConfigError`` for a bad device or pooling.
+    """
+    if pooling not in ("max", "avg"):
+        raise ConfigError("pooling", f"must be 'max' or 'avg', got {pooling!r}")
+    target = resolve_device(device)  # before a download that could take minutes
+    state, source = resolve_weights(weights, progress=progress, seed=seed, weights_url=weights_url)
+    features = build_features(pooling, device=target)
+    features.load_state_dict(state)
+    return VGGExtractor(features, source if pooling == "max" else f"{source}, average pooling", pooling)
