@@ -1,0 +1,212 @@
+"""Our optimisation step against the classic PyTorch-tutorial algorithm, in one process.
+
+For each size: seconds per forward+backward (median of interleaved blocks) of the tutorial as written
+(weight gradients computed), the tutorial with frozen weights, ours, and ours with channels-last; then
+the style cost J_style (nst_core's formula, λ = 0.2 on relu1_1..relu5_1) that the tutorial and ours
+reach within the same wall-clock budget from the content image. Same layers, weights, images, sizes.
+
+    python bench/optimize.py                    # 128 and 256 px on CPU (+ 512 on CUDA), < 3 min on 2 cores
+    python bench/optimize.py --quick            # 128 px only, shorter budget
+    python bench/optimize.py --calibrate        # fit nst_core.runs.estimate.CALIBRATION for this device
+    python bench/optimize.py --bf16-check       # bfloat16 vs float32: J_style after a fixed number of steps
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tutorial_reference beside this file
+
+from tutorial_reference import Deadline, build_model, run_style_transfer
+
+from nst_core import (
+    DEFAULT_CONTENT_LAYER,
+    DEFAULT_STYLE_LAYERS,
+    RunCancelled,
+    RunConfig,
+    load_extractor,
+    run,
+    style_cost,
+)
+from nst_core.extractor import VGGExtractor, resolve_device
+from nst_core.runs import RunProgress
+from nst_core.runs.estimate import _work
+from nst_core.runs.precision import BFLOAT16, FLOAT32, Precision, choose_precision
+from nst_core.runs.sources import load_input
+
+CONTENT, STYLE = "chelsea", "orange_strokes"
+
+
+def _config(size: int, steps: int, weights: str, device: torch.device) -> RunConfig:
+    return RunConfig(
+        content=CONTENT, style=STYLE, size=size, steps=steps, weights=weights, device=str(device), snapshot_every=0
+    )
+
+
+def _per_step(times: list[float]) -> list[float]:
+    return [b - a for a, b in pairwise(times)]
+
+
+def _ours_block(config: RunConfig, extractor: VGGExtractor, precision: Precision) -> list[float]:
+    result = run(config, extractor=extractor, precision=precision)
+    return _per_step([record.elapsed_s for record in result.history])
+
+
+def _tutorial_block(
+    extractor: VGGExtractor, content: torch.Tensor, style: torch.Tensor, steps: int, freeze: bool
+) -> list[float]:
+    model, style_losses, content_losses = build_model(
+        extractor.features, style, content, list(DEFAULT_STYLE_LAYERS), [DEFAULT_CONTENT_LAYER], freeze=freeze
+    )
+    stamps: list[float] = []
+
+    def stamp(count: int) -> None:
+        stamps.append(time.perf_counter())
+        if count >= steps:
+            raise Deadline
+
+    run_style_transfer(model, style_losses, content_losses, content.clone(), steps, on_evaluation=stamp)
+    return _per_step(stamps)
+
+
+def per_step_seconds(
+    size: int, args: argparse.Namespace, extractor: VGGExtractor, device: torch.device
+) -> dict[str, float]:
+    content = load_input("content", CONTENT, size).to(device)
+    style = load_input("style", STYLE, size).to(device)
+    config = _config(size, args.steps, args.weights, device)
+    variants = {
+        "tutorial (as written)": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=False),
+        "tutorial, frozen weights": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=True),
+        f"ours ({choose_precision(device)})": lambda: _ours_block(config, extractor, choose_precision(device)),
+        "ours, float32 channels-last": lambda: _ours_block(config, extractor, Precision(channels_last=True)),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(args.repeats):  # interleaved, so that a busy neighbour slows every variant alike
+        for name, block in variants.items():
+            samples[name] += block()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def style_cost_within(
+    size: int, budget: float, extractor: VGGExtractor, device: torch.device, weights: str
+) -> tuple[float, float, float]:
+    """J_style at the start, and reached by the tutorial and by ours within ``budget`` seconds of optimisation."""
+    content = load_input("content", CONTENT, size).to(device)
+    style = load_input("style", STYLE, size).to(device)
+    layers = list(DEFAULT_STYLE_LAYERS)
+
+    def j_style(image: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(
+                style_cost(extractor(style, layers), extractor(image.to(device), layers), DEFAULT_STYLE_LAYERS)
+            )
+
+    # Both clocks start before the targets are computed: the budget is wall-clock time to a result.
+    deadline = time.perf_counter() + budget
+    model, style_losses, content_losses = build_model(
+        extractor.features, style, content, layers, [DEFAULT_CONTENT_LAYER]
+    )
+    tutorial_image = run_style_transfer(model, style_losses, content_losses, content.clone(), 10**9, deadline=deadline)
+    latest: list[torch.Tensor] = []
+
+    def keep(progress: RunProgress) -> None:
+        latest[:] = [progress.image.detach().clone()]
+
+    deadline = time.perf_counter() + budget
+    with contextlib.suppress(RunCancelled):  # how the budget ends
+        run(
+            _config(size, 10**5, weights, device),
+            on_progress=keep,
+            cancel=lambda: time.perf_counter() > deadline,
+            extractor=extractor,
+        )
+    return j_style(content), j_style(tutorial_image), j_style(latest[0])
+
+
+def calibrate(extractor: VGGExtractor, device: torch.device, weights: str) -> None:
+    """Least-squares fit of seconds/step = a * GFLOP + b over a few sizes; prints the constants."""
+    points = []
+    for size in (64, 128, 192, 256):
+        config = _config(size, 6, weights, device)
+        seconds = statistics.median(_ours_block(config, extractor, choose_precision(device)))
+        height, width = load_input("content", CONTENT, size).shape[-2:]
+        gflop = _work(config, height, width).step_gflop
+        points.append((gflop, seconds))
+        print(f"  {size:4d} px: {gflop:7.2f} GFLOP/step, {seconds:.4f} s/step")
+    mean_x = statistics.mean(x for x, _ in points)
+    mean_y = statistics.mean(y for _, y in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+    intercept = max(0.0, mean_y - slope * mean_x)
+    print(
+        f'CALIBRATION[("{device.type}", "{choose_precision(device)}")]: seconds_per_gflop={slope:.4g}, seconds_overhead={intercept:.3g}'
+    )
+
+
+def bf16_check(size: int, steps: int, extractor: VGGExtractor, device: torch.device, weights: str) -> None:
+    config = _config(size, steps, weights, device)
+    results = {precision: run(config, extractor=extractor, precision=precision) for precision in (FLOAT32, BFLOAT16)}
+    full, reduced = results[FLOAT32], results[BFLOAT16]
+    j_full, j_reduced = full.history[-1].J_style, reduced.history[-1].J_style
+    print(f"bf16 check at {size} px, {steps} L-BFGS steps on {device}:")
+    for precision, result in results.items():
+        per_step = statistics.median(_per_step([r.elapsed_s for r in result.history]))
+        print(f"  {precision!s:34s} J_style {result.history[-1].J_style:.4g}  {per_step:.3f} s/step")
+    print(
+        f"  bf16 J_style / fp32 J_style = {j_reduced / j_full:.3f} (policy: within 5% -> {abs(j_reduced / j_full - 1) <= 0.05})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", help="default: 128 256 (and 512 on CUDA)")
+    parser.add_argument("--steps", type=int, default=4, help="steps per timed block")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved blocks per variant")
+    parser.add_argument("--budget", type=float, help="seconds of optimisation each for the style-cost race")
+    parser.add_argument("--weights", default="random")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--bf16-check", action="store_true")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    extractor = load_extractor(args.weights, device)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {extractor.weights_source}"
+    )
+    if args.calibrate:
+        calibrate(extractor, device, args.weights)
+        return
+    if args.bf16_check:
+        bf16_check(
+            args.sizes[0] if args.sizes else 64, args.steps if args.steps != 4 else 30, extractor, device, args.weights
+        )
+        return
+    sizes = args.sizes or ([128] if args.quick else [128, 256] + ([512] if device.type == "cuda" else []))
+    for size in sizes:
+        medians = per_step_seconds(size, args, extractor, device)
+        tutorial = medians["tutorial (as written)"]
+        print(
+            f"\n{size} px: seconds per forward+backward (median of {args.repeats}x{args.steps - 1} steps, interleaved)"
+        )
+        for name, seconds in medians.items():
+            print(f"  {name:34s} {seconds:8.4f} s   {seconds / tutorial:5.2f}x the tutorial")
+        budget = args.budget or (5.0 if args.quick else 8.0 * size / 128)
+        start, by_tutorial, by_ours = style_cost_within(size, budget, extractor, device, args.weights)
+        print(
+            f"  J_style within {budget:.0f} s: start {start:.4g}, tutorial {by_tutorial:.4g} "
+            f"({by_tutorial / start:.3f} of start), ours {by_ours:.4g} ({by_ours / start:.3f} of start)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
+
+from .errors import ConfigError, ImageError, NonFiniteLossError, NSTError, OutOfMemoryError, RunCancelled, RunError, WeightsError
+from .extractor import VGGExtractor, load_extractor
+from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
+from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
+
+__all__ = [
+    "DEFAULT_CONTENT_LAYER",
+    "DEFAULT_STYLE_LAYERS",
+    "LAYER_NAMES",
+    "RELU_LAYERS",
+    "ConfigError",
+    "ImageError",
+    "NSTError",
+    "NonFiniteLossError",
+    "OutOfMemoryError",
+    "RunCancelled",
+    "RunError",
+    "VGGExtractor",
+    "WeightsError",
+    "content_cost",
+    "gram_matrix",
+    "layer_style_cost",
+    "load_extractor",
+    "style_cost",
+    "total_cost",
+]
+
+from . import examples  # noqa: E402  (nst_core.examples works after a plain `import nst_core`)
+from .images import DEFAULT_MAX_PIXELS, content_digest, load_image, to_pil, to_png_bytes  # noqa: E402
+
+__all__ += ["DEFAULT_MAX_PIXELS", "content_digest", "load_image", "to_pil", "to_png_bytes"]
+
+from .runs import (  # noqa: E402
+    Executor,
+    Job,
+    JobSnapshot,
+    JobStatus,
+    RunConfig,
+    RunEstimate,
+    RunResult,
+    ThreadExecutor,
+    estimate_run,
+    run,
+)
+
+__all__ += [
+    "Executor",
+    "Job",
+    "JobSnapshot",
+    "JobStatus",
+    "RunConfig",
+    "RunEstimate",
+    "RunResult",
+    "ThreadExecutor",
+    "estimate_run",
+    "run",
+]
+
+from .gram_views import channel_order, gram_view, top_pairs  # noqa: E402
+
+__all__ += ["channel_order", "gram_view", "top_pairs"]

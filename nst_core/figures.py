@@ -1,0 +1,377 @@
+"""Plotly figures of Gram matrices and channel maps, sized and coloured to be read on a projector.
+
+Pure functions of NumPy arrays (no Streamlit), so tests and notebooks can build the same figures the app
+shows. Conventions: a matrix is drawn like a matrix (row k downwards, column k' to the right); every
+colour scale has a colour bar; sequential data use Viridis, signed data a diverging scale centred at 0.
+Figures are built in one constructor call: Plotly's incremental ``update_*`` calls cost more than the
+data at the sizes drawn here.
+
+Streamlit's front end rewrites the colours #000001 to #000040 in any figure (they are placeholders of its
+theme), so no colour scale here may use them: Plotly's Inferno starts at #000004 and is redefined below.
+The pages draw with ``theme=None`` so that these figures' own fonts and colours apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Final
+
+import numpy as np
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+from PIL import Image
+
+from .gram_views import VIEW_LABELS, View
+
+FONT_SIZE: Final = 16
+SEQUENTIAL: Final = "Viridis"
+DIVERGING: Final = "RdBu_r"
+MAPS_SCALE: Final = ["#000000", *pcolors.sequential.Inferno[1:]]  # Inferno without the #000004 placeholder
+# Activations drawn over the image: silent positions are transparent, strong ones opaque and bright.
+ACTIVATION_SCALE: Final = [
+    [0.0, "rgba(0,0,4,0)"],
+    [0.15, "rgba(87,16,110,0.45)"],
+    [0.45, "rgba(188,55,84,0.75)"],
+    [0.75, "rgba(249,142,9,0.9)"],
+    [1.0, "rgba(252,255,164,0.95)"],
+]
+# Largest side of a thumbnail or mosaic tile, in cells: enough to see structure, small to send.
+THUMBNAIL_CELLS: Final = 128
+TILE_CELLS: Final = 48
+SELECTION_COLOUR: Final = "#ff2d95"
+SATURATE_PERCENTILE: Final = 99.0
+
+
+def _colourbar(title: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "thickness": 18,
+        "tickfont": {"size": FONT_SIZE - 2},
+        "title": {"text": title, "side": "right", "font": {"size": FONT_SIZE - 1}},
+        **extra,
+    }
+
+
+def _axis(title: str = "", **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "font": {"size": FONT_SIZE}},
+        "tickfont": {"size": FONT_SIZE - 2},
+        "showgrid": False,
+        "zeroline": False,
+        "constrain": "domain",
+        **extra,
+    }
+
+
+def _layout(title: str, height: int, margin: dict[str, int], **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "x": 0.0, "xanchor": "left"},
+        "font": {"size": FONT_SIZE},
+        "height": height,
+        "margin": margin,
+        "plot_bgcolor": "white",
+        "hoverlabel": {"font": {"size": FONT_SIZE}},
+        **extra,
+    }
+
+
+def view_colours(matrix: np.ndarray, view: View) -> dict[str, Any]:
+    """Colour scale and range for a view: diverging around 0 for signed views, sequential otherwise.
+
+    Raw and covariance views are dominated by a few large entries (the diagonal, loud channels), so
+    their colours saturate at the ``SATURATE_PERCENTILE``-th percentile; the hover keeps exact values.
+    """
+    if view == "correlation":
+        return {"colorscale": DIVERGING, "zmin": -1.0, "zmax": 1.0}
+    finite = matrix[np.isfinite(matrix)]
+    if view == "covariance":
+        bound = float(np.percentile(np.abs(finite), SATURATE_PERCENTILE)) if finite.size else 0.0
+        return {"colorscale": DIVERGING, "zmin": -(bound or 1.0), "zmax": bound or 1.0}
+    low = min(0.0, float(finite.min())) if finite.size else 0.0
+    high = float(np.percentile(finite, SATURATE_PERCENTILE)) if finite.size else 1.0
+    return {"colorscale": SEQUENTIAL, "zmin": low, "zmax": high if high > low else low + 1.0}
+
+
+def gram_heatmap(
+    matrix: np.ndarray,
+    view: View = "raw",
+    order: np.ndarray | None = None,
+    selected: tuple[int, int] | None = None,
+    title: str = "",
+    height: int = 680,
+    clickable: bool = True,
+) -> go.Figure:
+    """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
+
+    Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible WebGL scatter with one marker
+    per cell: Plotly heatmaps send no click selection, scatter points do. Its x/y are display positions
+    (column, row); its ``customdata`` holds the value the hover shows, preceded by the channels (k, k')
+    in a non-natural order. The cells of ``selected`` = (k, k') and its mirror are outlined.
+    """
+    n = matrix.shape[0]
+    order = np.arange(n) if order is None else np.asarray(order)
+    shown = np.asarray(matrix, dtype=np.float32)[np.ix_(order, order)]
+    rows, cols = np.divmod(np.arange(n * n, dtype=np.int32), n)
+    natural = bool(np.array_equal(order, np.arange(n)))
+    label = VIEW_LABELS[view]
+
+    def hover(k: str, k2: str, value: str) -> str:
+        return f"k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
+
+    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=_colourbar(label), **view_colours(shown, view))
+    traces: list[Any] = [heatmap]
+    if clickable:
+        # The value rides in customdata: a per-point marker colour array costs plotly.js seconds at 512².
+        if natural:
+            customdata, template = shown.ravel(), hover("%{y}", "%{x}", "%{customdata:.4g}")
+        else:
+            customdata = np.stack([order[rows], order[cols], shown.ravel()], axis=1).astype(np.float32)
+            template = hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}")
+        heatmap.hoverinfo = "skip"
+        traces.append(
+            go.Scattergl(
+                x=cols.astype(np.int16),
+                y=rows.astype(np.int16),
+                mode="markers",
+                marker={"opacity": 0, "size": max(4.0, 560 / n), "color": SELECTION_COLOUR},
+                customdata=customdata,
+                hovertemplate=template,
+                showlegend=False,
+            )
+        )
+    elif natural:
+        heatmap.hovertemplate = hover("%{y}", "%{x}", "%{z:.4g}")
+    else:
+        heatmap.customdata = np.stack([order[rows], order[cols]], axis=1).astype(np.int16).reshape(n, n, 2)
+        heatmap.hovertemplate = hover("%{customdata[0]}", "%{customdata[1]}", "%{z:.4g}")
+    shapes = []
+    if selected is not None:
+        position = np.argsort(order)
+        row, col = int(position[selected[0]]), int(position[selected[1]])
+        pad = max(0.5, n / 120)
+        shapes = [
+            {
+                "type": "rect",
+                "x0": x - pad,
+                "x1": x + pad,
+                "y0": y - pad,
+                "y1": y + pad,
+                "line": {"color": SELECTION_COLOUR, "width": 3},
+            }
+            for x, y in {(col, row), (row, col)}
+        ]
+    axis_title = "channel k′" if natural else "channel k′ (clustered order)"
+    return go.Figure(
+        data=traces,
+        layout=_layout(
+            title,
+            height,
+            {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+            xaxis=_axis(axis_title, range=[-0.5, n - 0.5]),
+            yaxis=_axis(axis_title.replace("k′", "k"), range=[n - 0.5, -0.5], scaleanchor="x"),
+            shapes=shapes,
+            clickmode="event+select" if clickable else "none",
+            dragmode="zoom",
+        ),
+    )
+
+
+def _block_mean(array: np.ndarray, cells: int) -> np.ndarray:
+    """Average (…, H, W) down by an integer factor so that the longest side is at most ``cells``."""
+    factor = int(np.ceil(max(array.shape[-2:]) / cells))
+    if factor <= 1:
+        return array
+    h, w = (array.shape[-2] // factor) * factor, (array.shape[-1] // factor) * factor
+    trimmed = array[..., :h, :w]
+    return trimmed.reshape(*array.shape[:-2], h // factor, factor, w // factor, factor).mean(axis=(-3, -1))
+
+
+@lru_cache(maxsize=8)
+def _lookup_table(colorscale: str) -> np.ndarray:
+    samples = pcolors.sample_colorscale(colorscale, np.linspace(0.0, 1.0, 256).tolist())
+    return np.array([pcolors.unlabel_rgb(c) for c in samples], dtype=np.float64).round().astype(np.uint8)
+
+
+def colourise(values: np.ndarray, colorscale: str, zmin: float, zmax: float) -> np.ndarray:
+    """Map a 2-D array through a named Plotly colour scale to an (H, W, 3) uint8 image."""
+    span = zmax - zmin if zmax > zmin else 1.0
+    index = np.clip((np.nan_to_num(values, nan=zmin) - zmin) / span * 255.0, 0, 255).astype(np.uint8)
+    return _lookup_table(colorscale)[index]
+
+
+def gram_thumbnail(matrix: np.ndarray, view: View, side: int = 256) -> np.ndarray:
+    """A small RGB picture (about ``side`` px, uint8) of a Gram matrix in ``view``'s colours.
+
+    Cells are averaged down to at most ``THUMBNAIL_CELLS`` a side, then repeated so the picture stays
+    crisp when the browser scales it.
+    """
+    small = _block_mean(np.asarray(matrix, dtype=np.float64), THUMBNAIL_CELLS)
+    colours = view_colours(small, view)
+    rgb = colourise(small, colours["colorscale"], colours["zmin"], colours["zmax"])
+    repeat = max(1, side // max(rgb.shape[:2]))
+    return np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1)
+
+
+def _png_data_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _image_trace(source: str, image_shape: tuple[int, int], shape: tuple[int, int], axis: str) -> go.Image:
+    """The input image stretched under a map of ``shape`` cells (cell centres at integers)."""
+    (h, w), (big_h, big_w) = shape, image_shape
+    dy, dx = h / big_h, w / big_w
+    return go.Image(
+        source=source,
+        x0=-0.5 + dx / 2,
+        y0=-0.5 + dy / 2,
+        dx=dx,
+        dy=dy,
+        hoverinfo="skip",
+        xaxis=f"x{axis}",
+        yaxis=f"y{axis}",
+    )
+
+
+def channel_pair_figure(
+    map_k: np.ndarray,
+    map_k2: np.ndarray,
+    k: int,
+    k2: int,
+    image: np.ndarray | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """Channel k's map, channel k''s map (one shared colour scale) and their element-wise product.
+
+    The sum of the product over all positions is G[k, k']. Maps are (n_H, n_W); ``image`` (H, W, 3)
+    uint8, faded, is drawn underneath: silent positions show the picture, strong ones cover it.
+    """
+    product = map_k.astype(np.float64) * map_k2.astype(np.float64)
+    titles = (f"channel k = {k}", f"channel k′ = {k2}", f"product: channel {k} × channel {k2}")
+    panels = ((map_k, "coloraxis"), (map_k2, "coloraxis"), (product, "coloraxis2"))
+    domains = ((0.0, 0.27), (0.30, 0.57), (0.71, 0.98))
+    source = None
+    if image is not None:
+        source = _png_data_uri((0.55 * image.astype(np.float32) + 0.45 * 255.0).astype(np.uint8))
+    data: list[Any] = []
+    layout: dict[str, Any] = {}
+    annotations = []
+    for index, ((values, colour_axis), domain, title) in enumerate(zip(panels, domains, titles, strict=True)):
+        suffix = "" if index == 0 else str(index + 1)
+        if source is not None:
+            data.append(_image_trace(source, image.shape[:2], values.shape, suffix))
+        data.append(
+            go.Heatmap(
+                z=values.astype(np.float32),
+                coloraxis=colour_axis,
+                zsmooth=False,
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                hovertemplate="row i = %{y}<br>column j = %{x}<br>value = %{z:.4g}<extra></extra>",
+            )
+        )
+        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = _axis(
+            "i (height)" if index == 0 else "",
+            anchor=f"x{suffix}",
+            autorange="reversed",
+            scaleanchor=f"x{suffix}",
+            showticklabels=index != 2,  # the product panel sits right of a colour bar
+        )
+        annotations.append(
+            {
+                "text": title,
+                "x": sum(domain) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": FONT_SIZE},
+            }
+        )
+    high = float(max(map_k.max(), map_k2.max(), 0.0)) or 1.0
+    product_high = float(product.max()) or 1.0
+    layout.update(
+        coloraxis={
+            "colorscale": ACTIVATION_SCALE,
+            "cmin": 0.0,
+            "cmax": high,
+            "colorbar": _colourbar("activation", x=domains[1][1] + 0.015, len=0.9),
+        },
+        coloraxis2={
+            "colorscale": ACTIVATION_SCALE,
+            "cmin": 0.0,
+            "cmax": product_high,
+            "colorbar": _colourbar("product", x=domains[2][1] + 0.015, len=0.9),
+        },
+        annotations=annotations,
+    )
+    return go.Figure(data=data, layout=_layout("", height, {"l": 70, "r": 80, "t": 50, "b": 60}, **layout))
+
+
+def channel_mosaic(
+    maps: np.ndarray,
+    channels: Sequence[int],
+    labels: Sequence[str] | None = None,
+    columns: int = 8,
+    title: str = "",
+    tile_px: int = 130,
+) -> go.Figure:
+    """Several channel maps (N, h, w) as one tiled heatmap on one shared colour scale.
+
+    One trace keeps the figure light for hundreds of maps; each tile carries its label (default
+    "ch k") above it and the hover names its channel. Tiles are averaged down to at most
+    ``TILE_CELLS`` cells a side.
+    """
+    labels = [f"ch {c}" for c in channels] if labels is None else labels
+    tiles = _block_mean(np.asarray(maps, dtype=np.float32), TILE_CELLS)
+    n, h, w = tiles.shape
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    gap_x, gap_y = max(1, w // 8), max(2, h // 3)  # room above each tile for its label
+    mosaic = np.full((rows * (h + gap_y), columns * (w + gap_x)), np.nan, dtype=np.float32)
+    tile_channel = np.full(mosaic.shape, -1, dtype=np.int16)
+    annotations = []
+    for index, (tile, channel, label) in enumerate(zip(tiles, channels, labels, strict=True)):
+        r, c = divmod(index, columns)
+        top, left = r * (h + gap_y) + gap_y, c * (w + gap_x)
+        mosaic[top : top + h, left : left + w] = tile
+        tile_channel[top : top + h, left : left + w] = channel
+        annotations.append(
+            {
+                "x": left + w / 2 - 0.5,
+                "y": top - 0.5,
+                "text": label,
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": FONT_SIZE - 2},
+            }
+        )
+    high = float(np.nanmax(mosaic)) if np.isfinite(mosaic).any() else 0.0
+    width_cells = columns * (w + gap_x)
+    height = int(rows * tile_px * (h + gap_y) / max(w + gap_x, 1)) + (90 if title else 40)
+    hidden_axis = {"visible": False, "constrain": "domain"}
+    return go.Figure(
+        data=go.Heatmap(
+            z=mosaic,
+            customdata=tile_channel,
+            zsmooth=False,
+            zmin=0.0,
+            zmax=high if high > 0 else 1.0,
+            colorscale=MAPS_SCALE,
+            hovertemplate="channel %{customdata}<br>activation = %{z:.4g}<extra></extra>",
+            colorbar=_colourbar("activation"),
+        ),
+        layout=_layout(
+            title,
+            height,
+            {"l": 10, "r": 10, "t": 60 if title else 10, "b": 10},
+            xaxis={**hidden_axis, "range": [-0.5, width_cells - 0.5]},
+            yaxis={**hidden_axis, "autorange": "reversed", "scaleanchor": "x"},
+            annotations=annotations,
+        ),
+    )

@@ -1,0 +1,36 @@
+"""Runs: the optimisation engine (``run``), background jobs (``ThreadExecutor``) and time/memory estimates."""
+
+from .config import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_LR, MAX_SIZE, MIN_SIZE, RunConfig
+from .engine import run
+from .estimate import RunEstimate, estimate_run, suggest_size
+from .jobs import Executor, ExtractorCache, Job, JobSnapshot, JobStatus, ThreadExecutor
+from .precision import Precision, choose_precision
+from .result import LossScaling, RunProgress, RunResult, Snapshot, StepRecord
+from .sources import ImageInputError
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_BETA",
+    "DEFAULT_LR",
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "Executor",
+    "ExtractorCache",
+    "ImageInputError",
+    "Job",
+    "JobSnapshot",
+    "JobStatus",
+    "LossScaling",
+    "Precision",
+    "RunConfig",
+    "RunEstimate",
+    "RunProgress",
+    "RunResult",
+    "Snapshot",
+    "StepRecord",
+    "ThreadExecutor",
+    "choose_precision",
+    "estimate_run",
+    "run",
+    "suggest_size",
+]

@@ -1,0 +1,166 @@
+"""Time and peak memory of a run before it starts, from the work its layers imply and measured constants.
+
+Time: a step costs ``seconds_per_gflop * gflop + seconds_overhead``, where gflop counts the truncated
+VGG19's convolutions forward and backward (input gradients only: the weights are frozen) and the Gram
+matrices of the style layers forward and backward. Setup adds one forward pass per content and style
+image. Weights loading is not included.
+
+Memory: the trunk's parameters, every layer output up to the deepest layer (what autograd keeps for
+the backward pass, plus its temporaries), pool indices, the optimiser's state (L-BFGS keeps
+``LBFGS_HISTORY`` pairs of image-sized vectors) and the Gram targets.
+
+Re-measure the constants with ``python bench/optimize.py --calibrate`` (it prints the fitted values to
+paste into ``CALIBRATION``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+from ..extractor import resolve_device
+from ..layers import LAYER_CHANNELS, LAYER_INDEX, LAYER_NAMES, layer_shape
+from .config import MIN_SIZE, RunConfig
+from .precision import Precision, choose_precision
+
+LBFGS_HISTORY: Final = 100
+"""History pairs kept by L-BFGS (torch's default, as in the PyTorch tutorial and jcjohnson/neural-style)."""
+
+BYTES_FLOAT32: Final = 4
+
+
+@dataclass(frozen=True)
+class Calibration:
+    seconds_per_gflop: float
+    seconds_overhead: float
+    activation_factor: float
+    measured: bool
+    note: str
+
+
+# Keyed by (device type, precision string). CPU float32: measured on 2 cores of an AMD EPYC (Milan, AVX2)
+# with `python bench/optimize.py --calibrate`. The others are not measured on this project's machines:
+# the CPU bf16 row applies the issue's 0.41x measurement on AMX CPUs; the CUDA rows assume ~25 TFLOP/s
+# effective (bf16) and ~8 TFLOP/s (fp32/TF32), typical of recent data-centre GPUs. Re-calibrate there.
+CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
+    ("cpu", "float32"): Calibration(0.0125, 0.010, 1.0, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
+    ("cpu", "bfloat16 autocast, channels-last"): Calibration(
+        0.0125 * 0.41, 0.010, 0.6, False, "derived: float32 CPU figure x 0.41 (issue's AMX measurement)"
+    ),
+    ("cuda", "bfloat16 autocast, channels-last"): Calibration(
+        4e-5, 0.004, 0.6, False, "assumed: ~25 TFLOP/s effective"
+    ),
+    ("cuda", "float32, channels-last"): Calibration(1.25e-4, 0.004, 1.0, False, "assumed: ~8 TFLOP/s effective"),
+}
+_FALLBACK: Final = CALIBRATION[("cpu", "float32")]
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """``seconds`` for the whole run (setup + steps), ``peak_bytes`` of tensor memory on ``device``."""
+
+    seconds: float
+    peak_bytes: int
+    device: str
+    seconds_per_step: float
+    setup_seconds: float
+    precision: str
+    calibrated: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one step of a run implies: floating-point work and the bytes the estimate adds up."""
+
+    step_gflop: float
+    forward_gflop: float
+    activation_bytes: int
+    parameter_bytes: int
+    gram_bytes: int
+    image_numel: int
+
+
+def estimate_work(config: RunConfig, height: int, width: int) -> Work:
+    layers = [*config.style_layers, config.content_layer, *config.recorded_layers]
+    deepest = max(LAYER_INDEX[layer] for layer in layers)
+    conv_flop = activations = parameters = 0.0
+    pool_indices = 0.0
+    in_channels = 3
+    for name in LAYER_NAMES[: deepest + 1]:
+        n_C, n_H, n_W = layer_shape(name, height, width)
+        activations += n_C * n_H * n_W
+        if name.startswith("conv"):
+            conv_flop += 2 * 9 * in_channels * n_C * n_H * n_W
+            parameters += 9 * in_channels * n_C + n_C
+            in_channels = n_C
+        elif name.startswith("pool"):
+            pool_indices += n_C * n_H * n_W
+    gram_flop = 0.0
+    gram_bytes = 0
+    for layer in config.style_layers:
+        n_C, n_H, n_W = layer_shape(layer, height, width)
+        gram_flop += 3 * 2 * n_C * n_C * n_H * n_W  # G forward, then its gradient (2 products) backward
+    for layer in set(config.style_layers) | set(config.recorded_layers):
+        gram_bytes += 2 * LAYER_CHANNELS[layer] ** 2 * BYTES_FLOAT32  # G_S target and the step's G_G
+    return Work(
+        step_gflop=(2 * conv_flop + gram_flop) / 1e9,
+        forward_gflop=conv_flop / 1e9,
+        activation_bytes=int(activations * BYTES_FLOAT32 + pool_indices * 8),
+        parameter_bytes=int(parameters * BYTES_FLOAT32),
+        gram_bytes=gram_bytes,
+        image_numel=3 * height * width,
+    )
+
+
+def _optimizer_bytes(optimizer: str, image_numel: int) -> int:
+    vectors = 2 * LBFGS_HISTORY + 4 if optimizer == "lbfgs" else 3
+    return vectors * image_numel * BYTES_FLOAT32
+
+
+def estimate_run(
+    config: RunConfig, height: int | None = None, width: int | None = None, precision: Precision | None = None
+) -> RunEstimate:
+    """Estimate ``config``'s run; the image is taken square (the worst case for its longest side) unless
+    ``height`` and ``width`` are given. ``config`` is validated first."""
+    config.validate()
+    device = resolve_device(config.device)
+    precision = precision or choose_precision(device)
+    calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
+    work = estimate_work(config, height or config.size, width or config.size)
+    per_step = calibration.seconds_per_gflop * work.step_gflop + calibration.seconds_overhead
+    setup = (1 + len(config.styles)) * (
+        calibration.seconds_per_gflop * work.forward_gflop + calibration.seconds_overhead
+    )
+    peak = (
+        work.parameter_bytes
+        + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients
+        + _optimizer_bytes(config.optimizer, work.image_numel)
+        + work.gram_bytes
+        + 4 * work.image_numel * BYTES_FLOAT32  # image, its gradient, content and a clamped copy
+    )
+    return RunEstimate(
+        seconds=setup + config.steps * per_step,
+        peak_bytes=int(peak),
+        device=device.type,
+        seconds_per_step=per_step,
+        setup_seconds=setup,
+        precision=str(precision),
+        calibrated=calibration.measured,
+        note=calibration.note,
+    )
+
+
+def suggest_size(config: RunConfig, free_bytes: int, height: int | None = None, width: int | None = None) -> int | None:
+    """The largest size (a multiple of 32, below ``config.size``) whose estimated peak fits in ``free_bytes``."""
+    aspect_h, aspect_w = (height or config.size) / config.size, (width or config.size) / config.size
+    for size in range((config.size - 1) // 32 * 32, MIN_SIZE - 1, -32):
+        candidate = replace(config, size=size)
+        h, w = max(1, round(size * aspect_h)), max(1, round(size * aspect_w))
+        try:
+            peak = estimate_run(candidate, h, w).peak_bytes
+        except ValueError:  # ConfigError: the layers have no positions left at this size
+            return None
+        if peak <= free_bytes:
+            return size
+    return None

@@ -1,0 +1,129 @@
+"""What a run produces: one ``StepRecord`` per step, ``Snapshot``s, and the ``RunResult`` that holds them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from .config import RunConfig
+
+JSON_FORMAT = "style-lens-run/1"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The costs at one step (one evaluation of J), the formulas' own values in float32.
+
+    ``J = alpha * J_content + beta * J_style``, ``J_style = Σ_l λ^[l] J_style_layers[l]``.
+    ``objective`` is the scaled value the optimiser minimised (see ``LossScaling``); ``elapsed_s`` counts
+    from the start of the run (weights loading excluded) to the end of this step.
+    """
+
+    step: int
+    J: float
+    J_content: float
+    J_style: float
+    J_style_layers: Mapping[str, float]
+    elapsed_s: float
+    objective: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "J": self.J,
+            "J_content": self.J_content,
+            "J_style": self.J_style,
+            "J_style_layers": dict(self.J_style_layers),
+            "elapsed_s": self.elapsed_s,
+            "objective": self.objective,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The image evaluated at ``step`` (1, 3, H, W) on the CPU, and its Gram matrices G_G (float32, CPU)."""
+
+    step: int
+    image: Tensor
+    grams: Mapping[str, Tensor]
+
+
+@dataclass(frozen=True)
+class LossScaling:
+    """How the optimiser's objective scales the formulas' terms; the reported J values are never scaled.
+
+    objective = alpha * content * J_content + beta * Σ_l λ^[l] * style_layers[l] * J_style^[l].
+    ``content`` is 1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the
+    content term is the relative squared error of the activations; ``style_layers[l]`` is
+    1 / J_style^[l] at the first step, so each layer's term starts at 1. Every term is relative: the
+    same α and β work whatever the activations' scale (ImageNet or random weights, shallow or deep layers).
+    """
+
+    content: float
+    style_layers: Mapping[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "objective": "alpha*content*J_content + beta*sum_l(lambda_l*style_layers[l]*J_style_l)",
+            "content": self.content,
+            "style_layers": dict(self.style_layers),
+        }
+
+    def __str__(self) -> str:
+        layers = ", ".join(f"{layer} ×{scale:.3g}" for layer, scale in self.style_layers.items())
+        return (
+            f"J_content ×{self.content:.3g} (4 / the content target's mean square); "
+            f"each J_style^[l] divided by its value at step 1 ({layers})"
+        )
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Passed to ``on_progress`` after every step. ``image`` is the evaluated image on the run's device:
+    valid during the call only (copy it to keep it); ``snapshot`` is set at snapshot steps."""
+
+    step: int
+    steps: int
+    record: StepRecord
+    image: Tensor
+    snapshot: Snapshot | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run. ``image`` (1, 3, H, W) in [0, 1] on the CPU is the image evaluated at the last
+    step, so ``history[-1]`` holds its costs. ``style_grams`` holds the target G_S (CPU, float32) of
+    every style and snapshot layer, rescaled to the generated image's positions as the cost uses it."""
+
+    image: Tensor
+    history: list[StepRecord]
+    snapshots: list[Snapshot]
+    style_grams: dict[str, Tensor]
+    config: RunConfig
+    weights_source: str
+    device: str
+    loss_scaling: LossScaling
+    precision: str
+    seconds: float
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The configuration, the scaling and every step's costs, as a JSON document."""
+        return json.dumps(
+            {
+                "format": JSON_FORMAT,
+                "config": self.config.describe(),
+                "weights_source": self.weights_source,
+                "device": self.device,
+                "precision": self.precision,
+                "seconds": self.seconds,
+                "image_size": list(self.image.shape[-2:]),
+                "loss_scaling": self.loss_scaling.to_dict(),
+                "snapshot_steps": [s.step for s in self.snapshots],
+                "history": [record.to_dict() for record in self.history],
+            },
+            indent=indent,
+        )

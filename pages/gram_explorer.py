@@ -1,0 +1,206 @@
+"""Gram explorer: one layer's Gram matrix, and what a single entry G[k, k'] adds up."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import streamlit as st
+from torch import Tensor
+
+from nst_core import gram_matrix
+from nst_core.figures import (
+    channel_mosaic,
+    channel_pair_figure,
+    gram_heatmap,
+    gram_thumbnail,
+)
+from nst_core.gram_views import (
+    ORDERINGS,
+    VIEW_LABELS,
+    VIEWS,
+    active_channels,
+    top_pairs,
+)
+from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from ui.latex import number
+from ui.pickers import analysed_image_picker
+from ui.resources import activations, analysed_rgb, gram, layer_activations, ordering
+from ui.state import PickedImage
+
+DEFAULT_LAYER: Final = "relu3_1"
+TOP_PAIRS: Final = 6
+ACTIVE_FRACTION: Final = 0.1
+GRID_SIZES: Final = [16, 32, 64, 128]
+
+
+def _open_layer(layer: str) -> None:
+    st.session_state["layer"] = layer
+
+
+def _pick_pair(k: int, k2: int) -> None:
+    st.session_state["k"], st.session_state["k2"] = k, k2
+
+
+def _on_click() -> None:
+    """A click on the heatmap's invisible marker layer (trace 1) picks the cell's channels."""
+    event = st.session_state.get("gram_click")
+    order = st.session_state.get("_explorer_order")
+    if event is None or order is None:
+        return
+    for point in event["selection"]["points"]:
+        if point.get("curve_number") == 1:
+            row, col = int(point["y"]), int(point["x"])
+            if 0 <= row < len(order) and 0 <= col < len(order):
+                _pick_pair(int(order[row]), int(order[col]))
+            return
+
+
+def _thumbnails(image: PickedImage, view: str) -> None:
+    activations(image, list(DEFAULT_STYLE_LAYERS))  # one forward pass for the five layers
+    columns = st.columns(len(DEFAULT_STYLE_LAYERS))
+    for column, layer in zip(columns, DEFAULT_STYLE_LAYERS, strict=True):
+        with column:
+            st.image(
+                gram_thumbnail(gram(image, layer, view), view), caption=f"{layer}: {LAYER_CHANNELS[layer]} channels"
+            )
+            st.button(f"Open {layer}", key=f"open_{layer}", on_click=_open_layer, args=(layer,), width="stretch")
+
+
+def _controls() -> tuple[str, str, str]:
+    left, middle, right = st.columns(3)
+    with left:
+        # Bound widgets write their displayed text into the URL, so their options are plain names.
+        layer = st.selectbox(
+            "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
+        )
+    with middle:
+        view = st.selectbox(
+            "View",
+            VIEWS,
+            key="view",
+            bind="query-params",
+            help="  \n".join(f"**{name}**: {label}" for name, label in VIEW_LABELS.items()),
+        )
+    with right:
+        order = st.radio(
+            "Channel order",
+            ORDERINGS,
+            horizontal=True,
+            key="order",
+            bind="query-params",
+            help="Clustered: channels that fire together are put next to each other, so blocks appear.",
+        )
+    return layer, view, order
+
+
+def _formula(layer: str, a: Tensor, k: int, k2: int, total: float) -> None:
+    n_h, n_w = a.shape[-2:]
+    ak, ak2 = a[k].double().numpy(), a[k2].double().numpy()
+    last = (n_h - 1, n_w - 1)
+    terms = [(0, 0), (0, 1), last] if n_w > 1 else [(0, 0), last]
+    shown = [f"{number(ak[i, j], 3)} \\cdot {number(ak2[i, j], 3)}" for i, j in terms]
+    name = layer.replace("_", "\\_")
+    st.latex(
+        f"G^{{[\\text{{{name}}}]}}_{{{k},{k2}}} = \\sum_{{i=1}}^{{{n_h}}} \\sum_{{j=1}}^{{{n_w}}} a_{{i j {k}}}\\, a_{{i j {k2}}}"
+        f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}\\dots + {shown[-1]} = {number(total, 6)}"
+    )
+    products = ak * ak2
+    nonzero = int(np.count_nonzero(products))
+    i, j = np.unravel_index(int(np.argmax(products)), products.shape)
+    st.caption(
+        f"{n_h} × {n_w} = {n_h * n_w} positions; {nonzero} products are non-zero (both channels fire there). "
+        f"The largest, {products[i, j]:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
+        "Channels are numbered from 0, positions from 1."
+    )
+
+
+def _selected_cell(image: PickedImage, layer: str, view: str, a: Tensor) -> tuple[int, int]:
+    n_c = a.shape[0]
+    st.markdown("**Selected cell** (click the heatmap, or type)")
+    left, right = st.columns(2)
+    k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, value=0, step=1, key="k", bind="query-params")
+    k2 = right.number_input(
+        "k′ (column)", min_value=0, max_value=n_c - 1, value=1, step=1, key="k2", bind="query-params"
+    )
+    g = float(gram_matrix(a)[k, k2])
+    st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{g:.6g}")
+    if view != "raw":
+        st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(gram(image, layer, view)[k, k2]):.4g}")
+    correlation = float(gram(image, layer, "correlation")[k, k2])
+    st.caption(f"Correlation of channels {k} and {k2} over the image: {correlation:+.3f}")
+    return int(k), int(k2)
+
+
+def _top_pairs(image: PickedImage, layer: str, a: Tensor) -> None:
+    st.subheader("Channels that fire together most")
+    active = np.flatnonzero(active_channels(a, ACTIVE_FRACTION))
+    correlation = gram(image, layer, "correlation")[np.ix_(active, active)]
+    pairs = [(int(active[i]), int(active[j]), r) for i, j, r in top_pairs(correlation, TOP_PAIRS)]
+    if not pairs:
+        st.info(f"Fewer than two channels of {layer} fire at {ACTIVE_FRACTION:.0%} of the positions of this image.")
+        return
+    st.caption(
+        f"The pairs with the highest correlation over this image, among the {active.size} channels that fire at "
+        f"{ACTIVE_FRACTION:.0%} of the positions or more; each with its two maps."
+    )
+    tiles = [c for k_a, k_b, _ in pairs for c in (k_a, k_b)]
+    labels = [f"#{n} ch {c} (r={r:.2f})" for n, (k_a, k_b, r) in enumerate(pairs, start=1) for c in (k_a, k_b)]
+    st.plotly_chart(channel_mosaic(a.numpy()[tiles], tiles, labels, columns=4), theme=None, key="top_pairs")
+    buttons = st.columns(len(pairs))
+    for n, (column, (k_a, k_b, _)) in enumerate(zip(buttons, pairs, strict=True), start=1):
+        column.button(f"Pick #{n}", key=f"pick_{n}", on_click=_pick_pair, args=(k_a, k_b), width="stretch")
+
+
+def _channel_grid(a: Tensor, layer: str, order: np.ndarray, order_method: str) -> None:
+    st.subheader(f"Channel maps of {layer}")
+    n_c = a.shape[0]
+    sizes = [size for size in GRID_SIZES if size <= n_c] or [n_c]
+    count = st.select_slider("Channels shown", sizes, value=min(32, sizes[-1]), key="grid_n")
+    shown = order[:count]
+    st.plotly_chart(
+        channel_mosaic(
+            a.numpy()[shown], shown.tolist(), columns=8, title=f"First {count} channels in {order_method} order"
+        ),
+        theme=None,
+        key="channel_grid",
+    )
+
+
+def main() -> None:
+    st.title("Gram explorer")
+    st.caption(
+        "Style, in Gatys et al.'s sense, is which channels of a layer fire together. G[k, k′] sums, over every "
+        "position of the image, channel k's activation times channel k′'s."
+    )
+    image = analysed_image_picker()
+    layer, view, order_method = _controls()
+    with st.expander("The five style layers at a glance", expanded=True):
+        _thumbnails(image, view)
+
+    a = layer_activations(image, layer)
+    n_c, n_h, n_w = a.shape
+    matrix = gram(image, layer, view)
+    order = ordering(image, layer, order_method)
+    st.session_state["_explorer_order"] = order
+
+    st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
+    st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
+    plot, side = st.columns([5, 3], gap="large")
+    with side:
+        k, k2 = _selected_cell(image, layer, view, a)
+    with plot:
+        figure = gram_heatmap(matrix, view, order, selected=(k, k2))
+        st.plotly_chart(figure, theme=None, key="gram_click", on_select=_on_click, selection_mode="points")
+
+    st.subheader(f"What G[{k}, {k2}] adds up")
+    rgb = analysed_rgb(image)
+    maps = a.numpy()
+    st.plotly_chart(channel_pair_figure(maps[k], maps[k2], k, k2, rgb), theme=None, key="pair_maps")
+    _formula(layer, a, k, k2, float((a[k].double() * a[k2].double()).sum()))
+
+    _top_pairs(image, layer, a)
+    _channel_grid(a, layer, order, order_method)
+
+
+main()

@@ -1,0 +1,260 @@
+"""Lesson: the style cost, step by step, with live numbers from the session's images."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import streamlit as st
+import torch
+
+from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
+from nst_core.gram_views import VIEW_LABELS
+from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from nst_core.lesson import (
+    CostBreakdown,
+    FeatureChannels,
+    cost_breakdown,
+    find_feature_channels,
+    pair_summary,
+    probe_images,
+)
+from ui.latex import number
+from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
+from ui.state import (
+    PickedImage,
+    current_content,
+    current_device,
+    current_style,
+    current_weights,
+    generated_images,
+    image_from_tensor,
+)
+
+DEFAULT_LAYER: Final = "relu2_1"
+# The course's programming exercise weighs content and style with α = 10 and β = 40.
+DEFAULT_ALPHA: Final = 10.0
+DEFAULT_BETA: Final = 40.0
+LAYERS: Final = [*DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER]
+PROBE_PX: Final = 170
+
+
+def _tex(layer: str) -> str:
+    return layer.replace("_", "\\_")
+
+
+@st.cache_data(show_spinner="Probing the channels…", max_entries=64)
+def _feature_channels(layer: str, weights: str, device: str) -> FeatureChannels:
+    del weights, device  # cache key only: get_extractor() reads them from the session
+    return find_feature_channels(get_extractor(), layer)
+
+
+def _noise(shape: tuple[int, int]) -> PickedImage:
+    pixels = torch.rand(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+    return image_from_tensor(pixels, "white noise (stand-in)", "result")
+
+
+def _generated_choice(content: PickedImage) -> PickedImage:
+    shape = analysis_shape(content)
+    options: dict[str, PickedImage] = {}
+    for image in generated_images():
+        options.setdefault(f"{image.kind}: {image.label}", image)
+    options["Content image (stand-in: a run starts from it)"] = content
+    options["White noise (stand-in: another common start)"] = _noise(shape)
+    choice = st.selectbox(
+        "Generated image G",
+        list(options),
+        key="lesson_generated",
+        help="Numbers below compare the style image S with this image. Run a transfer to use its result.",
+    )
+    return options[choice]
+
+
+def _step_correlation(style: PickedImage, layer: str) -> None:
+    st.header("1 · Style is a correlation between channels")
+    a = activations(style, [layer])[layer]
+    n_c, n_h, n_w = a.shape
+    text, numbers = st.columns([2, 3])
+    text.markdown(
+        f"Pick one layer, here **{layer}**. For the style image it holds **n_C = {n_c}** channels, each an "
+        f"**n_H × n_W = {n_h} × {n_w}** map of how strongly that channel's pattern is present at each place.\n\n"
+        "The *style* of the image is then: **which channels fire together, at the same places**, over the whole "
+        "picture. Where in the picture does not matter; how often two features co-occur does."
+    )
+    first = min(8, n_c)
+    numbers.plotly_chart(
+        channel_mosaic(
+            a[:first].numpy(), list(range(first)), columns=4, title=f"The first {first} of {n_c} channel maps"
+        ),
+        theme=None,
+        key="lesson_blocks",
+    )
+
+
+def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> FeatureChannels:
+    st.header("2 · Intuition: vertical strokes that are orange")
+    found = _feature_channels(layer, current_weights(), current_device())
+    v, o = found.vertical, found.orange
+    probes = probe_images()
+    columns = st.columns(len(probes))
+    captions = {
+        "vertical": f"vertical stripes: channel {v.channel} = {v.on_probe:.3g}",
+        "horizontal": f"horizontal stripes: channel {v.channel} = {v.on_contrast:.3g}",
+        "orange": f"orange: channel {o.channel} = {o.on_probe:.3g}",
+        "grey": f"grey, same brightness: channel {o.channel} = {o.on_contrast:.3g}",
+    }
+    for column, (name, probe) in zip(columns, probes.items(), strict=True):
+        column.image(
+            (probe[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8), caption=captions[name], width=PROBE_PX
+        )
+    st.markdown(
+        f"Show the network four test patterns. In **{layer}**, channel **{v.channel}** responds more to vertical "
+        f"than to horizontal stripes (mean activation {v.on_probe:.3g} vs {v.on_contrast:.3g}): call it the "
+        f"*vertical-lines* channel. Channel **{o.channel}** responds more to orange than to a grey of the same "
+        f"brightness ({o.on_probe:.3g} vs {o.on_contrast:.3g}): the *orange* channel."
+    )
+    a_s = activations(style, [layer])[layer]
+    a_c = activations(content, [layer])[layer]
+    s_pair, c_pair = pair_summary(a_s, v.channel, o.channel), pair_summary(a_c, v.channel, o.channel)
+    st.plotly_chart(
+        channel_pair_figure(a_s[v.channel].numpy(), a_s[o.channel].numpy(), v.channel, o.channel, analysed_rgb(style)),
+        theme=None,
+        key="lesson_pair",
+    )
+    pair = f"[{v.channel}, {o.channel}]"
+    for column, name, summary in zip(st.columns(2), ("Style image", "Content image"), (s_pair, c_pair), strict=True):
+        column.markdown(f"**{name}**")
+        g_column, r_column = column.columns(2)
+        g_column.metric(f"G{pair} per position", f"{summary.per_position:.4g}")
+        r_column.metric(f"correlation{pair}", f"{summary.correlation:+.2f}")
+        g_column.caption(f"G{pair} = {summary.g:.4g}, a sum over {summary.n_positions} positions")
+    st.markdown(
+        "If the style image's vertical strokes are orange, the two channels fire at the same places, their "
+        "product is large wherever there is a stroke, and so is their Gram entry: *whenever there is vertical "
+        "texture, it tends to be orange*. A generated image has this style when its own entry matches."
+    )
+    if current_weights() == "random":
+        st.caption(
+            "These weights are random (untrained): the probes still find the most selective channels, but no "
+            "channel is as cleanly tuned as in a trained network."
+        )
+    return found
+
+
+def _step_formula(style: PickedImage, layer: str) -> None:
+    st.header("3 · The Gram matrix (style matrix)")
+    a = activations(style, [layer])[layer]
+    n_c, n_h, n_w = a.shape
+    st.latex(
+        f"G^{{[\\text{{{_tex(layer)}}}]}}_{{k k'}} = \\sum_{{i=1}}^{{n_H}} \\sum_{{j=1}}^{{n_W}} a_{{ijk}}\\, a_{{ijk'}}"
+        f"\\qquad k, k' \\in 0 \\dots {n_c - 1},\\; n_H = {n_h},\\; n_W = {n_w}"
+    )
+    st.markdown(
+        f"G is an n_C × n_C = **{n_c} × {n_c}** matrix: G = A Aᵀ with A the activations unrolled to "
+        f"{n_c} × {n_h * n_w}. An entry is large when both channels are large at the same positions. "
+        "Technically G is an **uncentred cross-covariance** (no means subtracted, nothing divided), not a "
+        "correlation: beside it, the Pearson correlation of the same channels."
+    )
+    left, right = st.columns(2)
+    for column, view in ((left, "raw"), (right, "correlation")):
+        column.plotly_chart(
+            gram_heatmap(gram(style, layer, view), view, title=VIEW_LABELS[view], height=460, clickable=False),
+            theme=None,
+            key=f"lesson_{view}",
+        )
+
+
+def _breakdown(
+    style: PickedImage, generated: PickedImage, content: PickedImage, alpha: float, beta: float
+) -> CostBreakdown:
+    shape = analysis_shape(content)
+    acts_S = activations(style, LAYERS)
+    acts_G = activations(generated, LAYERS, shape)
+    acts_C = activations(content, LAYERS, shape)
+    return cost_breakdown(acts_S, acts_G, acts_C, DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER, alpha, beta)
+
+
+def _step_layer_cost(breakdown: CostBreakdown, layer: str) -> None:
+    st.header("4 · The style cost of one layer")
+    term = next((t for t in breakdown.style_terms if t.layer == layer), breakdown.style_terms[0])
+    name = _tex(term.layer)
+    st.latex(
+        f"J^{{[\\text{{{name}}}]}}_{{style}}(S,G) = \\frac{{1}}{{(2\\, n_H n_W n_C)^2}}"
+        "\\sum_k \\sum_{k'} \\left(G^{(S)}_{kk'} - G^{(G)}_{kk'}\\right)^2"
+    )
+    st.latex(
+        f"= \\frac{{1}}{{(2 \\cdot {term.n_H} \\cdot {term.n_W} \\cdot {term.n_C})^2}} \\cdot {number(term.squared_difference)}"
+        f" = {number(term.constant)} \\cdot {number(term.squared_difference)} = {number(term.cost)}"
+    )
+    st.markdown(
+        f"The normalising constant of **{term.layer}** is 1/(2·{term.n_H}·{term.n_W}·{term.n_C})² = "
+        f"${number(term.constant)}$. Each G entry is a sum over n_H·n_W positions, and the cost adds up "
+        "n_C × n_C squared differences: dividing by (n_H·n_W·n_C)² keeps layers of different sizes comparable."
+    )
+
+
+def _step_total_style(breakdown: CostBreakdown) -> None:
+    st.header("5 · The total style cost: a weighted sum over layers")
+    rows = [
+        {
+            "layer": t.layer,
+            "λ": t.weight,
+            "n_C × n_H × n_W": f"{t.n_C} × {t.n_H} × {t.n_W}",
+            "J_style[l]": f"{t.cost:.4g}",
+            "λ·J_style[l]": f"{t.weighted:.4g}",
+        }
+        for t in breakdown.style_terms
+    ]
+    st.table(rows)
+    terms = [f"{t.weight:g} \\cdot {number(t.cost, 3)}" for t in breakdown.style_terms]
+    half = (len(terms) + 1) // 2  # two lines, so that five layers fit the width of a projector
+    st.latex(
+        "\\begin{aligned} J_{style}(S,G) &= \\sum_l \\lambda^{[l]} J^{[l]}_{style}(S,G) \\\\ "
+        f"&= {' + '.join(terms[:half])} \\\\ &\\quad + {' + '.join(terms[half:])} = {number(breakdown.j_style)}"
+        " \\end{aligned}"
+    )
+    st.markdown(
+        "$\\lambda^{[l]}$ says how much each layer matters: early layers carry fine texture, deep layers larger motifs."
+    )
+
+
+def _step_total(breakdown: CostBreakdown) -> None:
+    st.header("6 · The total cost")
+    n_c, n_h, n_w = breakdown.content_shape
+    st.latex(
+        f"J_{{content}}(C,G) = \\frac{{1}}{{4 \\cdot {n_h} \\cdot {n_w} \\cdot {n_c}}}"
+        f"\\sum (a^{{(C)}} - a^{{(G)}})^2 = {number(breakdown.j_content)}\\quad(\\text{{at {_tex(breakdown.content_layer)}}})"
+    )
+    st.latex(
+        f"J(G) = \\alpha J_{{content}} + \\beta J_{{style}} = {breakdown.alpha:g} \\cdot {number(breakdown.j_content)}"
+        f" + {breakdown.beta:g} \\cdot {number(breakdown.j_style)} = {number(breakdown.j)}"
+    )
+    st.markdown(
+        "A run starts from an image G (often the content image, so J_content starts at 0) and changes its pixels "
+        "to lower J: α keeps it close to the content, β pulls its Gram matrices towards the style's."
+    )
+
+
+def main() -> None:
+    st.title("Lesson: what the style cost measures")
+    content, style = current_content(), current_style()
+    st.caption(f"Style image S: {style.label} · content image C: {content.label} (change them in the sidebar).")
+    left, middle, right, far = st.columns([2, 3, 1, 1])
+    layer = left.selectbox(
+        "Layer", list(DEFAULT_STYLE_LAYERS), index=list(DEFAULT_STYLE_LAYERS).index(DEFAULT_LAYER), key="lesson_layer"
+    )
+    with middle:
+        generated = _generated_choice(content)
+    alpha = right.number_input("α", min_value=0.0, value=DEFAULT_ALPHA, key="lesson_alpha")
+    beta = far.number_input("β", min_value=0.0, value=DEFAULT_BETA, key="lesson_beta")
+
+    _step_correlation(style, layer)
+    _step_intuition(style, content, layer)
+    _step_formula(style, layer)
+    breakdown = _breakdown(style, generated, content, alpha, beta)
+    _step_layer_cost(breakdown, layer)
+    _step_total_style(breakdown)
+    _step_total(breakdown)
+
+
+main()

@@ -1,0 +1,179 @@
+"""The app in a real browser: every page opens cleanly, uploads, a tiny run, and a click on a Gram cell."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect
+
+from e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_page, screenshot, wait_for_app
+
+RUN_SIZE, RUN_STEPS = 64, 10
+RUN_DEADLINE_MS = 240_000  # seconds on an idle machine; minutes on a busy 2-core one (10 s a step seen)
+
+PAGES = ("Gram explorer", "Style vs generated", "Run", "Lesson")
+"""Every page by its navigation title; each page's heading starts with its title."""
+
+
+def _png(side: int = 48) -> bytes:
+    """A small colourful PNG made here, so the test needs no file on disk."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "_")
+
+
+def test_every_page_is_in_the_navigation(page_urls: dict[str, str]) -> None:
+    assert set(page_urls) == set(PAGES)
+
+
+@pytest.mark.parametrize("title", PAGES, ids=_slug)
+def test_page_opens_without_error(page: Page, page_urls: dict[str, str], title: str) -> None:
+    open_page(page, page_urls[title])
+    expect(page.get_by_test_id("stHeading").first).to_contain_text(title)
+    no_error_shown(page)
+    screenshot(page, _slug(title))
+
+
+def _open_uploader(page: Page, label: str) -> Locator:
+    """The file input of the sidebar uploader ``label``, its "Upload your own" expander opened."""
+    sidebar = page.get_by_test_id("stSidebar")
+    selector = f'[data-testid="stFileUploaderDropzone"][aria-label="{label}"]'
+    dropzone = sidebar.locator(selector)
+    if not dropzone.is_visible():
+        sidebar.get_by_test_id("stExpander").filter(has=page.locator(selector)).locator("summary").click()
+    expect(dropzone).to_be_visible()
+    return dropzone.get_by_test_id("stFileUploaderDropzoneInput")
+
+
+def test_upload_shows_the_image_and_a_corrupt_one_its_message(page: Page, page_urls: dict[str, str]) -> None:
+    open_page(page, page_urls["Gram explorer"])
+    sidebar = page.get_by_test_id("stSidebar")
+    picker = sidebar.get_by_role("combobox", name="Content image")
+    thumbnail = sidebar.get_by_test_id("stImage").first.locator("img")
+    example_src = thumbnail.get_attribute("src")
+
+    _open_uploader(page, "Your content image").set_input_files(
+        files=[{"name": "tiny.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    expect(picker).to_have_value("Your upload: tiny.png", timeout=FIRST_LOAD_MS)
+    expect(thumbnail).not_to_have_attribute("src", example_src or "")
+    wait_for_app(page)
+    no_error_shown(page)
+
+    _open_uploader(page, "Your content image").set_input_files(
+        files=[{"name": "x.png", "mimeType": "image/png", "buffer": bytes(np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8))}]
+    )
+    error = sidebar.get_by_test_id("stAlertContentError")
+    expect(error).to_contain_text("x.png", timeout=FIRST_LOAD_MS)
+    expect(error).to_contain_text("previous image is still in use")
+    expect(picker).to_have_value("Your upload: tiny.png")
+    wait_for_app(page)
+    screenshot(page, "upload_error")
+
+    # The app keeps working: the Gram explorer analyses the upload, in the same session.
+    page.get_by_role("combobox", name="Image to analyse").click()
+    page.get_by_role("option", name="content image").click()
+    expect(page.get_by_test_id("stHeading").filter(has_text="your upload: tiny.png")).to_be_visible(
+        timeout=FIRST_LOAD_MS
+    )
+    wait_for_app(page)  # which also finds no traceback
+
+
+def _cell_centre(chart: Locator, row: int, col: int) -> dict[str, float]:
+    """Page coordinates of the centre of cell (row, col) of the heatmap in ``chart``, from Plotly's axes."""
+    return chart.locator(".js-plotly-plot").evaluate(
+        """(gd, [row, col]) => {
+            const {xaxis, yaxis} = gd._fullLayout;
+            const box = gd.getBoundingClientRect();
+            return {x: box.left + xaxis._offset + xaxis.l2p(col), y: box.top + yaxis._offset + yaxis.l2p(row)};
+        }""",
+        [row, col],
+    )
+
+
+def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str, str]) -> None:
+    open_page(page, f"{page_urls['Gram explorer']}?layer=relu2_1")  # 128 channels: cells of about 4 px
+    heatmap = page.locator(".st-key-gram_click").get_by_test_id("stPlotlyChart")
+    expect(heatmap.locator(".nsewdrag").first).to_be_visible()
+    heatmap.scroll_into_view_if_needed()
+    row, col = 37, 90
+    point = _cell_centre(heatmap, row, col)
+    page.mouse.click(point["x"], point["y"])
+
+    inputs = page.get_by_test_id("stNumberInput")
+    expect(inputs.filter(has_text="k (row)").locator("input")).to_have_value(str(row), timeout=30_000)
+    expect(inputs.filter(has_text="column").locator("input")).to_have_value(str(col))
+    expect(page.get_by_test_id("stHeading").filter(has_text=f"What G[{row}, {col}] adds up")).to_be_visible()
+    maps = page.locator(".st-key-pair_maps").get_by_test_id("stPlotlyChart")
+    expect(maps).to_contain_text(f"channel k = {row}")
+    expect(maps).to_contain_text(f"channel k′ = {col}")
+    expect(page).to_have_url(re.compile(rf"k={row}&k2={col}|k2={col}&k={row}"))
+    wait_for_app(page)
+    no_error_shown(page)
+    screenshot(page, "gram_click")
+
+
+def _set_number(page: Page, label: str, value: int) -> None:
+    """Type into a number input and commit it (Enter reruns the script)."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+    wait_for_app(page)
+
+
+# Records whether a progress bar was ever drawn: a tiny run may finish between two polls of the test.
+_WATCH_PROGRESS = """() => {
+    window.__sawProgress = false;
+    new MutationObserver(() => {
+        if (document.querySelector('[data-testid=stProgress]')) window.__sawProgress = true;
+    }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def test_a_tiny_run_shows_progress_then_its_result(page: Page, page_urls: dict[str, str]) -> None:
+    open_page(page, page_urls["Run"])
+    _set_number(page, "Size (px, longest side)", RUN_SIZE)
+    _set_number(page, "Steps", RUN_STEPS)
+    page.evaluate(_WATCH_PROGRESS)
+    page.get_by_role("button", name="Launch").click()
+
+    # The page polls the job in a fragment, so the script state flips: wait on what is shown instead.
+    progress = page.get_by_test_id("stProgress")
+    expect(progress.or_(page.get_by_text("Waiting in the queue"))).to_be_visible(timeout=30_000)
+    if progress.is_visible():
+        expect(progress).to_contain_text(f" of {RUN_STEPS}")
+        screenshot(page, "run_progress")
+    done = page.get_by_test_id("stAlertContentSuccess")
+    expect(done).to_contain_text(f"{RUN_STEPS} steps", timeout=RUN_DEADLINE_MS)
+    assert page.evaluate("() => window.__sawProgress"), "no progress bar was drawn while the run went on"
+    expect(progress).to_have_count(0)
+    expect(page.get_by_test_id("stImage").filter(has_text="the generated image").locator("img")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download the image (PNG)").click()
+    png = Path(download.value.path()).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert max(Image.open(io.BytesIO(png)).size) == RUN_SIZE  # the longest side is the run's size
+    wait_for_app(page)
+    no_error_shown(page)
+    screenshot(page, "run_result")
+
+    # The result's link opens the comparison of its Gram matrices with the style's.
+    page.get_by_role("link", name=re.compile("Compare style and generated")).click()
+    expect(page.get_by_test_id("stHeading").first).to_contain_text("Style vs generated", timeout=FIRST_LOAD_MS)
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile("Run 1"))
+    expect(page.locator(".st-key-svg_pair").get_by_test_id("stPlotlyChart")).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_for_app(page)
+    no_error_shown(page)
+    screenshot(page, "style_vs_generated_run")

@@ -1,0 +1,141 @@
+"""The app's frame (AppTest): pages, shared image choice, uploads, weights and device panel.
+
+Helpers here are shared by the page tests. No test downloads anything: conftest points the weights
+URL at a closed loopback port and the torch cache at an empty folder, so the app runs on random weights.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from nst_core.weights import random_state_dict
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
+    """A fresh session of the app (caches are shared by the whole test process)."""
+    monkeypatch.setenv("STYLE_LENS_WEIGHTS", weights)
+    return AppTest.from_file(APP, default_timeout=180)
+
+
+def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
+    """A smooth random colour picture as PNG bytes."""
+    rng = np.random.default_rng(seed)
+    coarse = (rng.random((height // 8 + 1, width // 8 + 1, 3)) * 255).astype(np.uint8)
+    picture = Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def assert_no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_frame_shows_weights_device_and_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    assert_no_exception(at)
+    sidebar_text = " ".join(m.value for m in at.sidebar.markdown) + " ".join(c.value for c in at.sidebar.caption)
+    assert "Random VGG19 (untrained)" in sidebar_text
+    assert "texture statistics" in sidebar_text and "less painterly" in sidebar_text
+    assert "**Device:** CPU" in sidebar_text
+    assert at.session_state["preset"] == "class_demo"
+    assert at.session_state["weights"] == "random" and at.session_state["device"] == "cpu"
+    assert not [b for b in at.sidebar.button if "ImageNet" in b.label]  # pinned to random weights
+    assert at.sidebar.selectbox(key="content").value == "chelsea"
+    assert at.sidebar.selectbox(key="style").value == "orange_strokes"
+
+
+def test_pages_switch_and_share_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    at.sidebar.selectbox(key="style").select("mosaic").run()
+    at.switch_page("pages/lesson.py").run()
+    assert_no_exception(at)
+    assert at.title[0].value.startswith("Lesson")
+    assert at.sidebar.selectbox(key="style").value == "mosaic"  # the choice follows the user across pages
+    at.switch_page("pages/gram_explorer.py").run()
+    assert_no_exception(at)
+    assert at.title[0].value == "Gram explorer"
+
+
+def test_upload_replaces_the_content_and_a_corrupt_one_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    at.sidebar.file_uploader(key="content_file").set_value(("street.png", png_bytes(), "image/png")).run()
+    assert_no_exception(at)
+    assert at.sidebar.selectbox(key="content").value == "upload"
+    uploaded = at.session_state["content_upload"]
+    assert uploaded.label == "your upload: street.png" and tuple(uploaded.tensor.shape) == (1, 3, 48, 64)
+
+    at.sidebar.file_uploader(key="content_file").set_value(("broken.png", CORRUPT_PNG, "image/png")).run()
+    assert_no_exception(at)
+    (error,) = at.sidebar.error
+    assert "broken.png" in error.value and "previous image is still in use" in error.value
+    assert at.session_state["content_upload"].digest == uploaded.digest
+    assert at.sidebar.selectbox(key="content").value == "upload"
+
+    at.selectbox(key="image").select("content image").run()  # the page analyses the kept upload
+    assert_no_exception(at)
+    assert at.subheader[0].value.endswith("your upload: street.png")
+
+
+def test_weights_download_failure_is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch, weights="auto")
+    at.run()
+    (button,) = [b for b in at.sidebar.button if "ImageNet" in b.label]
+    button.click().run()
+    _wait_for_download(at, lambda at: bool(at.sidebar.error))
+    assert_no_exception(at)
+    assert "could not be fetched" in at.sidebar.error[0].value
+    assert at.session_state["weights"] == "random"
+
+
+def _wait_for_download(at: AppTest, done: Callable[[AppTest], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the download runs in a background thread
+        at.run()
+        if done(at):
+            return
+        time.sleep(0.2)
+
+
+def test_weights_download_switches_the_app_to_imagenet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(random_state_dict(seed=1), served / "vgg19-loopback.pth")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # this test's own, empty weights cache
+    monkeypatch.setenv("NST_VGG19_WEIGHTS_URL", f"http://127.0.0.1:{server.server_port}/vgg19-loopback.pth")
+    try:
+        at = new_app(monkeypatch, weights="auto")
+        at.run()
+        (button,) = [b for b in at.sidebar.button if "ImageNet" in b.label]
+        button.click().run()
+        _wait_for_download(at, lambda at: at.session_state["weights"] == "imagenet")
+    finally:
+        server.shutdown()
+    assert_no_exception(at)
+    assert at.sidebar.radio(key="weights").value == "imagenet"
+    assert not [b for b in at.sidebar.button if "ImageNet" in b.label]
+    assert not any("Random weights" in c.value for c in at.sidebar.caption)

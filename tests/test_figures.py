@@ -1,0 +1,159 @@
+"""The Plotly figure builders: shapes, the click layer, colour bars and shared colour scales."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from nst_core.figures import (
+    DIVERGING,
+    SATURATE_PERCENTILE,
+    SEQUENTIAL,
+    TILE_CELLS,
+    channel_mosaic,
+    channel_pair_figure,
+    colourise,
+    gram_heatmap,
+    gram_thumbnail,
+    view_colours,
+)
+
+
+def _symmetric(n: int, seed: int = 0) -> np.ndarray:
+    m = np.random.default_rng(seed).random((n, n)).astype(np.float32)
+    return m + m.T
+
+
+def _colours(fig: go.Figure) -> set[str]:
+    """Colours the figure itself sets (not its template, which Streamlit may have replaced)."""
+    spec = fig.to_plotly_json()
+    spec["layout"].pop("template", None)
+    return set(re.findall(r"#[0-9a-fA-F]{6}\b", pio.to_json(spec, validate=False)))
+
+
+def test_heatmap_natural_order_has_a_click_layer_over_every_cell() -> None:
+    m = _symmetric(6)
+    fig = gram_heatmap(m, "raw", title="t")
+    heatmap, overlay = fig.data
+    assert heatmap.type == "heatmap" and overlay.type == "scattergl"
+    np.testing.assert_array_equal(np.asarray(heatmap.z), m)
+    assert heatmap.hoverinfo == "skip"  # the overlay answers hovers and clicks
+    assert len(overlay.x) == len(overlay.y) == 36
+    # marker i sits on row y, column x and carries that cell's value
+    np.testing.assert_allclose(np.asarray(overlay.customdata), m[np.asarray(overlay.y), np.asarray(overlay.x)])
+    assert "%{customdata:.4g}" in overlay.hovertemplate
+    assert overlay.marker.opacity == 0
+    assert heatmap.colorbar.title.text == "G (raw, as in the cost)"
+    assert fig.layout.yaxis.range == (5.5, -0.5)  # row 0 at the top, like a matrix
+    assert fig.layout.yaxis.title.text == "channel k" and fig.layout.xaxis.title.text == "channel k′"
+
+
+def test_heatmap_in_another_order_maps_positions_back_to_channels() -> None:
+    m = _symmetric(5, seed=1)
+    order = np.array([3, 0, 4, 1, 2])
+    fig = gram_heatmap(m, "raw", order, selected=(4, 1))
+    heatmap, overlay = fig.data
+    np.testing.assert_array_equal(np.asarray(heatmap.z), m[np.ix_(order, order)])
+    channels = np.asarray(overlay.customdata)
+    rows, cols = np.asarray(overlay.y), np.asarray(overlay.x)
+    np.testing.assert_array_equal(channels[:, 0], order[rows])
+    np.testing.assert_array_equal(channels[:, 1], order[cols])
+    np.testing.assert_allclose(channels[:, 2], m[order[rows], order[cols]])
+    # the selected channels (4, 1) sit at positions (2, 3): outlined there and at the mirror cell
+    centres = sorted(((s.x0 + s.x1) / 2, (s.y0 + s.y1) / 2) for s in fig.layout.shapes)
+    assert centres == [(2.0, 3.0), (3.0, 2.0)]
+    assert "clustered" in fig.layout.xaxis.title.text
+
+
+def test_heatmap_without_click_layer_hovers_on_the_heatmap() -> None:
+    order = np.array([1, 0, 2])
+    fig = gram_heatmap(_symmetric(3), "correlation", order, clickable=False)
+    assert len(fig.data) == 1
+    heatmap = fig.data[0]
+    assert "customdata[0]" in heatmap.hovertemplate
+    assert np.asarray(heatmap.customdata).shape == (3, 3, 2)
+
+
+def test_correlation_uses_a_fixed_diverging_scale_and_raw_saturates_outliers() -> None:
+    m = np.linspace(0.0, 100.0, 10_000).reshape(100, 100)
+    assert view_colours(m, "correlation") == {"colorscale": DIVERGING, "zmin": -1.0, "zmax": 1.0}
+    raw = view_colours(m, "raw")
+    assert raw["colorscale"] == SEQUENTIAL and raw["zmin"] == 0.0
+    assert raw["zmax"] == pytest.approx(np.percentile(m, SATURATE_PERCENTILE))
+    cov = view_colours(m - 50.0, "covariance")
+    assert cov["colorscale"] == DIVERGING and cov["zmin"] == -cov["zmax"]
+    fig = gram_heatmap(m[:4, :4] - 50.0, "covariance")
+    assert fig.data[0].zmin == -fig.data[0].zmax
+
+
+def test_heatmap_serialises_arrays_compactly() -> None:
+    spec = json.loads(pio.to_json(gram_heatmap(_symmetric(64), "raw")))
+    assert "bdata" in spec["data"][0]["z"] and "bdata" in spec["data"][1]["x"]
+
+
+def test_colourise_maps_the_range_ends_to_the_scale_ends() -> None:
+    rgb = colourise(np.array([[0.0, 1.0], [0.5, np.nan]]), "Greys", 0.0, 1.0)
+    assert rgb.dtype == np.uint8 and rgb.shape == (2, 2, 3)
+    assert tuple(rgb[0, 0]) == (255, 255, 255) and tuple(rgb[0, 1]) == (0, 0, 0)
+    assert tuple(rgb[1, 1]) == (255, 255, 255)  # NaN draws as the low end
+
+
+@pytest.mark.parametrize("n", [64, 512])
+def test_thumbnail_is_a_small_crisp_rgb_picture(n: int) -> None:
+    thumb = gram_thumbnail(_symmetric(n), "raw", side=256)
+    assert thumb.dtype == np.uint8 and thumb.ndim == 3 and thumb.shape[2] == 3
+    assert 128 <= thumb.shape[0] == thumb.shape[1] <= 256
+
+
+def test_pair_figure_shares_one_scale_for_both_maps_and_one_for_the_product() -> None:
+    rng = np.random.default_rng(2)
+    a_k, a_k2 = rng.random((6, 9)), 3.0 * rng.random((6, 9))
+    image = (rng.random((24, 36, 3)) * 255).astype(np.uint8)
+    fig = channel_pair_figure(a_k, a_k2, 4, 7, image)
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 3 and sum(t.type == "image" for t in fig.data) == 3
+    assert [t.coloraxis for t in heatmaps] == ["coloraxis", "coloraxis", "coloraxis2"]
+    np.testing.assert_allclose(np.asarray(heatmaps[2].z), a_k * a_k2, rtol=1e-6)
+    assert fig.layout.coloraxis.cmax == pytest.approx(max(a_k.max(), a_k2.max()))
+    assert fig.layout.coloraxis2.cmax == pytest.approx((a_k * a_k2).max())
+    assert fig.layout.coloraxis.colorbar.title.text == "activation"
+    assert fig.layout.coloraxis2.colorbar.title.text == "product"
+    assert "4" in fig.layout.annotations[0].text and "7" in fig.layout.annotations[1].text
+
+
+def test_mosaic_tiles_maps_on_one_scale_and_names_their_channels() -> None:
+    rng = np.random.default_rng(3)
+    maps = rng.random((5, 10, 10)).astype(np.float32)
+    maps[2] *= 4.0
+    fig = channel_mosaic(maps, [7, 8, 9, 10, 11], columns=3)
+    (heatmap,) = fig.data
+    assert heatmap.zmax == pytest.approx(maps.max())
+    assert heatmap.colorbar.title.text == "activation"
+    assert [a.text for a in fig.layout.annotations] == ["ch 7", "ch 8", "ch 9", "ch 10", "ch 11"]
+    z, channel = np.asarray(heatmap.z), np.asarray(heatmap.customdata)
+    assert set(np.unique(channel)) == {-1, 7, 8, 9, 10, 11}
+    np.testing.assert_allclose(np.sort(z[channel == 9]), np.sort(maps[2].ravel()), rtol=1e-6)
+    assert np.isnan(z[channel == -1]).all()
+
+
+def test_mosaic_averages_large_maps_down() -> None:
+    fig = channel_mosaic(np.ones((2, 4 * TILE_CELLS, 4 * TILE_CELLS), dtype=np.float32), [0, 1])
+    channel = np.asarray(fig.data[0].customdata)
+    assert (channel == 0).sum() == TILE_CELLS * TILE_CELLS
+
+
+def test_no_figure_uses_streamlit_placeholder_colours() -> None:
+    # Streamlit's front end rewrites #000001..#000040 in every figure (its theme's placeholders).
+    placeholders = {f"#{i:06d}" for i in range(1, 41)}
+    rng = np.random.default_rng(4)
+    figures = [gram_heatmap(_symmetric(8), view) for view in ("raw", "per_position", "covariance", "correlation")] + [
+        channel_pair_figure(rng.random((4, 4)), rng.random((4, 4)), 0, 1),
+        channel_mosaic(rng.random((3, 4, 4)), [0, 1, 2]),
+    ]
+    for fig in figures:
+        assert not _colours(fig) & placeholders

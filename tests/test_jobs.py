@@ -1,0 +1,200 @@
+"""Background jobs: FIFO order, live snapshots, prompt cancel, typed failures, the shared extractor cache."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from nst_core import (
+    ConfigError,
+    Executor,
+    Job,
+    JobSnapshot,
+    JobStatus,
+    RunCancelled,
+    RunConfig,
+    RunResult,
+    ThreadExecutor,
+    WeightsError,
+)
+from nst_core.extractor import VGGExtractor
+from nst_core.runs import ExtractorCache, engine
+
+WAIT_S = 60.0
+
+
+def _config(steps: int = 3, **changes: object) -> RunConfig:
+    generator = torch.Generator().manual_seed(steps)
+    return RunConfig(
+        content=torch.rand(1, 3, 32, 32, generator=generator),
+        style=torch.rand(1, 3, 32, 32, generator=generator),
+        size=32,
+        steps=steps,
+        weights="random",
+        device="cpu",
+        style_layers={"relu1_1": 0.5, "relu2_1": 0.5},
+        content_layer="relu2_2",
+        snapshot_every=2,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def executor(random_extractor: VGGExtractor) -> Iterator[ThreadExecutor]:
+    pool = ThreadExecutor(model_cache=ExtractorCache(loader=lambda *args, **kwargs: random_extractor))
+    yield pool
+    pool.shutdown(wait=True, cancel=True)
+
+
+def _wait_until(predicate, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def _running(job: Job) -> bool:
+    return job.snapshot().step >= 1
+
+
+def test_a_job_runs_to_its_result_with_live_snapshots(executor) -> None:
+    job = executor.submit(_config(steps=5))
+    assert isinstance(job, Job) and len(job.id) == 32 and isinstance(executor, Executor)
+    result = job.result(timeout=WAIT_S)
+    assert isinstance(result, RunResult) and len(result.history) == 5
+    snapshot = job.snapshot()
+    assert isinstance(snapshot, JobSnapshot)
+    assert snapshot.status == JobStatus.DONE == "done" and job.status is JobStatus.DONE and job.done()
+    assert (snapshot.step, snapshot.steps, snapshot.eta_s, snapshot.queue_position, snapshot.error) == (
+        5,
+        5,
+        0.0,
+        None,
+        None,
+    )
+    assert [r.step for r in snapshot.history] == [1, 2, 3, 4, 5] and snapshot.elapsed_s > 0
+    assert snapshot.preview is not None and snapshot.preview.shape == (32, 32, 3) and snapshot.preview.dtype == np.uint8
+    assert np.array_equal(snapshot.preview, (result.image[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy())
+    assert [s.step for s in snapshot.snapshots] == [2, 4]
+
+
+def test_jobs_run_in_submission_order_and_report_queue_positions(executor) -> None:
+    finished: list[str] = []
+    first = executor.submit(_config(steps=10_000))
+    _wait_until(lambda: _running(first))
+    second, third = executor.submit(_config(steps=3)), executor.submit(_config(steps=2))
+    for job in (first, second, third):
+        job.add_done_callback(lambda j: finished.append(j.id))
+    assert (first.queue_position, second.queue_position, third.queue_position) == (None, 1, 2)
+    assert second.snapshot().status == "queued" and second.snapshot().queue_position == 1
+    assert second.snapshot().eta_s is not None  # the estimate, before any step
+    first.cancel()
+    third.result(timeout=WAIT_S)
+    assert finished == [first.id, second.id, third.id]
+    assert second.snapshot().status == third.snapshot().status == "done"
+
+
+def test_cancel_stops_a_running_job_promptly_and_a_queued_job_never_starts(executor) -> None:
+    running = executor.submit(_config(steps=10_000))
+    queued = executor.submit(_config(steps=3))
+    _wait_until(lambda: _running(running))
+    assert queued.cancel() is True
+    assert queued.status == "cancelled" and queued.done() and queued.queue_position is None
+    per_step = running.snapshot().history[-1].elapsed_s / running.snapshot().step
+    asked = time.monotonic()
+    assert running.cancel() is True
+    with pytest.raises(RunCancelled):
+        running.result(timeout=WAIT_S)
+    assert time.monotonic() - asked < 2.0 + 3 * per_step
+    assert running.status == "cancelled" and running.snapshot().error and running.snapshot().eta_s is None
+    with pytest.raises(RunCancelled, match="before it started"):
+        queued.result(timeout=0)
+    never = queued.snapshot()
+    assert (never.step, never.history, never.preview, never.elapsed_s) == (0, (), None, 0.0)
+    assert running.cancel() is False  # already finished
+    assert executor.submit(_config(steps=2)).result(timeout=WAIT_S).history  # the worker is still alive
+
+
+def test_a_cancelled_run_releases_its_tensors(executor, monkeypatch) -> None:
+    images: list[weakref.ref[torch.Tensor]] = []
+    original = engine._initial_image
+
+    def tracked(config: RunConfig, content: torch.Tensor) -> torch.Tensor:
+        image = original(config, content)
+        images.append(weakref.ref(image))
+        return image
+
+    monkeypatch.setattr(engine, "_initial_image", tracked)
+    job = executor.submit(_config(steps=10_000))
+    _wait_until(lambda: _running(job))
+    job.cancel()
+    with pytest.raises(RunCancelled):
+        job.result(timeout=WAIT_S)
+    gc.collect()
+    assert images and images[0]() is None
+
+
+def test_failures_are_typed_and_reach_the_caller(tmp_path) -> None:
+    junk = tmp_path / "weights.pth"
+    junk.write_bytes(b"not a state dict")
+    with ThreadExecutor() as pool:
+        job = pool.submit(_config(weights=str(junk)))  # loaded in the worker: submit does not block on it
+        with pytest.raises(WeightsError):
+            job.result(timeout=WAIT_S)
+        assert job.status == "failed" and job.snapshot().error
+        with pytest.raises(ConfigError) as info:
+            pool.submit(_config(steps=0))
+        assert info.value.field == "steps"
+
+
+def test_result_times_out_while_the_job_runs(executor) -> None:
+    job = executor.submit(_config(steps=10_000))
+    with pytest.raises(TimeoutError):
+        job.result(timeout=0.05)
+    job.cancel()
+
+
+def test_done_callbacks_run_once_even_when_added_late(executor) -> None:
+    calls: list[Job] = []
+    job = executor.submit(_config(steps=2))
+    job.add_done_callback(calls.append)
+    job.result(timeout=WAIT_S)
+    _wait_until(lambda: len(calls) == 1)
+    job.add_done_callback(calls.append)
+    assert calls == [job, job]
+
+
+def test_shutdown_refuses_new_jobs_and_can_cancel_the_rest(random_extractor) -> None:
+    pool = ThreadExecutor(model_cache=ExtractorCache(loader=lambda *args, **kwargs: random_extractor))
+    running, queued = pool.submit(_config(steps=10_000)), pool.submit(_config(steps=3))
+    _wait_until(lambda: _running(running))
+    pool.shutdown(wait=True, cancel=True)
+    assert running.status == queued.status == "cancelled"
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(_config())
+
+
+def test_the_extractor_cache_loads_each_key_once_across_threads(random_extractor) -> None:
+    loads: list[tuple[object, ...]] = []
+
+    def slow_loader(weights: str, device: object, pooling: str, progress: object) -> VGGExtractor:
+        loads.append((weights, str(device), pooling))
+        time.sleep(0.05)
+        return random_extractor
+
+    cache = ExtractorCache(loader=slow_loader)
+    threads = [threading.Thread(target=cache.get, args=("random", "cpu")) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cache.get("random", torch.device("cpu")) is random_extractor
+    cache.get("random", "cpu", pooling="avg")
+    assert loads == [("random", "cpu", "max"), ("random", "cpu", "avg")]

@@ -1,0 +1,113 @@
+"""The Gram explorer page (AppTest): the cell picked by number inputs or by the URL, uploads, buttons."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from test_app_frame import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
+
+from nst_core import gram_matrix
+from nst_core.extractor import VGGExtractor
+from nst_core.images import load_image
+
+
+def _metric(at: AppTest, starts: str) -> tuple[str, float]:
+    (metric,) = [m for m in at.metric if m.label.startswith(starts)]
+    return metric.label, float(metric.value)
+
+
+def test_upload_a_generated_image_and_pick_a_cell_by_number(
+    monkeypatch: pytest.MonkeyPatch, random_extractor: VGGExtractor
+) -> None:
+    data = png_bytes(48, 64, seed=1)
+    at = new_app(monkeypatch)
+    at.run()
+    at.file_uploader(key="generated_upload").set_value(("result.png", data, "image/png")).run()
+    assert_no_exception(at)
+    assert at.selectbox(key="image").value == "generated: your upload: result.png"
+    assert "latest generated" in at.selectbox(key="image").options
+    at.selectbox(key="layer").select("relu2_1")
+    at.number_input(key="k").set_value(3)
+    at.number_input(key="k2").set_value(5)
+    at.run()
+    assert_no_exception(at)
+
+    # The core's G of the uploaded picture (small enough to be analysed at its own size).
+    with torch.inference_mode():
+        a = random_extractor(load_image(data), ["relu2_1"])["relu2_1"][0]
+    expected = float(gram_matrix(a)[3, 5])
+    label, shown = _metric(at, "G[")
+    assert label.startswith("G[3, 5]")
+    assert shown == pytest.approx(expected, rel=1e-5)
+    latex = at.latex[0].value
+    assert "relu2\\_1" in latex and "_{3,5}" in latex and "a_{i j 3}" in latex
+
+
+def test_query_parameters_reproduce_a_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.query_params.update({"layer": "relu1_2", "view": "correlation", "order": "clustered", "k": "4", "k2": "9"})
+    at.run()
+    assert_no_exception(at)
+    assert at.selectbox(key="layer").value == "relu1_2"
+    assert at.selectbox(key="view").value == "correlation"
+    assert at.radio(key="order").value == "clustered"
+    assert (at.number_input(key="k").value, at.number_input(key="k2").value) == (4, 9)
+    label, _ = _metric(at, "G[")
+    assert label.startswith("G[4, 9]")
+    _, correlation = _metric(at, "correlation")
+    assert -1.0 <= correlation <= 1.0
+    assert "relu1_2" in at.subheader[0].value
+
+
+def test_a_corrupt_generated_upload_is_reported_and_the_page_keeps_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    at.file_uploader(key="generated_upload").set_value(("bad.png", CORRUPT_PNG, "image/png")).run()
+    assert_no_exception(at)
+    assert any("bad.png" in e.value for e in at.error)
+    assert at.selectbox(key="image").value == "style image"
+    assert at.selectbox(key="image").options == ["style image", "content image"]
+    at.selectbox(key="layer").select("relu1_1").run()
+    assert_no_exception(at)
+
+
+def test_thumbnail_and_pair_buttons_set_layer_and_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    assert len(at.image) >= 5  # the five style-layer thumbnails (plus the sidebar's pictures)
+    at.button(key="open_relu5_1").click().run()
+    assert_no_exception(at)
+    assert at.selectbox(key="layer").value == "relu5_1"
+    caption = next(c.value for c in at.caption if "#1" in c.value or "highest correlation" in c.value)
+    assert "highest correlation" in caption
+    at.button(key="pick_1").click().run()
+    assert_no_exception(at)
+    k, k2 = at.number_input(key="k").value, at.number_input(key="k2").value
+    assert k < k2
+    label, _ = _metric(at, "G[")
+    assert label.startswith(f"G[{k}, {k2}]")
+
+
+def test_a_finished_run_offers_its_result_and_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    gen = torch.Generator().manual_seed(2)
+    snapshot = SimpleNamespace(step=10, image=torch.rand(1, 3, 40, 56, generator=gen))
+    result = SimpleNamespace(image=torch.rand(1, 3, 40, 56, generator=gen), snapshots=[snapshot])
+    job = SimpleNamespace(id="job-1", status="done", result=lambda timeout=None: result)
+    at = new_app(monkeypatch)
+    at.session_state["runs"] = {job.id: job}
+    at.run()
+    options = at.selectbox(key="image").options
+    assert options == [
+        "style image",
+        "content image",
+        "latest generated",
+        "generated: run 1, result",
+        "generated: run 1, step 10",
+    ]
+    at.selectbox(key="image").select("latest generated").run()
+    assert_no_exception(at)
+    assert at.subheader[0].value.endswith("run 1, result")
+    assert any("n_H × n_W = 10 × 14" in c.value for c in at.caption)

@@ -1,0 +1,139 @@
+"""The Run page in AppTest: a tiny run launched and polled to its result, Stop, the queue, bad settings."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from nst_core.run_export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+RUN_PAGE = "pages/run.py"
+DEADLINE_S = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
+
+
+def open_run_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(RUN_PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def set_form(at: AppTest, **values: object) -> AppTest:
+    """Set form fields by name (size=32, steps=4, ...) and rerun."""
+    widgets = {w.key: w for kind in ("number_input", "radio", "selectbox", "multiselect") for w in at.get(kind)}
+    for name, value in values.items():
+        widgets[f"run_{name}"].set_value(value)
+    return at.run()
+
+
+def jobs(at: AppTest) -> list:
+    return list(at.session_state["runs"].values())
+
+
+def poll(at: AppTest, until: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
+    """Rerun the page until ``until()`` holds: AppTest never fires the fragment's timer itself."""
+    end = time.monotonic() + deadline_s
+    while not until():
+        assert time.monotonic() < end, "timed out polling the run"
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
+
+
+def launch(at: AppTest) -> None:
+    at.button(key="run_launch").click().run()
+    assert not at.exception, at.exception
+
+
+@pytest.fixture(scope="module")
+def finished() -> Iterator[AppTest]:
+    """A session whose tiny run (32 px, 6 steps, a snapshot every 2) was launched and polled to its end."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STYLE_LENS_WEIGHTS", "random")
+        at = set_form(open_run_page(), size=32, steps=6, snapshot_every=2)
+        launch(at)
+        (job,) = jobs(at)
+        poll(at, lambda: job.status not in ("queued", "running"))
+        at.run()
+        yield at
+
+
+def test_tiny_run_shows_its_result_and_downloads(finished: AppTest) -> None:
+    (job,) = jobs(finished)
+    assert job.status == "done", job.snapshot().error
+    assert any("is done" in element.value for element in finished.success)
+    captions = [caption for image in finished.image for caption in image.captions]
+    assert any("generated image" in caption for caption in captions)
+    labels = {button.label: button for button in finished.download_button}
+    assert {"Download the image (PNG)", "Download the run's data (ZIP)"} <= set(labels)
+    assert labels["Download the image (PNG)"].proto.url.endswith(".png")
+    assert labels["Download the run's data (ZIP)"].proto.deferred_file_id  # built on click by run_archive
+    (link,) = [link for link in finished.page_link if "Compare" in link.value]
+    assert job.id in link.proto.query_string
+    assert finished.dataframe[0].value["Status"].tolist() == ["done"]
+
+
+def test_run_archive_holds_history_grams_and_image(finished: AppTest) -> None:
+    (job,) = jobs(finished)
+    result = job.result()
+    with zipfile.ZipFile(io.BytesIO(run_archive(result))) as archive:
+        history = json.loads(archive.read(HISTORY_FILE))
+        grams = np.load(io.BytesIO(archive.read(GRAMS_FILE)))
+        image = Image.open(io.BytesIO(archive.read(IMAGE_FILE)))
+    assert json.dumps(history) and len(result.history) == 6
+    for layer, target in result.style_grams.items():
+        np.testing.assert_array_equal(grams[f"G_S/{layer}"], target.numpy())
+    for layer, gram in result.snapshots[-1].grams.items():
+        np.testing.assert_array_equal(grams[f"G_G/{layer}"], gram.numpy())
+    assert image.size == (result.image.shape[-1], result.image.shape[-2])
+
+
+def test_stop_cancels_the_running_job_and_a_queued_one_never_starts() -> None:
+    at = set_form(open_run_page(), size=64, steps=5000, snapshot_every=50)
+    launch(at)
+    launch(at)
+    first, second = jobs(at)
+    # The page shows the newest run: queued behind the first.
+    assert any("Waiting in the queue" in info.value for info in at.info)
+    at.button(key=f"stop_{second.id}").click().run()
+    poll(at, lambda: second.status == "cancelled")
+    assert any("stopped" in warning.value for warning in at.warning)
+    at.selectbox(key="run_current").select_index(1).run()  # newest first
+    poll(at, lambda: first.status == "running" and first.snapshot().step > 0)
+    assert at.progress, "a running job shows its progress"
+    at.button(key=f"stop_{first.id}").click().run()
+    poll(at, lambda: first.status == "cancelled", deadline_s=20)
+    assert second.snapshot().step == 0
+    assert any("stopped" in warning.value for warning in at.warning)
+    assert not at.error
+
+
+def test_bad_settings_show_their_message_and_disable_launch() -> None:
+    at = set_form(open_run_page(), alpha=-1.0)
+    assert any("alpha" in error.value for error in at.error), [e.value for e in at.error]
+    assert at.button(key="run_launch_disabled").disabled
+    at = set_form(at, alpha=1.0)
+    assert not at.error and not at.button(key="run_launch").disabled
+
+
+def test_the_form_keeps_its_values_across_pages() -> None:
+    at = set_form(open_run_page(), beta=123.0, steps=7)
+    at.switch_page("pages/gram_explorer.py").run()
+    at.switch_page(RUN_PAGE).run()
+    assert at.number_input(key="run_beta").value == 123.0
+    assert at.number_input(key="run_steps").value == 7

@@ -1,0 +1,80 @@
+"""Widgets that choose images: a validating uploader and the picker of the image to analyse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import streamlit as st
+
+from nst_core.errors import ImageError
+
+from .state import (
+    PickedImage,
+    current_content,
+    current_style,
+    generated_images,
+    image_from_upload,
+    latest_generated,
+    register_generated,
+)
+
+UPLOAD_TYPES: Final = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "ppm", "pgm", "avif"]
+
+
+def _on_upload(key: str, on_image: Callable[[PickedImage], None]) -> None:
+    uploaded = st.session_state.get(key)
+    st.session_state.pop(f"{key}_error", None)
+    if uploaded is None:
+        return
+    try:
+        image = image_from_upload(uploaded.getvalue(), uploaded.name)
+    except ImageError as exc:
+        st.session_state[f"{key}_error"] = f"{uploaded.name}: {exc}"
+        return
+    on_image(image)
+
+
+def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]) -> None:
+    """A file uploader whose files are decoded by the core. A valid image is handed to ``on_image``
+    (called from the widget callback, so it may write widget keys); a bad file shows its message and
+    changes nothing else."""
+    st.file_uploader(label, type=UPLOAD_TYPES, key=key, on_change=_on_upload, args=(key, on_image))
+    error = st.session_state.get(f"{key}_error")
+    if error:
+        st.error(f"{error} The previous image is still in use.")
+
+
+def _use_generated(image: PickedImage) -> None:
+    register_generated(image)
+    st.session_state["image"] = _option(image)
+
+
+def _option(image: PickedImage) -> str:
+    return f"generated: {image.label}"
+
+
+def analysed_image_picker() -> PickedImage:
+    """Choose the image to analyse: the style image, the content image, the latest generated one, or
+    any generated one (a run's result or snapshot, or an uploaded result). Bound to the URL as ``?image=``."""
+    # A bound widget writes its displayed text into the URL: options are short, stable names.
+    options: dict[str, PickedImage] = {"style image": current_style(), "content image": current_content()}
+    latest = latest_generated()
+    if latest is not None:
+        options["latest generated"] = latest
+    for image in generated_images():
+        options.setdefault(_option(image), image)
+    choice = st.selectbox(
+        "Image to analyse",
+        list(options),
+        key="image",
+        bind="query-params",
+        help="A run's result and its snapshots appear here once the run is done.",
+    )
+    with st.expander("Upload a generated image", expanded=False):
+        image_uploader(
+            "A picture made by a run (or any image) to analyse",
+            key="generated_upload",
+            on_image=_use_generated,
+        )
+    return options[choice]

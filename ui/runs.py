@@ -1,0 +1,71 @@
+"""This session's runs as the Run and Style vs generated pages show them: labels, outcomes, the link
+between the two pages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import streamlit as st
+
+from .state import runs
+
+if TYPE_CHECKING:
+    from nst_core import Job, JobSnapshot
+
+ACTIVE: Final = ("queued", "running")
+"""Statuses of a job that is not finished: its page keeps polling it. (A tuple: ``JobStatus`` members
+equal their values but do not hash like them.)"""
+RUN_PAGE: Final = "pages/run.py"
+COMPARE_PAGE: Final = "pages/style_vs_generated.py"
+COMPARE_PARAM: Final = "run"
+"""Query parameter of the Style vs generated page naming the job to show (the Run page's link sets it)."""
+CURRENT_KEY: Final = "run_current"
+"""Session key: id of the run the Run page shows (the latest launched unless another was picked)."""
+
+
+def run_number(job_id: str) -> int:
+    """The run's number in this session, from 1 in launch order."""
+    return list(runs()).index(job_id) + 1
+
+
+def is_active(job: Job) -> bool:
+    return job.status in ACTIVE
+
+
+def run_label(job_id: str) -> str:
+    """"Run 2 · done · 128 px, 150 steps, lbfgs" for pickers and lists."""
+    job = runs()[job_id]
+    config = job.config
+    return f"Run {run_number(job_id)} · {job.status} · {config.size} px, {config.steps} steps, {config.optimizer}"
+
+
+def finished_runs() -> list[str]:
+    """Ids of this session's runs that are done, newest first."""
+    return [job_id for job_id, job in reversed(runs().items()) if job.status == "done"]
+
+
+def current_run() -> str | None:
+    """Id of the run the Run page shows: the one picked, else the newest."""
+    session_runs = runs()
+    chosen = st.session_state.get(CURRENT_KEY)
+    if chosen in session_runs:
+        return chosen
+    return next(reversed(session_runs), None)
+
+
+def duration(seconds: float | None) -> str:
+    """"45 s", "3 min 05 s", "under 1 s"; "unknown" when there is no figure yet."""
+    if seconds is None:
+        return "unknown"
+    whole = round(seconds)
+    if whole < 1:
+        return "under 1 s"
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
+
+def show_outcome(snapshot: JobSnapshot) -> None:
+    """A failed or cancelled run's message as a sentence (never a traceback)."""
+    if snapshot.status == "cancelled":
+        st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}. Launch it again to finish it.")
+    elif snapshot.status == "failed":
+        st.error(f"This run failed at step {snapshot.step} of {snapshot.steps}. {snapshot.error or ''}".strip())

@@ -1,0 +1,217 @@
+"""What one browser session has chosen, shared by every page: images, preset, weights, device, runs.
+
+Pages read and write it only through these functions; the session-state keys named here are the
+contract between the frame (``ui.sidebar``) and the pages:
+
+- ``"content"`` / ``"style"``: the sidebar's example pickers (an example name, or ``UPLOADED``);
+  ``"content_upload"`` / ``"style_upload"``: the last valid upload of each (a ``PickedImage``).
+- ``"preset"``, ``"weights"``, ``"device"``: the sidebar's choices (see ``current_preset`` etc.).
+- ``"runs"``: ``dict[job id, Job]`` of this session's runs, oldest first (``register_run``).
+- ``"generated"``: ``list[PickedImage]`` of generated images, oldest first (``register_generated``);
+  finished runs add their result and snapshots there on their own (``generated_images``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
+
+import streamlit as st
+import torch
+from torch import Tensor
+
+from nst_core.examples import example_bytes, get_example, list_examples
+from nst_core.images import content_digest, load_image
+
+if TYPE_CHECKING:
+    from nst_core import Job, RunResult
+
+ImageKind = Literal["example", "upload", "result", "snapshot"]
+Slot = Literal["content", "style"]
+
+IMAGE_MAX_SIDE: Final = 512
+"""Longest side images are kept at in the session: the largest run size of the presets."""
+UPLOADED: Final = "upload"
+"""Value of the content/style pickers when the session's own upload is in use."""
+DEFAULT_EXAMPLES: Final[dict[Slot, str]] = {"content": "chelsea", "style": "orange_strokes"}
+WEIGHTS_ENV: Final = "STYLE_LENS_WEIGHTS"
+""""random" pins the app to the random weights (offline hosting, tests); unset or "auto" uses the
+ImageNet weights when they are on disk and offers to download them when they are not."""
+
+
+class PickedImage(NamedTuple):
+    """An image a page can analyse. ``digest`` identifies its pixels and keys every cache."""
+
+    tensor: Tensor  # (1, 3, H, W) float32 in [0, 1], on the CPU; treat as read-only
+    digest: str
+    label: str
+    kind: ImageKind = "example"
+    source: str | None = None  # example name, upload file name, or the job id of a run
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults for a run and for the analysis pages; the Run page starts its form from these."""
+
+    title: str
+    description: str
+    size: int  # longest side of the generated image in a run
+    steps: int
+    optimizer: str
+    device: str
+    snapshot_every: int
+    analysis_side: int  # longest side at which the Gram explorer and the lesson analyse images
+
+
+PRESETS: Final[dict[str, Preset]] = {
+    "class_demo": Preset(
+        title="Class demo (CPU, fast)",
+        description="128 px, 150 L-BFGS steps: about a minute on a laptop CPU. Analysis at 256 px.",
+        size=128,
+        steps=150,
+        optimizer="lbfgs",
+        device="cpu",
+        snapshot_every=10,
+        analysis_side=256,
+    ),
+    "quality": Preset(
+        title="Quality (GPU)",
+        description="512 px, 500 L-BFGS steps: needs a GPU to finish in about a minute. Analysis at 512 px.",
+        size=512,
+        steps=500,
+        optimizer="lbfgs",
+        device="cuda",
+        snapshot_every=25,
+        analysis_side=512,
+    ),
+}
+
+
+def gpu_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def default_preset() -> str:
+    return "quality" if gpu_available() else "class_demo"
+
+
+def current_preset() -> Preset:
+    """The preset chosen in the sidebar."""
+    return PRESETS[st.session_state.get("preset", default_preset())]
+
+
+def weights_pinned_random() -> bool:
+    return os.environ.get(WEIGHTS_ENV, "auto").strip().lower() == "random"
+
+
+def current_weights() -> str:
+    """ "imagenet" or "random": what the sidebar chose (random until ImageNet weights are on disk)."""
+    return st.session_state.get("weights", "random")
+
+
+def current_device() -> str:
+    """ "cuda" or "cpu": the device chosen in the sidebar."""
+    return st.session_state.get("device", "cuda" if gpu_available() else "cpu")
+
+
+def device_label(device: str) -> str:
+    return f"GPU: {torch.cuda.get_device_name(0)}" if device == "cuda" else "CPU"
+
+
+# ---------------------------------------------------------------- images
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def example_image(name: str) -> PickedImage:
+    """A bundled example, decoded once per process."""
+    data = example_bytes(name)
+    tensor = load_image(data, max_side=IMAGE_MAX_SIDE)
+    return PickedImage(tensor, content_digest(data), get_example(name).title, "example", name)
+
+
+def image_from_upload(data: bytes, file_name: str) -> PickedImage:
+    """Decode an uploaded file; raises ``ImageError`` with a message for the user."""
+    tensor = load_image(data, max_side=IMAGE_MAX_SIDE)
+    return PickedImage(tensor, content_digest(data), f"your upload: {file_name}", "upload", file_name)
+
+
+def image_from_tensor(tensor: Tensor, label: str, kind: ImageKind, source: str | None = None) -> PickedImage:
+    """Wrap a generated (1, 3, H, W) tensor; its digest hashes every value."""
+    pixels = tensor.detach().to("cpu", torch.float32).contiguous()
+    return PickedImage(pixels, content_digest(pixels.numpy().tobytes()), label, kind, source)
+
+
+def example_names(slot: Slot) -> list[str]:
+    return [example.name for example in list_examples(slot)]
+
+
+def _current(slot: Slot) -> PickedImage:
+    choice = st.session_state.get(slot, DEFAULT_EXAMPLES[slot])
+    upload = st.session_state.get(f"{slot}_upload")
+    if choice == UPLOADED and upload is not None:
+        return upload
+    return example_image(choice if choice != UPLOADED else DEFAULT_EXAMPLES[slot])
+
+
+def current_content() -> PickedImage:
+    """The content image chosen in the sidebar (an example or the session's upload)."""
+    return _current("content")
+
+
+def current_style() -> PickedImage:
+    """The style image chosen in the sidebar (an example or the session's upload)."""
+    return _current("style")
+
+
+def use_upload(slot: Slot, image: PickedImage) -> None:
+    """Make ``image`` the session's content or style image. Call it from a widget callback only:
+    it writes the sidebar picker's key."""
+    st.session_state[f"{slot}_upload"] = image
+    st.session_state[slot] = UPLOADED
+
+
+# ---------------------------------------------------------------- runs and generated images
+
+
+def runs() -> dict[str, Job]:
+    """This session's runs, oldest first (job id -> Job)."""
+    return st.session_state.setdefault("runs", {})
+
+
+def register_run(job: Job) -> None:
+    """Add a submitted job to the session's runs; its result and snapshots become generated images
+    once it is done."""
+    runs()[job.id] = job
+
+
+def register_generated(image: PickedImage) -> None:
+    """Add a generated image (an upload of a result, say) to the session's list; duplicates are ignored."""
+    generated: list[PickedImage] = st.session_state.setdefault("generated", [])
+    if all(existing.digest != image.digest for existing in generated):
+        generated.append(image)
+
+
+def _images_of_run(number: int, job_id: str, result: RunResult) -> list[PickedImage]:
+    images = [
+        image_from_tensor(snapshot.image, f"run {number}, step {snapshot.step}", "snapshot", job_id)
+        for snapshot in result.snapshots
+    ]
+    images.append(image_from_tensor(result.image, f"run {number}, result", "result", job_id))
+    return images
+
+
+def generated_images() -> list[PickedImage]:
+    """Every generated image of the session, newest first: run results and snapshots, and uploads."""
+    harvested: set[str] = st.session_state.setdefault("_harvested_runs", set())
+    for number, (job_id, job) in enumerate(runs().items(), start=1):
+        if job_id not in harvested and job.status == "done":
+            for image in _images_of_run(number, job_id, job.result()):
+                register_generated(image)
+            harvested.add(job_id)
+    return list(reversed(st.session_state.get("generated", [])))
+
+
+def latest_generated() -> PickedImage | None:
+    """The newest run result or uploaded generated image (not a snapshot), if any."""
+    return next((image for image in generated_images() if image.kind != "snapshot"), None)
