@@ -22,6 +22,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tutorial_reference beside this file
 
@@ -38,16 +39,24 @@ from nst_core import (
 )
 from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.runs import RunProgress
-from nst_core.runs.estimate import _work
+from nst_core.runs.estimate import estimate_work
 from nst_core.runs.precision import BFLOAT16, FLOAT32, Precision, choose_precision
 from nst_core.runs.sources import load_input
 
 CONTENT, STYLE = "chelsea", "orange_strokes"
 
 
+def _images(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Content at ``size``, and the style resized to the content's shape: the tutorial needs equal sizes."""
+    content = load_input("content", CONTENT, size)
+    style = F.interpolate(load_input("style", STYLE, size), size=content.shape[-2:], mode="bicubic", antialias=True)
+    return content, style.clamp(0.0, 1.0)
+
+
 def _config(size: int, steps: int, weights: str, device: torch.device) -> RunConfig:
+    content, style = _images(size)
     return RunConfig(
-        content=CONTENT, style=STYLE, size=size, steps=steps, weights=weights, device=str(device), snapshot_every=0
+        content=content, style=style, size=size, steps=steps, weights=weights, device=str(device), snapshot_every=0
     )
 
 
@@ -80,8 +89,7 @@ def _tutorial_block(
 def per_step_seconds(
     size: int, args: argparse.Namespace, extractor: VGGExtractor, device: torch.device
 ) -> dict[str, float]:
-    content = load_input("content", CONTENT, size).to(device)
-    style = load_input("style", STYLE, size).to(device)
+    content, style = (image.to(device) for image in _images(size))
     config = _config(size, args.steps, args.weights, device)
     variants = {
         "tutorial (as written)": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=False),
@@ -100,8 +108,7 @@ def style_cost_within(
     size: int, budget: float, extractor: VGGExtractor, device: torch.device, weights: str
 ) -> tuple[float, float, float]:
     """J_style at the start, and reached by the tutorial and by ours within ``budget`` seconds of optimisation."""
-    content = load_input("content", CONTENT, size).to(device)
-    style = load_input("style", STYLE, size).to(device)
+    content, style = (image.to(device) for image in _images(size))
     layers = list(DEFAULT_STYLE_LAYERS)
 
     def j_style(image: torch.Tensor) -> float:
@@ -133,13 +140,17 @@ def style_cost_within(
 
 
 def calibrate(extractor: VGGExtractor, device: torch.device, weights: str) -> None:
-    """Least-squares fit of seconds/step = a * GFLOP + b over a few sizes; prints the constants."""
+    """Least-squares fit of seconds/step = a * GFLOP + b over a few sizes; prints the constants.
+
+    Each size's figure is its fastest step over a few blocks: the machine's own speed, not a busy
+    neighbour's share of it.
+    """
     points = []
     for size in (64, 128, 192, 256):
-        config = _config(size, 6, weights, device)
-        seconds = statistics.median(_ours_block(config, extractor, choose_precision(device)))
-        height, width = load_input("content", CONTENT, size).shape[-2:]
-        gflop = _work(config, height, width).step_gflop
+        config = _config(size, 5, weights, device)
+        seconds = min(min(_ours_block(config, extractor, choose_precision(device))) for _ in range(2))
+        height, width = _images(size)[0].shape[-2:]
+        gflop = estimate_work(config, height, width).step_gflop
         points.append((gflop, seconds))
         print(f"  {size:4d} px: {gflop:7.2f} GFLOP/step, {seconds:.4f} s/step")
     mean_x = statistics.mean(x for x, _ in points)
@@ -147,7 +158,8 @@ def calibrate(extractor: VGGExtractor, device: torch.device, weights: str) -> No
     slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
     intercept = max(0.0, mean_y - slope * mean_x)
     print(
-        f'CALIBRATION[("{device.type}", "{choose_precision(device)}")]: seconds_per_gflop={slope:.4g}, seconds_overhead={intercept:.3g}'
+        f'CALIBRATION[("{device.type}", "{choose_precision(device)}")]: '
+        f"seconds_per_gflop={slope:.4g}, seconds_overhead={intercept:.3g}"
     )
 
 

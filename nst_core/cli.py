@@ -234,8 +234,12 @@ class _ProgressBar:
         self.tty = stream.isatty()
         self.drawn_at = 0.0
         self.tenth = -1
+        self.first_elapsed = 0.0
 
     def __call__(self, progress: RunProgress) -> None:
+        record = progress.record
+        if progress.step == 1:
+            self.first_elapsed = record.elapsed_s  # step 1 includes the targets' set-up: not a step's pace
         now = time.monotonic()
         tenth = 10 * progress.step // progress.steps
         if self.tty and (now - self.drawn_at < 0.1 and progress.step < progress.steps):
@@ -243,12 +247,15 @@ class _ProgressBar:
         if not self.tty and tenth == self.tenth:
             return
         self.drawn_at, self.tenth = now, tenth
-        record = progress.record
         filled = self.WIDTH * progress.step // progress.steps
-        left = record.elapsed_s / progress.step * (progress.steps - progress.step)
+        left = ""
+        if progress.step > 1:
+            pace = (record.elapsed_s - self.first_elapsed) / (progress.step - 1)
+            left = f", ~{pace * (progress.steps - progress.step):.0f} s left"
         line = (
-            f"{progress.step:>{len(str(progress.steps))}}/{progress.steps} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-            f"J={record.J:.4g} J_style={record.J_style:.4g} {record.elapsed_s:.1f} s, ~{left:.0f} s left"
+            f"{progress.step:>{len(str(progress.steps))}}/{progress.steps} "
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+            f"J={record.J:.4g} J_style={record.J_style:.4g} {record.elapsed_s:.1f} s{left}"
         )
         self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
         self.stream.flush()

@@ -43,6 +43,13 @@ THUMBNAIL_CELLS: Final = 128
 TILE_CELLS: Final = 48
 SELECTION_COLOUR: Final = "#ff2d95"
 SATURATE_PERCENTILE: Final = 99.0
+UNDERLAY_SCALE: Final = 4
+OVERLAY_CELLS: Final = 128
+"""Click markers per side of a heatmap at most; above it one marker stands for a block of cells."""
+SVG_MARKERS_UP_TO: Final = 1024
+"""Click layers with at most this many markers are drawn as SVG, larger ones with WebGL."""
+TICK_LABELS_UP_TO: Final = 32
+"""Axes of at most this many rows or columns name each one's channel."""
 
 
 def _colourbar(title: str, **extra: Any) -> dict[str, Any]:
@@ -94,6 +101,88 @@ def view_colours(matrix: np.ndarray, view: View) -> dict[str, Any]:
     return {"colorscale": SEQUENTIAL, "zmin": low, "zmax": high if high > low else low + 1.0}
 
 
+def _matrix_figure(
+    shown: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    view: View,
+    colours: dict[str, Any],
+    selected: tuple[int, int] | None,
+    clickable: bool,
+    axis_titles: tuple[str, str],
+    title: str,
+    height: int,
+) -> go.Figure:
+    """``shown`` (r, c) drawn like a matrix; ``rows``/``cols`` name the channel of each row/column."""
+    n_rows, n_cols = shown.shape
+    label = VIEW_LABELS[view]
+
+    def hover(k: str, k2: str, value: str, note: str = "") -> str:
+        return f"{note}k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
+
+    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=_colourbar(label), **colours)
+    traces: list[Any] = [heatmap]
+    if clickable:
+        # One invisible marker per cell, or per block of cells in large matrices: plotly.js needs
+        # seconds for a quarter of a million WebGL markers. Each carries (k, k', value) of its cell.
+        stride = -(-max(n_rows, n_cols) // OVERLAY_CELLS)
+        r, c = np.meshgrid(
+            np.arange(stride // 2, n_rows, stride), np.arange(stride // 2, n_cols, stride), indexing="ij"
+        )
+        r, c = r.ravel(), c.ravel()
+        note = "" if stride == 1 else f"cell at the centre of this {stride}×{stride} block (click to magnify)<br>"
+        heatmap.hoverinfo = "skip"
+        # WebGL only when SVG would choke: every WebGL figure costs the browser a context of its own.
+        scatter = go.Scattergl if len(r) > SVG_MARKERS_UP_TO else go.Scatter
+        traces.append(
+            scatter(
+                x=c.astype(np.int16),
+                y=r.astype(np.int16),
+                mode="markers",
+                marker={"opacity": 0, "size": max(4.0, 560 * stride / max(n_rows, n_cols)), "color": SELECTION_COLOUR},
+                customdata=np.stack([rows[r], cols[c], shown[r, c]], axis=1).astype(np.float32),
+                hovertemplate=hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}", note),
+                showlegend=False,
+            )
+        )
+    else:
+        heatmap.customdata = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).astype(np.int16)
+        heatmap.hovertemplate = hover("%{customdata[0]}", "%{customdata[1]}", "%{z:.4g}")
+    shapes = []
+    if selected is not None:
+        # G is symmetric: outline the cell (k, k') and its mirror (k', k) wherever they are shown.
+        pad = max(0.5, max(n_rows, n_cols) / 120)
+        for k, k2 in {selected, selected[::-1]}:
+            for y, x in zip(*np.nonzero((rows[:, None] == k) & (cols[None, :] == k2)), strict=True):
+                shapes.append(
+                    {
+                        "type": "rect",
+                        "x0": x - pad,
+                        "x1": x + pad,
+                        "y0": y - pad,
+                        "y1": y + pad,
+                        "line": {"color": SELECTION_COLOUR, "width": 3},
+                    }
+                )
+    ticks: list[dict[str, Any]] = [{}, {}]
+    for axis, channels in enumerate((cols, rows)):
+        if len(channels) <= TICK_LABELS_UP_TO and not np.array_equal(channels, np.arange(len(channels))):
+            ticks[axis] = {"tickvals": list(range(len(channels))), "ticktext": [str(ch) for ch in channels]}
+    return go.Figure(
+        data=traces,
+        layout=_layout(
+            title,
+            height,
+            {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+            xaxis=_axis(axis_titles[1], range=[-0.5, n_cols - 0.5], **ticks[0]),
+            yaxis=_axis(axis_titles[0], range=[n_rows - 0.5, -0.5], scaleanchor="x", **ticks[1]),
+            shapes=shapes,
+            clickmode="event+select" if clickable else "none",
+            dragmode="zoom",
+        ),
+    )
+
+
 def gram_heatmap(
     matrix: np.ndarray,
     view: View = "raw",
@@ -105,77 +194,38 @@ def gram_heatmap(
 ) -> go.Figure:
     """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
 
-    Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible WebGL scatter with one marker
-    per cell: Plotly heatmaps send no click selection, scatter points do. Its x/y are display positions
-    (column, row); its ``customdata`` holds the value the hover shows, preceded by the channels (k, k')
-    in a non-natural order. The cells of ``selected`` = (k, k') and its mirror are outlined.
+    Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible scatter (Plotly heatmaps send no
+    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up to ``OVERLAY_CELLS`` a side,
+    else one per block of cells, at the block's centre. Marker x/y are display positions (column, row)
+    and ``customdata`` is (k, k', value) of the marker's cell. The cells of ``selected`` = (k, k') and
+    its mirror are outlined.
     """
-    n = matrix.shape[0]
-    order = np.arange(n) if order is None else np.asarray(order)
+    order = np.arange(matrix.shape[0]) if order is None else np.asarray(order)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(order, order)]
-    rows, cols = np.divmod(np.arange(n * n, dtype=np.int32), n)
-    natural = bool(np.array_equal(order, np.arange(n)))
-    label = VIEW_LABELS[view]
-
-    def hover(k: str, k2: str, value: str) -> str:
-        return f"k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
-
-    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=_colourbar(label), **view_colours(shown, view))
-    traces: list[Any] = [heatmap]
-    if clickable:
-        # The value rides in customdata: a per-point marker colour array costs plotly.js seconds at 512².
-        if natural:
-            customdata, template = shown.ravel(), hover("%{y}", "%{x}", "%{customdata:.4g}")
-        else:
-            customdata = np.stack([order[rows], order[cols], shown.ravel()], axis=1).astype(np.float32)
-            template = hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}")
-        heatmap.hoverinfo = "skip"
-        traces.append(
-            go.Scattergl(
-                x=cols.astype(np.int16),
-                y=rows.astype(np.int16),
-                mode="markers",
-                marker={"opacity": 0, "size": max(4.0, 560 / n), "color": SELECTION_COLOUR},
-                customdata=customdata,
-                hovertemplate=template,
-                showlegend=False,
-            )
-        )
-    elif natural:
-        heatmap.hovertemplate = hover("%{y}", "%{x}", "%{z:.4g}")
-    else:
-        heatmap.customdata = np.stack([order[rows], order[cols]], axis=1).astype(np.int16).reshape(n, n, 2)
-        heatmap.hovertemplate = hover("%{customdata[0]}", "%{customdata[1]}", "%{z:.4g}")
-    shapes = []
-    if selected is not None:
-        position = np.argsort(order)
-        row, col = int(position[selected[0]]), int(position[selected[1]])
-        pad = max(0.5, n / 120)
-        shapes = [
-            {
-                "type": "rect",
-                "x0": x - pad,
-                "x1": x + pad,
-                "y0": y - pad,
-                "y1": y + pad,
-                "line": {"color": SELECTION_COLOUR, "width": 3},
-            }
-            for x, y in {(col, row), (row, col)}
-        ]
-    axis_title = "channel k′" if natural else "channel k′ (clustered order)"
-    return go.Figure(
-        data=traces,
-        layout=_layout(
-            title,
-            height,
-            {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
-            xaxis=_axis(axis_title, range=[-0.5, n - 0.5]),
-            yaxis=_axis(axis_title.replace("k′", "k"), range=[n - 0.5, -0.5], scaleanchor="x"),
-            shapes=shapes,
-            clickmode="event+select" if clickable else "none",
-            dragmode="zoom",
-        ),
+    natural = bool(np.array_equal(order, np.arange(matrix.shape[0])))
+    titles = ("channel k", "channel k′") if natural else ("channel k (clustered order)", "channel k′ (clustered order)")
+    return _matrix_figure(
+        shown, order, order, view, view_colours(shown, view), selected, clickable, titles, title, height
     )
+
+
+def gram_window(
+    matrix: np.ndarray,
+    view: View,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    selected: tuple[int, int] | None = None,
+    colours: dict[str, Any] | None = None,
+    height: int = 420,
+) -> go.Figure:
+    """A magnifier: the entries G[rows, cols] (channel ids) cell by cell, clickable like ``gram_heatmap``.
+
+    Pass the full matrix's ``view_colours`` as ``colours`` so that colours mean the same as there.
+    """
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    shown = np.asarray(matrix, dtype=np.float32)[np.ix_(rows, cols)]
+    colours = colours or view_colours(shown, view)
+    return _matrix_figure(shown, rows, cols, view, colours, selected, True, ("channel k", "channel k′"), "", height)
 
 
 def _block_mean(array: np.ndarray, cells: int) -> np.ndarray:
@@ -253,16 +303,19 @@ def channel_pair_figure(
     titles = (f"channel k = {k}", f"channel k′ = {k2}", f"product: channel {k} × channel {k2}")
     panels = ((map_k, "coloraxis"), (map_k2, "coloraxis"), (product, "coloraxis2"))
     domains = ((0.0, 0.27), (0.30, 0.57), (0.71, 0.98))
-    source = None
+    source, underlay_shape = None, (0, 0)
     if image is not None:
-        source = _png_data_uri((0.55 * image.astype(np.float32) + 0.45 * 255.0).astype(np.uint8))
+        faded = Image.fromarray((0.55 * image.astype(np.float32) + 0.45 * 255.0).astype(np.uint8))
+        # Four pixels per map cell are plenty under a heatmap and keep the three copies light.
+        faded.thumbnail((UNDERLAY_SCALE * map_k.shape[1], UNDERLAY_SCALE * map_k.shape[0]))
+        source, underlay_shape = _png_data_uri(np.asarray(faded)), (faded.height, faded.width)
     data: list[Any] = []
     layout: dict[str, Any] = {}
     annotations = []
     for index, ((values, colour_axis), domain, title) in enumerate(zip(panels, domains, titles, strict=True)):
         suffix = "" if index == 0 else str(index + 1)
         if source is not None:
-            data.append(_image_trace(source, image.shape[:2], values.shape, suffix))
+            data.append(_image_trace(source, underlay_shape, values.shape, suffix))
         data.append(
             go.Heatmap(
                 z=values.astype(np.float32),

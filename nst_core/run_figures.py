@@ -61,7 +61,13 @@ def _pair(g_S: Any, g_G: Any) -> tuple[np.ndarray, np.ndarray]:
 def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
     common = {"showgrid": False, "zeroline": False, "constrain": "domain"}
     return {
-        f"xaxis{suffix}": {**common, "domain": domain, "anchor": f"y{suffix}", "range": [-0.5, n - 0.5], "title": {"text": "channel k′"}},
+        f"xaxis{suffix}": {
+            **common,
+            "domain": domain,
+            "anchor": f"y{suffix}",
+            "range": [-0.5, n - 0.5],
+            "title": {"text": "channel k′"},
+        },
         f"yaxis{suffix}": {
             **common,
             "anchor": f"x{suffix}",
@@ -150,7 +156,14 @@ def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, he
     }
     layout["yaxis2"]["title"] = {"text": ""}
     data = [
-        go.Heatmap(z=matrix, coloraxis="coloraxis", zsmooth=False, xaxis=f"x{suffix}", yaxis=f"y{suffix}", hovertemplate=_CELL_HOVER)
+        go.Heatmap(
+            z=matrix,
+            coloraxis="coloraxis",
+            zsmooth=False,
+            xaxis=f"x{suffix}",
+            yaxis=f"y{suffix}",
+            hovertemplate=_CELL_HOVER,
+        )
         for matrix, suffix in ((s, ""), (g, "2"))
     ]
     return go.Figure(data=data, layout=_layout("", height, {"l": 80, "r": 80, "t": 50, "b": 60}, **layout))
@@ -172,7 +185,9 @@ def gram_difference_figure(g_S: Any, g_G: Any, layer: str, height: int = 520) ->
     )
     return go.Figure(
         data=[heatmap],
-        layout=_layout(f"Difference {label} at {layer}", height, {"l": 80, "r": 30, "t": 70, "b": 60}, **_matrix_axes(s.shape[0])),
+        layout=_layout(
+            f"Difference {label} at {layer}", height, {"l": 80, "r": 30, "t": 70, "b": 60}, **_matrix_axes(s.shape[0])
+        ),
     )
 
 
@@ -203,7 +218,9 @@ def gram_scatter_figure(
     high = float(max(np.nanmax(s), np.nanmax(g), 0.0)) or 1.0
     low = float(min(np.nanmin(s), np.nanmin(g), 0.0))
     pad = 0.03 * (high - low)
-    hover = f"k = %{{customdata[0]}}, k′ = %{{customdata[1]}}<br>{G_S} = %{{x:.4g}}<br>{G_G} = %{{y:.4g}}<extra></extra>"
+    hover = (
+        f"k = %{{customdata[0]}}, k′ = %{{customdata[1]}}<br>{G_S} = %{{x:.4g}}<br>{G_G} = %{{y:.4g}}<extra></extra>"
+    )
     data = [
         go.Scattergl(
             x=s[rows, cols],
@@ -254,14 +271,15 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
     if not 0 <= k < n:
         raise ValueError(f"channel k must be in 0..{n - 1}, got {k}")
     channels = np.arange(n, dtype=np.int16)
-    mode = "lines+markers" if n <= 128 else "lines"
+    mode, width = ("lines+markers", 3) if n <= 128 else ("lines", 1.5)  # thin lines: 512 channels in ~600 px
     data = [
         go.Scatter(
             x=channels,
             y=row,
             mode=mode,
             name=f"{name}[{k}, k′] ({who})",
-            line={"color": colour, "width": 3},
+            line={"color": colour, "width": width},
+            opacity=0.85,
             hovertemplate=f"{name}[{k}, %{{x}}] = %{{y:.4g}}<extra></extra>",
         )
         for row, name, who, colour in ((s[k], G_S, "style", STYLE_COLOUR), (g[k], G_G, "generated", GENERATED_COLOUR))
@@ -309,7 +327,8 @@ def style_layer_bars(
         for values, name, colour in ((raw, J_STYLE_L, GENERATED_COLOUR), (weighted, WEIGHTED_J_STYLE_L, STYLE_COLOUR))
     ]
     at_step = "" if step is None else f" at step {step}"
-    title = f"Style cost per layer{at_step}<br><sup>J<sub>style</sub> = Σ<sub>l</sub> {WEIGHTED_J_STYLE_L} = {weighted.sum():.4g}</sup>"
+    total = f"J<sub>style</sub> = Σ<sub>l</sub> {WEIGHTED_J_STYLE_L} = {weighted.sum():.4g}"
+    title = f"Style cost per layer{at_step}<br><sup>{total}</sup>"
     return go.Figure(
         data=data,
         layout=_layout(

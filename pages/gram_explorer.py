@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -14,6 +15,8 @@ from nst_core.figures import (
     channel_pair_figure,
     gram_heatmap,
     gram_thumbnail,
+    gram_window,
+    view_colours,
 )
 from nst_core.gram_views import (
     ORDERINGS,
@@ -25,13 +28,14 @@ from nst_core.gram_views import (
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from ui.latex import number
 from ui.pickers import analysed_image_picker
-from ui.resources import activations, analysed_rgb, gram, layer_activations, ordering
+from ui.resources import analysed_rgb, gram, layer_activations, ordering
 from ui.state import PickedImage
 
 DEFAULT_LAYER: Final = "relu3_1"
 TOP_PAIRS: Final = 6
 ACTIVE_FRACTION: Final = 0.1
 GRID_SIZES: Final = [16, 32, 64, 128]
+MAGNIFIER_CELLS: Final = 16
 
 
 def _open_layer(layer: str) -> None:
@@ -42,22 +46,17 @@ def _pick_pair(k: int, k2: int) -> None:
     st.session_state["k"], st.session_state["k2"] = k, k2
 
 
-def _on_click() -> None:
-    """A click on the heatmap's invisible marker layer (trace 1) picks the cell's channels."""
-    event = st.session_state.get("gram_click")
-    order = st.session_state.get("_explorer_order")
-    if event is None or order is None:
-        return
-    for point in event["selection"]["points"]:
-        if point.get("curve_number") == 1:
-            row, col = int(point["y"]), int(point["x"])
-            if 0 <= row < len(order) and 0 <= col < len(order):
-                _pick_pair(int(order[row]), int(order[col]))
+def _on_click(chart: str) -> None:
+    """A click on a heatmap's invisible marker layer picks the (k, k') its marker carries."""
+    event = st.session_state.get(chart)
+    for point in event["selection"]["points"] if event else []:
+        if point.get("customdata"):
+            k, k2, _ = point["customdata"]
+            _pick_pair(int(k), int(k2))
             return
 
 
 def _thumbnails(image: PickedImage, view: str) -> None:
-    activations(image, list(DEFAULT_STYLE_LAYERS))  # one forward pass for the five layers
     columns = st.columns(len(DEFAULT_STYLE_LAYERS))
     for column, layer in zip(columns, DEFAULT_STYLE_LAYERS, strict=True):
         with column:
@@ -115,21 +114,38 @@ def _formula(layer: str, a: Tensor, k: int, k2: int, total: float) -> None:
     )
 
 
-def _selected_cell(image: PickedImage, layer: str, view: str, a: Tensor) -> tuple[int, int]:
-    n_c = a.shape[0]
+def _cell_inputs(n_c: int) -> tuple[int, int]:
     st.markdown("**Selected cell** (click the heatmap, or type)")
     left, right = st.columns(2)
     k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, value=0, step=1, key="k", bind="query-params")
     k2 = right.number_input(
         "k′ (column)", min_value=0, max_value=n_c - 1, value=1, step=1, key="k2", bind="query-params"
     )
-    g = float(gram_matrix(a)[k, k2])
-    st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{g:.6g}")
+    return int(k), int(k2)
+
+
+def _cell_values(image: PickedImage, layer: str, view: str, a: Tensor, k: int, k2: int) -> None:
+    st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{float(gram_matrix(a)[k, k2]):.6g}")
     if view != "raw":
         st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(gram(image, layer, view)[k, k2]):.4g}")
     correlation = float(gram(image, layer, "correlation")[k, k2])
     st.caption(f"Correlation of channels {k} and {k2} over the image: {correlation:+.3f}")
-    return int(k), int(k2)
+
+
+def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int) -> None:
+    """The cells around (k, k') one by one: in a large matrix a cell is smaller than a screen pixel."""
+    position = np.argsort(order)
+    side = min(MAGNIFIER_CELLS, len(order))
+
+    def window(channel: int) -> np.ndarray:
+        start = int(np.clip(position[channel] - side // 2, 0, len(order) - side))
+        return order[start : start + side]
+
+    st.markdown(f"**Around G[{k}, {k2}]** (click a cell)")
+    figure = gram_window(matrix, view, window(k), window(k2), (k, k2), view_colours(matrix, view))
+    st.plotly_chart(
+        figure, theme=None, key="gram_window", on_select=partial(_on_click, "gram_window"), selection_mode="points"
+    )
 
 
 def _top_pairs(image: PickedImage, layer: str, a: Tensor) -> None:
@@ -175,23 +191,27 @@ def main() -> None:
     )
     image = analysed_image_picker()
     layer, view, order_method = _controls()
-    with st.expander("The five style layers at a glance", expanded=True):
-        _thumbnails(image, view)
+    # Filled last: the heatmap, drawn below it, is the first thing a layer change must show.
+    overview = st.expander("The five style layers at a glance", expanded=True)
 
     a = layer_activations(image, layer)
     n_c, n_h, n_w = a.shape
     matrix = gram(image, layer, view)
     order = ordering(image, layer, order_method)
-    st.session_state["_explorer_order"] = order
 
     st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
     st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
     plot, side = st.columns([5, 3], gap="large")
     with side:
-        k, k2 = _selected_cell(image, layer, view, a)
+        k, k2 = _cell_inputs(n_c)
     with plot:
         figure = gram_heatmap(matrix, view, order, selected=(k, k2))
-        st.plotly_chart(figure, theme=None, key="gram_click", on_select=_on_click, selection_mode="points")
+        st.plotly_chart(
+            figure, theme=None, key="gram_click", on_select=partial(_on_click, "gram_click"), selection_mode="points"
+        )
+    with side:
+        _cell_values(image, layer, view, a, k, k2)
+        _magnifier(matrix, view, order, k, k2)
 
     st.subheader(f"What G[{k}, {k2}] adds up")
     rgb = analysed_rgb(image)
@@ -201,6 +221,8 @@ def main() -> None:
 
     _top_pairs(image, layer, a)
     _channel_grid(a, layer, order, order_method)
+    with overview:
+        _thumbnails(image, view)
 
 
 main()

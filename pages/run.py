@@ -8,11 +8,16 @@ from typing import Any, Final
 import streamlit as st
 
 from nst_core import ConfigError, Job, NSTError, RunConfig, estimate_run
-from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from nst_core.images import to_pil, to_png_bytes
-from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from nst_core.layers import (
+    DEFAULT_CONTENT_LAYER,
+    DEFAULT_STYLE_LAYERS,
+    LAYER_CHANNELS,
+    RELU_LAYERS,
+)
 from nst_core.run_export import run_archive
 from nst_core.run_figures import loss_curve_figure
+from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from ui.resources import get_executor
 from ui.runs import (
     ACTIVE,
@@ -38,6 +43,25 @@ from ui.state import (
 )
 
 POLL_SECONDS: Final = 1.0
+LAMBDAS_PER_ROW: Final = 5
+# The form's label of each RunConfig field, to point at the one a ConfigError names.
+FIELD_LABELS: Final = {
+    "alpha": "α: content weight",
+    "beta": "β: style weight",
+    "content_layer": "Content layer",
+    "size": "Size",
+    "steps": "Steps",
+    "optimizer": "Optimiser",
+    "lr": "Learning rate",
+    "seed": "Seed",
+    "style_layers": "Style layers and their λ",
+    "snapshot_layers": "Style layers",
+    "snapshot_every": "Snapshot every",
+    "device": "Device",
+    "content": "the content image (sidebar)",
+    "style": "the style image (sidebar)",
+    "weights": "the weights (sidebar)",
+}
 # Session key of the form's last values: Streamlit forgets a widget's value once its page is left.
 SAVED_FORM: Final = "_run_form"
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
@@ -122,7 +146,7 @@ def _form() -> dict[str, Any]:
         key=_key("lr"),
         format="%g",
         placeholder=f"default: {DEFAULT_LR['lbfgs']:g} / {DEFAULT_LR['adam']:g}",
-        help="Empty: the optimiser's default (L-BFGS scales its steps by a line search; Adam moves pixels by about lr).",
+        help="Empty: the optimiser's default. L-BFGS scales its steps by a line search; Adam moves pixels by ~lr.",
     )
     c5.number_input("Seed", min_value=0, step=1, key=_key("seed"))
     layers = st.multiselect(
@@ -132,10 +156,12 @@ def _form() -> dict[str, Any]:
         help="The layers whose Gram matrices J_style compares; each has its weight λ^[l].",
     )
     weights: dict[str, float] = {}
-    for column, layer in zip(st.columns(max(len(layers), 1)), layers, strict=False):
-        weights[layer] = column.number_input(
-            f"λ {layer} ({LAYER_CHANNELS[layer]} ch)", key=_lambda_key(layer), format="%g", step=0.05
-        )
+    for row in range(0, len(layers), LAMBDAS_PER_ROW):
+        chosen = layers[row : row + LAMBDAS_PER_ROW]
+        for column, layer in zip(st.columns(LAMBDAS_PER_ROW), chosen, strict=False):
+            weights[layer] = column.number_input(
+                f"λ {layer} ({LAYER_CHANNELS[layer]} ch)", key=_lambda_key(layer), format="%g", step=0.05
+            )
     with st.expander("Device and snapshots"):
         left, right = st.columns(2)
         left.radio("Device", ["cuda", "cpu"] if gpu_available() else ["cpu"], key=_key("device"), horizontal=True)
@@ -179,7 +205,8 @@ def _launch_panel(fields: dict[str, Any]) -> None:
         config = _config(fields)
         estimate = estimate_run(config)
     except ConfigError as exc:
-        st.error(f"Check the settings. {exc}")
+        reason = str(exc).removeprefix(f"{exc.field}: ")
+        st.error(f"Check **{FIELD_LABELS.get(exc.field, exc.field)}**: {reason}")
         st.button("Launch", type="primary", disabled=True, key="run_launch_disabled")
         return
     left, middle, right = st.columns([1, 1, 2], vertical_alignment="center")
@@ -220,7 +247,9 @@ def _live(job: Job) -> None:
             st.rerun()  # the whole page: the result replaces this panel and the polling stops
         if snapshot.status == "queued":
             position = snapshot.queue_position or 1
-            after = "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
+            after = (
+                "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
+            )
             st.info(f"Waiting in the queue (position {position}): it starts after {after}.")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()

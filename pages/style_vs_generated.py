@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import streamlit as st
@@ -17,7 +17,15 @@ from nst_core.run_figures import (
     gram_scatter_figure,
     style_layer_bars,
 )
-from ui.runs import COMPARE_PARAM, RUN_PAGE, finished_runs, is_active, run_label, run_number
+from nst_core.runs import StepRecord
+from ui.runs import (
+    COMPARE_PARAM,
+    RUN_PAGE,
+    finished_runs,
+    is_active,
+    run_label,
+    run_number,
+)
 from ui.state import runs
 
 RUN_KEY: Final = "svg_run"
@@ -27,6 +35,8 @@ def _no_run_yet() -> None:
     waiting = [job_id for job_id, job in runs().items() if is_active(job)]
     if waiting:
         st.info(f"{run_label(waiting[-1])}: its Gram matrices appear here as soon as it is done.")
+    elif runs():
+        st.info("None of this session's runs has finished: launch one on the Run page and let it end.")
     else:
         st.info(
             "No run yet in this session. Launch one on the Run page: a short one at the class-demo preset "
@@ -48,7 +58,7 @@ def _pick_run(done: list[str]) -> str:
     return st.selectbox("Run", done, format_func=labels.__getitem__, key=RUN_KEY)
 
 
-def _record_at(history: list[Any], step: int) -> Any:
+def _record_at(history: list[StepRecord], step: int) -> StepRecord:
     """The history record of ``step``, else the last one before it."""
     before = [record for record in history if record.step <= step]
     return before[-1] if before else history[0]

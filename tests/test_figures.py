@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 
@@ -9,9 +11,11 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
+from PIL import Image
 
 from nst_core.figures import (
     DIVERGING,
+    OVERLAY_CELLS,
     SATURATE_PERCENTILE,
     SEQUENTIAL,
     TILE_CELLS,
@@ -20,6 +24,7 @@ from nst_core.figures import (
     colourise,
     gram_heatmap,
     gram_thumbnail,
+    gram_window,
     view_colours,
 )
 
@@ -40,14 +45,15 @@ def test_heatmap_natural_order_has_a_click_layer_over_every_cell() -> None:
     m = _symmetric(6)
     fig = gram_heatmap(m, "raw", title="t")
     heatmap, overlay = fig.data
-    assert heatmap.type == "heatmap" and overlay.type == "scattergl"
+    assert heatmap.type == "heatmap" and overlay.type == "scatter"  # few markers: SVG, no WebGL context
     np.testing.assert_array_equal(np.asarray(heatmap.z), m)
     assert heatmap.hoverinfo == "skip"  # the overlay answers hovers and clicks
-    assert len(overlay.x) == len(overlay.y) == 36
-    # marker i sits on row y, column x and carries that cell's value
-    np.testing.assert_allclose(np.asarray(overlay.customdata), m[np.asarray(overlay.y), np.asarray(overlay.x)])
-    assert "%{customdata:.4g}" in overlay.hovertemplate
-    assert overlay.marker.opacity == 0
+    assert len(overlay.x) == len(overlay.y) == 36 and overlay.marker.opacity == 0
+    # each marker sits on row y, column x and carries (k, k', G[k, k']) of that cell
+    rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
+    np.testing.assert_array_equal(cell[:, 0], rows)
+    np.testing.assert_array_equal(cell[:, 1], cols)
+    np.testing.assert_allclose(cell[:, 2], m[rows, cols])
     assert heatmap.colorbar.title.text == "G (raw, as in the cost)"
     assert fig.layout.yaxis.range == (5.5, -0.5)  # row 0 at the top, like a matrix
     assert fig.layout.yaxis.title.text == "channel k" and fig.layout.xaxis.title.text == "channel k′"
@@ -59,15 +65,48 @@ def test_heatmap_in_another_order_maps_positions_back_to_channels() -> None:
     fig = gram_heatmap(m, "raw", order, selected=(4, 1))
     heatmap, overlay = fig.data
     np.testing.assert_array_equal(np.asarray(heatmap.z), m[np.ix_(order, order)])
-    channels = np.asarray(overlay.customdata)
+    cell = np.asarray(overlay.customdata)
     rows, cols = np.asarray(overlay.y), np.asarray(overlay.x)
-    np.testing.assert_array_equal(channels[:, 0], order[rows])
-    np.testing.assert_array_equal(channels[:, 1], order[cols])
-    np.testing.assert_allclose(channels[:, 2], m[order[rows], order[cols]])
+    np.testing.assert_array_equal(cell[:, 0], order[rows])
+    np.testing.assert_array_equal(cell[:, 1], order[cols])
+    np.testing.assert_allclose(cell[:, 2], m[order[rows], order[cols]])
     # the selected channels (4, 1) sit at positions (2, 3): outlined there and at the mirror cell
     centres = sorted(((s.x0 + s.x1) / 2, (s.y0 + s.y1) / 2) for s in fig.layout.shapes)
     assert centres == [(2.0, 3.0), (3.0, 2.0)]
     assert "clustered" in fig.layout.xaxis.title.text
+    assert list(fig.layout.xaxis.ticktext) == ["3", "0", "4", "1", "2"]  # small: every channel is named
+
+
+def test_large_heatmap_has_one_click_marker_per_block() -> None:
+    n = 2 * OVERLAY_CELLS + 6
+    m = _symmetric(n, seed=5)
+    fig = gram_heatmap(m, "raw")
+    overlay = fig.data[1]
+    stride = 3  # ceil(n / OVERLAY_CELLS)
+    assert len(overlay.x) == len(range(stride // 2, n, stride)) ** 2 <= OVERLAY_CELLS**2
+    rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
+    assert set(np.unique(rows)) == set(range(stride // 2, n, stride))
+    np.testing.assert_allclose(cell[:, 2], m[rows, cols])
+    assert "block" in overlay.hovertemplate
+    assert overlay.type == "scattergl"  # thousands of markers: WebGL
+
+
+def test_window_magnifies_rows_and_columns_of_channels_with_the_full_colours() -> None:
+    m = _symmetric(40, seed=6)
+    colours = view_colours(m, "raw")
+    rows, cols = np.arange(10, 14), np.array([30, 2, 7])
+    fig = gram_window(m, "raw", rows, cols, selected=(12, 7), colours=colours)
+    heatmap, overlay = fig.data
+    np.testing.assert_array_equal(np.asarray(heatmap.z), m[np.ix_(rows, cols)])
+    assert (heatmap.zmin, heatmap.zmax) == (colours["zmin"], colours["zmax"])
+    assert len(overlay.x) == 12
+    cell = np.asarray(overlay.customdata)
+    np.testing.assert_array_equal(cell[:, 0], rows[np.asarray(overlay.y)])
+    np.testing.assert_array_equal(cell[:, 1], cols[np.asarray(overlay.x)])
+    assert list(fig.layout.xaxis.ticktext) == ["30", "2", "7"]
+    assert list(fig.layout.yaxis.ticktext) == ["10", "11", "12", "13"]
+    (shape,) = fig.layout.shapes  # (12, 7) is shown; its mirror (7, 12) is not in the window
+    assert ((shape.x0 + shape.x1) / 2, (shape.y0 + shape.y1) / 2) == (2.0, 2.0)
 
 
 def test_heatmap_without_click_layer_hovers_on_the_heatmap() -> None:
@@ -75,8 +114,11 @@ def test_heatmap_without_click_layer_hovers_on_the_heatmap() -> None:
     fig = gram_heatmap(_symmetric(3), "correlation", order, clickable=False)
     assert len(fig.data) == 1
     heatmap = fig.data[0]
-    assert "customdata[0]" in heatmap.hovertemplate
-    assert np.asarray(heatmap.customdata).shape == (3, 3, 2)
+    assert "customdata[0]" in heatmap.hovertemplate and "%{z" in heatmap.hovertemplate
+    channels = np.asarray(heatmap.customdata)
+    np.testing.assert_array_equal(channels[..., 0], np.array([[1, 1, 1], [0, 0, 0], [2, 2, 2]]))
+    np.testing.assert_array_equal(channels[..., 1], np.array([[1, 0, 2]] * 3))
+    assert fig.layout.clickmode == "none"
 
 
 def test_correlation_uses_a_fixed_diverging_scale_and_raw_saturates_outliers() -> None:
@@ -124,6 +166,11 @@ def test_pair_figure_shares_one_scale_for_both_maps_and_one_for_the_product() ->
     assert fig.layout.coloraxis.colorbar.title.text == "activation"
     assert fig.layout.coloraxis2.colorbar.title.text == "product"
     assert "4" in fig.layout.annotations[0].text and "7" in fig.layout.annotations[1].text
+    underlay = next(t for t in fig.data if t.type == "image")
+    picture = Image.open(io.BytesIO(base64.b64decode(underlay.source.split(",", 1)[1])))
+    # the picture spans exactly the map's cells, from -0.5 to n - 0.5 on both axes
+    assert underlay.x0 - underlay.dx / 2 == pytest.approx(-0.5) and underlay.dx * picture.width == pytest.approx(9)
+    assert underlay.y0 - underlay.dy / 2 == pytest.approx(-0.5) and underlay.dy * picture.height == pytest.approx(6)
 
 
 def test_mosaic_tiles_maps_on_one_scale_and_names_their_channels() -> None:

@@ -32,18 +32,18 @@ WAIT_S = 60.0
 
 def _config(steps: int = 3, **changes: object) -> RunConfig:
     generator = torch.Generator().manual_seed(steps)
-    return RunConfig(
-        content=torch.rand(1, 3, 32, 32, generator=generator),
-        style=torch.rand(1, 3, 32, 32, generator=generator),
-        size=32,
-        steps=steps,
-        weights="random",
-        device="cpu",
-        style_layers={"relu1_1": 0.5, "relu2_1": 0.5},
-        content_layer="relu2_2",
-        snapshot_every=2,
-        **changes,  # type: ignore[arg-type]
-    )
+    fields: dict[str, object] = {
+        "content": torch.rand(1, 3, 32, 32, generator=generator),
+        "style": torch.rand(1, 3, 32, 32, generator=generator),
+        "size": 32,
+        "steps": steps,
+        "weights": "random",
+        "device": "cpu",
+        "style_layers": {"relu1_1": 0.5, "relu2_1": 0.5},
+        "content_layer": "relu2_2",
+        "snapshot_every": 2,
+    }
+    return RunConfig(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_cancel_stops_a_running_job_promptly_and_a_queued_job_never_starts(execu
     assert running.cancel() is True
     with pytest.raises(RunCancelled):
         running.result(timeout=WAIT_S)
-    assert time.monotonic() - asked < 2.0 + 3 * per_step
+    assert time.monotonic() - asked < 5.0 + 3 * per_step
     assert running.status == "cancelled" and running.snapshot().error and running.snapshot().eta_s is None
     with pytest.raises(RunCancelled, match="before it started"):
         queued.result(timeout=0)

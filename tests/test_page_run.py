@@ -18,7 +18,7 @@ from nst_core.run_export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archiv
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 RUN_PAGE = "pages/run.py"
-DEADLINE_S = 60.0
+DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +46,16 @@ def jobs(at: AppTest) -> list:
 
 
 def poll(at: AppTest, until: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
-    """Rerun the page until ``until()`` holds: AppTest never fires the fragment's timer itself."""
+    """Rerun the page until ``until()`` holds (AppTest never fires the fragment's timer itself), then once
+    more, so that the page shows that state."""
     end = time.monotonic() + deadline_s
     while not until():
         assert time.monotonic() < end, "timed out polling the run"
         time.sleep(0.2)
         at.run()
         assert not at.exception, at.exception
+    at.run()
+    assert not at.exception, at.exception
 
 
 def launch(at: AppTest) -> None:
@@ -69,7 +72,6 @@ def finished() -> Iterator[AppTest]:
         launch(at)
         (job,) = jobs(at)
         poll(at, lambda: job.status not in ("queued", "running"))
-        at.run()
         yield at
 
 
@@ -95,7 +97,7 @@ def test_run_archive_holds_history_grams_and_image(finished: AppTest) -> None:
         history = json.loads(archive.read(HISTORY_FILE))
         grams = np.load(io.BytesIO(archive.read(GRAMS_FILE)))
         image = Image.open(io.BytesIO(archive.read(IMAGE_FILE)))
-    assert json.dumps(history) and len(result.history) == 6
+    assert [record["J_style"] for record in history["history"]] == [record.J_style for record in result.history]
     for layer, target in result.style_grams.items():
         np.testing.assert_array_equal(grams[f"G_S/{layer}"], target.numpy())
     for layer, gram in result.snapshots[-1].grams.items():
@@ -104,7 +106,7 @@ def test_run_archive_holds_history_grams_and_image(finished: AppTest) -> None:
 
 
 def test_stop_cancels_the_running_job_and_a_queued_one_never_starts() -> None:
-    at = set_form(open_run_page(), size=64, steps=5000, snapshot_every=50)
+    at = set_form(open_run_page(), size=32, steps=5000, snapshot_every=50)
     launch(at)
     launch(at)
     first, second = jobs(at)
@@ -117,7 +119,7 @@ def test_stop_cancels_the_running_job_and_a_queued_one_never_starts() -> None:
     poll(at, lambda: first.status == "running" and first.snapshot().step > 0)
     assert at.progress, "a running job shows its progress"
     at.button(key=f"stop_{first.id}").click().run()
-    poll(at, lambda: first.status == "cancelled", deadline_s=20)
+    poll(at, lambda: first.status == "cancelled")
     assert second.snapshot().step == 0
     assert any("stopped" in warning.value for warning in at.warning)
     assert not at.error
@@ -125,7 +127,8 @@ def test_stop_cancels_the_running_job_and_a_queued_one_never_starts() -> None:
 
 def test_bad_settings_show_their_message_and_disable_launch() -> None:
     at = set_form(open_run_page(), alpha=-1.0)
-    assert any("alpha" in error.value for error in at.error), [e.value for e in at.error]
+    (error,) = at.error
+    assert "α: content weight" in error.value and "-1" in error.value, error.value
     assert at.button(key="run_launch_disabled").disabled
     at = set_form(at, alpha=1.0)
     assert not at.error and not at.button(key="run_launch").disabled

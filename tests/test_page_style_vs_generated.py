@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from nst_core import Job, RunConfig, ThreadExecutor
+from nst_core.gram import gram_style_cost
+from nst_core.layers import layer_shape
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/style_vs_generated.py"
@@ -29,7 +32,16 @@ def finished_jobs() -> Iterator[list[Job]]:
     """Two finished tiny runs (32 px, 6 steps, a snapshot every 2 steps) of the bundled examples."""
     executor = ThreadExecutor()
     configs = [
-        RunConfig(content="chelsea", style="orange_strokes", size=32, steps=6, snapshot_every=2, weights="random", device="cpu", seed=seed)
+        RunConfig(
+            content="chelsea",
+            style="orange_strokes",
+            size=32,
+            steps=6,
+            snapshot_every=2,
+            weights="random",
+            device="cpu",
+            seed=seed,
+        )
         for seed in (0, 1)
     ]
     jobs = [executor.submit(config) for config in configs]
@@ -86,14 +98,24 @@ def test_a_run_is_shown_with_its_figures_and_numbers(finished_jobs: list[Job]) -
     assert pair["data"][0]["coloraxis"] == pair["data"][1]["coloraxis"] == "coloraxis"
     assert difference["data"][0]["zmid"] == 0
     np.testing.assert_allclose(
-        array(difference["data"][0]["z"]), last.grams[layer].numpy() - result.style_grams[layer].numpy(), rtol=1e-5, atol=1e-3
+        array(difference["data"][0]["z"]),
+        last.grams[layer].numpy() - result.style_grams[layer].numpy(),
+        rtol=1e-5,
+        atol=1e-3,
     )
     assert scatter["data"][2]["name"].startswith("G<sub>G</sub> =")
     (record,) = [r for r in result.history if r.step == last.step]
     assert metric(at, "$J_{style}") == f"{record.J_style_layers[layer]:.4g}"
+    # ... and it is the layer's style cost of the two matrices drawn, by the core's formula.
+    n_C, n_H, n_W = layer_shape(layer, *result.image.shape[-2:])
+    g_S, g_G = (torch.from_numpy(array(trace["z"]).copy()) for trace in pair["data"][:2])
+    drawn_cost = float(gram_style_cost(g_S, g_G, n_H, n_W, n_C))
+    assert drawn_cost == pytest.approx(record.J_style_layers[layer], rel=1e-5)
     weight = result.config.style_layers[layer]
     assert metric(at, r"$\lambda") == f"{weight * record.J_style_layers[layer]:.4g}"
-    np.testing.assert_allclose(array(bars["data"][0]["y"]), [record.J_style_layers[name] for name in result.config.style_layers])
+    np.testing.assert_allclose(
+        array(bars["data"][0]["y"]), [record.J_style_layers[name] for name in result.config.style_layers]
+    )
     k = at.number_input(key=f"svg_k_{newest.id}_{layer}").value
     np.testing.assert_allclose(array(row["data"][0]["y"]), result.style_grams[layer].numpy()[k])
 

@@ -33,7 +33,7 @@ def is_active(job: Job) -> bool:
 
 
 def run_label(job_id: str) -> str:
-    """"Run 2 · done · 128 px, 150 steps, lbfgs" for pickers and lists."""
+    """The run's label in pickers and lists, e.g. "Run 2 · done · 128 px, 150 steps, lbfgs"."""
     job = runs()[job_id]
     config = job.config
     return f"Run {run_number(job_id)} · {job.status} · {config.size} px, {config.steps} steps, {config.optimizer}"
@@ -54,7 +54,7 @@ def current_run() -> str | None:
 
 
 def duration(seconds: float | None) -> str:
-    """"45 s", "3 min 05 s", "under 1 s"; "unknown" when there is no figure yet."""
+    """A duration as people say it: "45 s", "3 min 05 s", "under 1 s"; "unknown" without a figure."""
     if seconds is None:
         return "unknown"
     whole = round(seconds)
@@ -66,6 +66,6 @@ def duration(seconds: float | None) -> str:
 def show_outcome(snapshot: JobSnapshot) -> None:
     """A failed or cancelled run's message as a sentence (never a traceback)."""
     if snapshot.status == "cancelled":
-        st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}. Launch it again to finish it.")
+        st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}.")
     elif snapshot.status == "failed":
         st.error(f"This run failed at step {snapshot.step} of {snapshot.steps}. {snapshot.error or ''}".strip())

@@ -217,9 +217,16 @@ def _check_cancel(cancel: CancelToken, step: int, steps: int) -> None:
 
 
 def _check_finite(evaluation: Evaluation, step: int, optimizer: str) -> None:
-    terms = {"J": evaluation.J, "J_content": evaluation.J_content, "J_style": evaluation.J_style}
-    terms.update({f"J_style^[{layer}]": value for layer, value in evaluation.J_style_layers.items()})
-    terms["the scaled objective"] = evaluation.value
+    # The most specific term first: it says where the overflow began.
+    terms = {f"J_style^[{layer}]": value for layer, value in evaluation.J_style_layers.items()}
+    terms.update(
+        {
+            "J_content": evaluation.J_content,
+            "J_style": evaluation.J_style,
+            "J": evaluation.J,
+            "objective": evaluation.value,
+        }
+    )
     bad = {name: value for name, value in terms.items() if not math.isfinite(value)}
     if bad:
         name, value = next(iter(bad.items()))

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Final
 
+import torch
+
 from ..extractor import resolve_device
 from ..layers import LAYER_CHANNELS, LAYER_INDEX, LAYER_NAMES, layer_shape
 from .config import MIN_SIZE, RunConfig
@@ -31,26 +33,31 @@ BYTES_FLOAT32: Final = 4
 
 @dataclass(frozen=True)
 class Calibration:
+    """``seconds_per_gflop`` and ``seconds_overhead`` per step; on CPU, measured with ``threads`` torch
+    threads and scaled linearly to the threads a run has (optimistic beyond a few cores)."""
+
     seconds_per_gflop: float
     seconds_overhead: float
     activation_factor: float
+    threads: int
     measured: bool
     note: str
 
 
 # Keyed by (device type, precision string). CPU float32: measured on 2 cores of an AMD EPYC (Milan, AVX2)
-# with `python bench/optimize.py --calibrate`. The others are not measured on this project's machines:
-# the CPU bf16 row applies the issue's 0.41x measurement on AMX CPUs; the CUDA rows assume ~25 TFLOP/s
-# effective (bf16) and ~8 TFLOP/s (fp32/TF32), typical of recent data-centre GPUs. Re-calibrate there.
+# with `OMP_WAIT_POLICY=PASSIVE python bench/optimize.py --calibrate` (the fastest step of each size,
+# 64-192 px: 55-77 GFLOP/s) on a machine busy with other work, so slightly pessimistic. The other rows
+# are not measured on this project's machines: CPU bf16 applies the issue's 0.41x (AMX CPUs); CUDA
+# assumes ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in float32/TF32. Re-calibrate there.
 CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
-    ("cpu", "float32"): Calibration(0.0125, 0.010, 1.0, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
+    ("cpu", "float32"): Calibration(0.0140, 0.015, 1.0, 2, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
     ("cpu", "bfloat16 autocast, channels-last"): Calibration(
-        0.0125 * 0.41, 0.010, 0.6, False, "derived: float32 CPU figure x 0.41 (issue's AMX measurement)"
+        0.0140 * 0.41, 0.015, 0.6, 2, False, "derived: the float32 CPU figure x 0.41 (the issue's AMX measurement)"
     ),
     ("cuda", "bfloat16 autocast, channels-last"): Calibration(
-        4e-5, 0.004, 0.6, False, "assumed: ~25 TFLOP/s effective"
+        4e-5, 0.004, 0.6, 0, False, "assumed: ~25 TFLOP/s effective"
     ),
-    ("cuda", "float32, channels-last"): Calibration(1.25e-4, 0.004, 1.0, False, "assumed: ~8 TFLOP/s effective"),
+    ("cuda", "float32, channels-last"): Calibration(1.25e-4, 0.004, 1.0, 0, False, "assumed: ~8 TFLOP/s effective"),
 }
 _FALLBACK: Final = CALIBRATION[("cpu", "float32")]
 
@@ -128,10 +135,11 @@ def estimate_run(
     precision = precision or choose_precision(device)
     calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
     work = estimate_work(config, height or config.size, width or config.size)
-    per_step = calibration.seconds_per_gflop * work.step_gflop + calibration.seconds_overhead
-    setup = (1 + len(config.styles)) * (
-        calibration.seconds_per_gflop * work.forward_gflop + calibration.seconds_overhead
-    )
+    per_gflop = calibration.seconds_per_gflop
+    if device.type == "cpu":
+        per_gflop *= calibration.threads / torch.get_num_threads()
+    per_step = per_gflop * work.step_gflop + calibration.seconds_overhead
+    setup = (1 + len(config.styles)) * (per_gflop * work.forward_gflop + calibration.seconds_overhead)
     peak = (
         work.parameter_bytes
         + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients

@@ -96,7 +96,9 @@ class Objective:
         acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
         grams = {layer: gram.gram_matrix(acts[layer][0].float()) for layer in self.style_layers}
         with torch.no_grad():
-            grams.update({layer: gram.gram_matrix(acts[layer][0].float()) for layer in gram_layers if layer not in grams})
+            grams.update(
+                {layer: gram.gram_matrix(acts[layer][0].float()) for layer in gram_layers if layer not in grams}
+            )
         j_layers = {}
         for layer in self.style_layers:
             n_C, n_H, n_W = self.shapes[layer]

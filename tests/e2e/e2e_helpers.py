@@ -40,10 +40,12 @@ def no_error_shown(page: Page) -> None:
     assert errors.count() == 0, f"an error is shown: {errors.all_inner_texts()}"
 
 
-def _wait_for_drawings(page: Page) -> None:
-    """Every Plotly chart drawn and every image decoded, so a screenshot shows content."""
+def wait_for_drawings(page: Page) -> None:
+    """Every widget loaded (no skeleton left), every Plotly chart drawn and every image decoded, so a
+    screenshot shows content: the frontend loads widget code lazily, after the script has finished."""
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].every(c => c.querySelector('.main-svg'))
+        """() => !document.querySelector('[data-testid^=stSkeleton]')
+              && [...document.querySelectorAll('[data-testid=stPlotlyChart]')].every(c => c.querySelector('.main-svg'))
               && [...document.images].every(img => img.complete)""",
         timeout=30_000,
     )
@@ -57,17 +59,19 @@ def screenshot(page: Page, name: str) -> Path:
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    _wait_for_drawings(page)
+    wait_for_drawings(page)
     viewport = page.viewport_size
     assert viewport is not None
     height = page.evaluate(
         "() => Math.max(...['stMain', 'stSidebarContent'].map("
         "id => document.querySelector(`[data-testid=${id}]`)?.scrollHeight ?? 0))"
     )
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), _MAX_SCREENSHOT_HEIGHT)})
+    page.set_viewport_size(
+        {"width": viewport["width"], "height": min(max(height, viewport["height"]), _MAX_SCREENSHOT_HEIGHT)}
+    )
     try:
         page.wait_for_timeout(300)  # one layout pass at the new size
-        _wait_for_drawings(page)
+        wait_for_drawings(page)
         page.screenshot(path=str(path), full_page=True)
     finally:
         page.set_viewport_size(viewport)
