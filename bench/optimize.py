@@ -95,6 +95,7 @@ def per_step_seconds(
         "tutorial (as written)": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=False),
         "tutorial, frozen weights": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=True),
         f"ours ({choose_precision(device)})": lambda: _ours_block(config, extractor, choose_precision(device)),
+        "ours, float32 NCHW": lambda: _ours_block(config, extractor, FLOAT32),
         "ours, float32 channels-last": lambda: _ours_block(config, extractor, Precision(channels_last=True)),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}

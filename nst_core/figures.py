@@ -142,6 +142,7 @@ def _matrix_figure(
                 marker={"opacity": 0, "size": max(4.0, 560 * stride / max(n_rows, n_cols)), "color": SELECTION_COLOUR},
                 customdata=np.stack([rows[r], cols[c], shown[r, c]], axis=1).astype(np.float32),
                 hovertemplate=hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}", note),
+                hoverlabel={"bgcolor": "white", "font": {"color": "black", "size": FONT_SIZE}},
                 showlegend=False,
             )
         )

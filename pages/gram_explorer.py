@@ -50,8 +50,10 @@ def _on_click(chart: str) -> None:
     """A click on a heatmap's invisible marker layer picks the (k, k') its marker carries."""
     event = st.session_state.get(chart)
     for point in event["selection"]["points"] if event else []:
-        if point.get("customdata"):
-            k, k2, _ = point["customdata"]
+        cell = point.get("customdata")
+        if cell:
+            # A row of a typed array reaches Python as {"0": k, "1": k', "2": value}, a list as a list.
+            k, k2 = (cell["0"], cell["1"]) if isinstance(cell, dict) else cell[:2]
             _pick_pair(int(k), int(k2))
             return
 

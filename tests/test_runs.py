@@ -27,7 +27,7 @@ from nst_core import (
 from nst_core.extractor import VGGExtractor
 from nst_core.gram import content_cost, layer_style_cost, style_gram_target, total_cost
 from nst_core.runs import ImageInputError, objective
-from nst_core.runs.precision import BFLOAT16, FLOAT32, choose_precision
+from nst_core.runs.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
 from nst_core.runs.sources import load_input
 
 SMALL_LAYERS = {"relu1_1": 0.3, "relu2_1": 0.3, "relu3_1": 0.4}
@@ -275,7 +275,9 @@ def test_estimate_is_within_3x_of_a_measured_run(config, random_extractor) -> No
 def test_precision_policy_keeps_float32_unless_bf16_is_fast(config, random_extractor) -> None:
     from nst_core.runs.precision import cpu_has_fast_bf16
 
-    assert choose_precision(torch.device("cpu")) == (BFLOAT16 if cpu_has_fast_bf16() else FLOAT32)
+    fast = cpu_has_fast_bf16()
+    assert choose_precision(torch.device("cpu"), "adam") == (BFLOAT16 if fast else FLOAT32)
+    assert choose_precision(torch.device("cpu"), "lbfgs") == (FLOAT32_CHANNELS_LAST if fast else FLOAT32)
     cfg = replace(config, content=_image(32, 32, 6), style=_stripes(32, 32), steps=1, style_layers=SMALL_LAYERS)
     full = run(cfg, extractor=random_extractor, precision=FLOAT32).history[0]
     reduced = run(cfg, extractor=random_extractor, precision=BFLOAT16)

@@ -59,7 +59,9 @@ def run(
     device = extractor.device
     try:
         with torch.enable_grad():
-            return _optimise(config, extractor, precision or choose_precision(device), on_progress, cancel)
+            return _optimise(
+                config, extractor, precision or choose_precision(device, config.optimizer), on_progress, cancel
+            )
     except torch.OutOfMemoryError:
         pass
     except RuntimeError as exc:

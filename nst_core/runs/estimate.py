@@ -47,10 +47,14 @@ class Calibration:
 # Keyed by (device type, precision string). CPU float32: measured on 2 cores of an AMD EPYC (Milan, AVX2)
 # with `OMP_WAIT_POLICY=PASSIVE python bench/optimize.py --calibrate` (the fastest step of each size,
 # 64-192 px: 55-77 GFLOP/s) on a machine busy with other work, so slightly pessimistic. The other rows
-# are not measured on this project's machines: CPU bf16 applies the issue's 0.41x (AMX CPUs); CUDA
-# assumes ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in float32/TF32. Re-calibrate there.
+# are not measured on this project's machines: the CPU rows apply the issue's ratios on AMX CPUs
+# (channels-last 0.87x, bf16 0.41x); CUDA assumes ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in
+# float32/TF32. Re-calibrate there.
 CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
     ("cpu", "float32"): Calibration(0.0140, 0.015, 1.0, 2, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
+    ("cpu", "float32, channels-last"): Calibration(
+        0.0140 * 0.87, 0.015, 1.0, 2, False, "derived: the float32 CPU figure x 0.87 (the issue's AMX measurement)"
+    ),
     ("cpu", "bfloat16 autocast, channels-last"): Calibration(
         0.0140 * 0.41, 0.015, 0.6, 2, False, "derived: the float32 CPU figure x 0.41 (the issue's AMX measurement)"
     ),
@@ -132,7 +136,7 @@ def estimate_run(
     ``height`` and ``width`` are given. ``config`` is validated first."""
     config.validate()
     device = resolve_device(config.device)
-    precision = precision or choose_precision(device)
+    precision = precision or choose_precision(device, config.optimizer)
     calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
     work = estimate_work(config, height or config.size, width or config.size)
     per_gflop = calibration.seconds_per_gflop

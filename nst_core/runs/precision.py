@@ -1,12 +1,16 @@
-"""Which arithmetic the forward/backward pass uses on a device: reduced precision only where it pays.
+"""Which arithmetic the forward/backward pass uses: reduced precision only where it pays and is accurate.
 
-Measured for this project (``bench/optimize.py``), per forward+backward at 256 px:
-- CPUs with AMX / AVX512-BF16: bfloat16 autocast + channels-last 0.41x the float32 time, channels-last
-  alone 0.85-0.9x (figures from the issue).
-- AVX2-only CPUs (e.g. AMD EPYC Milan): bfloat16 is emulated and 10-20x *slower*; channels-last is no
-  faster (oneDNN's blocked layout already serves NCHW), so float32 NCHW is used.
-- CUDA: bfloat16 autocast with channels-last where the GPU has bf16 (Ampere and later), else float32
-  (cuDNN convolutions use TF32 by default there).
+Measured for this project (``bench/optimize.py``):
+- Speed, per forward+backward at 256 px. CPUs with AMX / AVX512-BF16: bfloat16 autocast + channels-last
+  0.41x the float32 time, channels-last alone 0.85-0.9x (the issue's figures). AVX2-only CPUs (AMD EPYC
+  here): bfloat16 is emulated, ~24x *slower*; channels-last gave no reliable gain (fastest steps 1.2x
+  slower, medians within noise), so float32 NCHW.
+- Accuracy, J_style after 30 steps, bfloat16 / float32 (chelsea + orange_strokes, random weights):
+  Adam 1.03 at 64 px; L-BFGS 1.28 at 64 px and 1.14 at 96 px. L-BFGS's line search and curvature pairs
+  need an accurate objective, so only Adam runs in bfloat16 (within the issue's 5% bound); L-BFGS keeps
+  float32 (with channels-last where that alone was measured faster).
+- CUDA (not measured here: no GPU): the same rule, with bfloat16 where the GPU has it (Ampere and
+  later); float32 convolutions use cuDNN's TF32 by default.
 The costs are computed in float32 from the activations whatever this policy says.
 """
 
@@ -40,6 +44,7 @@ class Precision:
 
 
 FLOAT32 = Precision()
+FLOAT32_CHANNELS_LAST = Precision(channels_last=True)
 BFLOAT16 = Precision(torch.bfloat16, channels_last=True)
 
 
@@ -48,9 +53,9 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
-def choose_precision(device: torch.device) -> Precision:
+def choose_precision(device: torch.device, optimizer: str = "lbfgs") -> Precision:
     if device.type == "cuda":
-        return BFLOAT16 if torch.cuda.is_bf16_supported() else Precision(channels_last=True)
+        return BFLOAT16 if optimizer == "adam" and torch.cuda.is_bf16_supported() else FLOAT32_CHANNELS_LAST
     if device.type == "cpu" and cpu_has_fast_bf16():
-        return BFLOAT16
+        return BFLOAT16 if optimizer == "adam" else FLOAT32_CHANNELS_LAST
     return FLOAT32
