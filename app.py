@@ -1,19 +1,16 @@
 """Style Lens: Gatys style transfer made visible. The entry point: page navigation and the shared frame.
 
 Start it with ``streamlit run app.py`` (see README). Every page shares the sidebar drawn by
-``ui.sidebar.render_frame``; a page listed below but not yet written is simply left out.
+``ui.sidebar.render_frame``.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import streamlit as st
 
 from nst_core.errors import NSTError
 from ui.sidebar import render_frame
 
-ROOT = Path(__file__).parent
 # (file, title, icon, URL path); the first is the home page. The URL paths differ from the file names on
 # purpose: when a pages/ folder exists, AppTest re-runs a page whose URL path equals its file name on its
 # own, without this frame.
@@ -26,7 +23,7 @@ PAGES = [
 
 st.set_page_config(page_title="Style Lens", page_icon=":material/texture:", layout="wide")
 page = st.navigation(
-    [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES if (ROOT / path).is_file()]
+    [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
 )
 try:
     render_frame()

@@ -40,7 +40,14 @@ from nst_core import (
 from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.runs import RunProgress
 from nst_core.runs.estimate import estimate_work
-from nst_core.runs.precision import BFLOAT16, FLOAT32, Precision, choose_precision
+from nst_core.runs.precision import (
+    BFLOAT16,
+    FLOAT32,
+    FLOAT32_CHANNELS_LAST,
+    Precision,
+    choose_precision,
+    cpu_has_fast_bf16,
+)
 from nst_core.runs.sources import load_input
 
 CONTENT, STYLE = "chelsea", "orange_strokes"
@@ -91,13 +98,16 @@ def per_step_seconds(
 ) -> dict[str, float]:
     content, style = (image.to(device) for image in _images(size))
     config = _config(size, args.steps, args.weights, device)
+    policy = choose_precision(device, config.optimizer)
     variants = {
         "tutorial (as written)": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=False),
         "tutorial, frozen weights": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=True),
-        f"ours ({choose_precision(device)})": lambda: _ours_block(config, extractor, choose_precision(device)),
-        "ours, float32 NCHW": lambda: _ours_block(config, extractor, FLOAT32),
-        "ours, float32 channels-last": lambda: _ours_block(config, extractor, Precision(channels_last=True)),
+        f"ours ({policy})": lambda: _ours_block(config, extractor, policy),
     }
+    fast_bf16 = device.type == "cuda" or cpu_has_fast_bf16()
+    for other in (FLOAT32, FLOAT32_CHANNELS_LAST, *([BFLOAT16] if fast_bf16 else [])):
+        if other != policy:
+            variants[f"ours, {other}"] = lambda other=other: _ours_block(config, extractor, other)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):  # interleaved, so that a busy neighbour slows every variant alike
         for name, block in variants.items():
@@ -182,7 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", help="default: 128 256 (and 512 on CUDA)")
     parser.add_argument("--steps", type=int, default=4, help="steps per timed block")
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved blocks per variant")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved blocks per variant")
     parser.add_argument("--budget", type=float, help="seconds of optimisation each for the style-cost race")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--device", default="auto")

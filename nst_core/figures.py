@@ -50,9 +50,14 @@ SVG_MARKERS_UP_TO: Final = 1024
 """Click layers with at most this many markers are drawn as SVG, larger ones with WebGL."""
 TICK_LABELS_UP_TO: Final = 32
 """Axes of at most this many rows or columns name each one's channel."""
+WINDOW_TICK_STEP: Final = 4
+"""The magnifier (``gram_window``) labels every this-many-th row and column: each one's is unreadable."""
+MIN_TICK_STEPPED: Final = 8
+"""Axes of at most this many rows or columns label every one, whatever the tick step."""
 
 
-def _colourbar(title: str, **extra: Any) -> dict[str, Any]:
+def colourbar(title: str, **extra: Any) -> dict[str, Any]:
+    """A colour bar's settings: projector-sized fonts and ``title`` written along its right side."""
     return {
         "thickness": 18,
         "tickfont": {"size": FONT_SIZE - 2},
@@ -72,7 +77,8 @@ def _axis(title: str = "", **extra: Any) -> dict[str, Any]:
     }
 
 
-def _layout(title: str, height: int, margin: dict[str, int], **extra: Any) -> dict[str, Any]:
+def base_layout(title: str, height: int, margin: dict[str, int], **extra: Any) -> dict[str, Any]:
+    """The layout every figure here starts from: projector-sized fonts, a white plot area, ``extra`` on top."""
     return {
         "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "x": 0.0, "xanchor": "left"},
         "font": {"size": FONT_SIZE},
@@ -112,15 +118,20 @@ def _matrix_figure(
     axis_titles: tuple[str, str],
     title: str,
     height: int,
+    tick_step: int = 1,
+    show_scale: bool = True,
 ) -> go.Figure:
-    """``shown`` (r, c) drawn like a matrix; ``rows``/``cols`` name the channel of each row/column."""
+    """``shown`` (r, c) drawn like a matrix; ``rows``/``cols`` name the channel of each row/column.
+
+    Axes longer than ``MIN_TICK_STEPPED`` label every ``tick_step``-th row/column only.
+    """
     n_rows, n_cols = shown.shape
     label = VIEW_LABELS[view]
 
     def hover(k: str, k2: str, value: str, note: str = "") -> str:
         return f"{note}k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
 
-    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=_colourbar(label), **colours)
+    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=colourbar(label), showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
         # One invisible marker per cell, or per block of cells in large matrices: plotly.js needs
@@ -167,11 +178,15 @@ def _matrix_figure(
                 )
     ticks: list[dict[str, Any]] = [{}, {}]
     for axis, channels in enumerate((cols, rows)):
+        step = tick_step if len(channels) > MIN_TICK_STEPPED else 1
         if len(channels) <= TICK_LABELS_UP_TO and not np.array_equal(channels, np.arange(len(channels))):
-            ticks[axis] = {"tickvals": list(range(len(channels))), "ticktext": [str(ch) for ch in channels]}
+            positions = range(0, len(channels), step)
+            ticks[axis] = {"tickvals": list(positions), "ticktext": [str(channels[i]) for i in positions]}
+        elif step > 1:
+            ticks[axis] = {"dtick": step}
     return go.Figure(
         data=traces,
-        layout=_layout(
+        layout=base_layout(
             title,
             height,
             {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
@@ -221,12 +236,28 @@ def gram_window(
 ) -> go.Figure:
     """A magnifier: the entries G[rows, cols] (channel ids) cell by cell, clickable like ``gram_heatmap``.
 
-    Pass the full matrix's ``view_colours`` as ``colours`` so that colours mean the same as there.
+    Pass the full matrix's ``view_colours`` as ``colours`` so that colours mean the same as there; the
+    window then draws no colour bar of its own (the full matrix's applies). Every
+    ``WINDOW_TICK_STEP``-th row and column is labelled.
     """
     rows, cols = np.asarray(rows), np.asarray(cols)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(rows, cols)]
+    own_colours = colours is None
     colours = colours or view_colours(shown, view)
-    return _matrix_figure(shown, rows, cols, view, colours, selected, True, ("channel k", "channel k′"), "", height)
+    return _matrix_figure(
+        shown,
+        rows,
+        cols,
+        view,
+        colours,
+        selected,
+        True,
+        ("channel k", "channel k′"),
+        "",
+        height,
+        tick_step=WINDOW_TICK_STEP,
+        show_scale=own_colours,
+    )
 
 
 def _block_mean(array: np.ndarray, cells: int) -> np.ndarray:
@@ -303,7 +334,8 @@ def channel_pair_figure(
     product = map_k.astype(np.float64) * map_k2.astype(np.float64)
     titles = (f"channel k = {k}", f"channel k′ = {k2}", f"product: channel {k} × channel {k2}")
     panels = ((map_k, "coloraxis"), (map_k2, "coloraxis"), (product, "coloraxis2"))
-    domains = ((0.0, 0.27), (0.30, 0.57), (0.71, 0.98))
+    # Panels 1 and 2 share the y axis labels of panel 1 and the colour bar right of panel 2.
+    domains = ((0.0, 0.28), (0.31, 0.59), (0.72, 1.0))
     source, underlay_shape = None, (0, 0)
     if image is not None:
         faded = Image.fromarray((0.55 * image.astype(np.float32) + 0.45 * 255.0).astype(np.uint8))
@@ -333,15 +365,17 @@ def channel_pair_figure(
             anchor=f"x{suffix}",
             autorange="reversed",
             scaleanchor=f"x{suffix}",
-            showticklabels=index != 2,  # the product panel sits right of a colour bar
+            # Every map has the same rows: only the first panel labels them, so no labels crowd a neighbour.
+            showticklabels=index == 0,
         )
         annotations.append(
-            {
+            {  # centred over the panel's drawn area (narrower than its domain: cells are square)
                 "text": title,
-                "x": sum(domain) / 2,
+                "x": 0.5,
                 "y": 1.0,
-                "xref": "paper",
-                "yref": "paper",
+                "xref": f"x{suffix} domain",
+                "yref": f"y{suffix} domain",
+                "xanchor": "center",
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"size": FONT_SIZE},
@@ -354,17 +388,17 @@ def channel_pair_figure(
             "colorscale": ACTIVATION_SCALE,
             "cmin": 0.0,
             "cmax": high,
-            "colorbar": _colourbar("activation", x=domains[1][1] + 0.015, len=0.9),
+            "colorbar": colourbar("activation", x=domains[1][1] + 0.01, len=0.9),
         },
         coloraxis2={
             "colorscale": ACTIVATION_SCALE,
             "cmin": 0.0,
             "cmax": product_high,
-            "colorbar": _colourbar("product", x=domains[2][1] + 0.015, len=0.9),
+            "colorbar": colourbar("product", x=domains[2][1] + 0.01, len=0.9),
         },
         annotations=annotations,
     )
-    return go.Figure(data=data, layout=_layout("", height, {"l": 70, "r": 80, "t": 50, "b": 60}, **layout))
+    return go.Figure(data=data, layout=base_layout("", height, {"l": 70, "r": 90, "t": 50, "b": 60}, **layout))
 
 
 def channel_mosaic(
@@ -418,9 +452,9 @@ def channel_mosaic(
             zmax=high if high > 0 else 1.0,
             colorscale=MAPS_SCALE,
             hovertemplate="channel %{customdata}<br>activation = %{z:.4g}<extra></extra>",
-            colorbar=_colourbar("activation"),
+            colorbar=colourbar("activation"),
         ),
-        layout=_layout(
+        layout=base_layout(
             title,
             height,
             {"l": 10, "r": 10, "t": 60 if title else 10, "b": 10},

@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import DIVERGING, FONT_SIZE, SEQUENTIAL, _colourbar, _layout
+from .figures import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar
 
 MAX_SCATTER_POINTS: Final = 60_000
 """Off-diagonal pairs drawn at most by ``gram_scatter_figure``: a 512-channel layer has 130 816; a
@@ -78,13 +78,15 @@ def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1
     }
 
 
-def _panel_title(text: str, domain: tuple[float, float]) -> dict[str, Any]:
+def _panel_title(text: str, suffix: str) -> dict[str, Any]:
+    """A title centred over the drawn area of the panel on axes ``x{suffix}``/``y{suffix}``."""
     return {
         "text": text,
-        "x": sum(domain) / 2,
+        "x": 0.5,
         "y": 1.0,
-        "xref": "paper",
-        "yref": "paper",
+        "xref": f"x{suffix} domain",
+        "yref": f"y{suffix} domain",
+        "xanchor": "center",
         "yanchor": "bottom",
         "showarrow": False,
         "font": {"size": FONT_SIZE + 2},
@@ -119,7 +121,7 @@ def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per ste
     ]
     return go.Figure(
         data=data,
-        layout=_layout(
+        layout=base_layout(
             title,
             height,
             {"l": 80, "r": 30, "t": 70 if title else 30, "b": 60},
@@ -150,9 +152,9 @@ def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, he
             "colorscale": SEQUENTIAL,
             "cmin": low,
             "cmax": high if high > low else low + 1.0,
-            "colorbar": _colourbar(f"G at {layer}", x=domains[1][1] + 0.01, len=0.9),
+            "colorbar": colourbar(f"G at {layer}", x=domains[1][1] + 0.01, len=0.9),
         },
-        "annotations": [_panel_title(f"{G_S} (style target)", domains[0]), _panel_title(generated, domains[1])],
+        "annotations": [_panel_title(f"{G_S} (style target)", ""), _panel_title(generated, "2")],
     }
     layout["yaxis2"]["title"] = {"text": ""}
     data = [
@@ -166,7 +168,7 @@ def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, he
         )
         for matrix, suffix in ((s, ""), (g, "2"))
     ]
-    return go.Figure(data=data, layout=_layout("", height, {"l": 80, "r": 80, "t": 50, "b": 60}, **layout))
+    return go.Figure(data=data, layout=base_layout("", height, {"l": 80, "r": 80, "t": 50, "b": 60}, **layout))
 
 
 def gram_difference_figure(g_S: Any, g_G: Any, layer: str, height: int = 520) -> go.Figure:
@@ -181,11 +183,11 @@ def gram_difference_figure(g_S: Any, g_G: Any, layer: str, height: int = 520) ->
         colorscale=DIVERGING,
         zsmooth=False,
         hovertemplate=_CELL_HOVER.replace("value", label),
-        colorbar=_colourbar(label),
+        colorbar=colourbar(label),
     )
     return go.Figure(
         data=[heatmap],
-        layout=_layout(
+        layout=base_layout(
             f"Difference {label} at {layer}", height, {"l": 80, "r": 30, "t": 70, "b": 60}, **_matrix_axes(s.shape[0])
         ),
     )
@@ -253,7 +255,7 @@ def gram_scatter_figure(
     axis = {"range": [low - pad, high + pad], "zeroline": False}
     return go.Figure(
         data=data,
-        layout=_layout(
+        layout=base_layout(
             f"{G_S} against {G_G} at {layer}{sampled}",
             height,
             {"l": 80, "r": 30, "t": 80, "b": 60},
@@ -295,7 +297,7 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
     }
     return go.Figure(
         data=data,
-        layout=_layout(
+        layout=base_layout(
             f"Row k = {k} of both matrices at {layer}",
             height,
             {"l": 80, "r": 30, "t": 70, "b": 60},
@@ -331,7 +333,7 @@ def style_layer_bars(
     title = f"Style cost per layer{at_step}<br><sup>{total}</sup>"
     return go.Figure(
         data=data,
-        layout=_layout(
+        layout=base_layout(
             title,
             height,
             {"l": 80, "r": 30, "t": 90, "b": 60},

@@ -145,8 +145,11 @@ def _form() -> dict[str, Any]:
         min_value=0.0,
         key=_key("lr"),
         format="%g",
-        placeholder=f"default: {DEFAULT_LR['lbfgs']:g} / {DEFAULT_LR['adam']:g}",
-        help="Empty: the optimiser's default. L-BFGS scales its steps by a line search; Adam moves pixels by ~lr.",
+        placeholder="default",
+        help=(
+            f"Empty: the optimiser's default ({DEFAULT_LR['lbfgs']:g} for L-BFGS, {DEFAULT_LR['adam']:g} for Adam). "
+            "L-BFGS scales its steps by a line search; Adam moves pixels by ~lr."
+        ),
     )
     c5.number_input("Seed", min_value=0, step=1, key=_key("seed"))
     layers = st.multiselect(
@@ -259,7 +262,7 @@ def _live(job: Job) -> None:
         if snapshot.preview is not None:
             preview.image(snapshot.preview, caption=f"Step {snapshot.step}", width="stretch")
         if snapshot.history:
-            curves.plotly_chart(loss_curve_figure(snapshot.history, height=380), key=f"live_curves_{job.id}")
+            curves.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}")
         st.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}")
 
     live()
@@ -271,12 +274,12 @@ def _finished(job: Job) -> None:
     history = result.history
     st.success(f"Run {number} is done: {len(history)} steps in {duration(result.seconds)} on {result.device}.")
     st.caption(
-        f"Weights: {result.weights_source} Precision: {result.precision}. "
+        f"Weights: {result.weights_source}. Precision: {result.precision}. "
         f"The optimiser minimised a scaled objective ({result.loss_scaling}); every cost shown is the formula's own."
     )
     picture, curves = st.columns([1, 2])
     picture.image(to_pil(result.image), caption=f"Run {number}: the generated image", width="stretch")
-    curves.plotly_chart(loss_curve_figure(history, height=420), key=f"curves_{job.id}")
+    curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{job.id}")
     png, data, link = st.columns(3)
     png.download_button(
         "Download the image (PNG)",
@@ -297,7 +300,7 @@ def _finished(job: Job) -> None:
     )
     link.page_link(
         COMPARE_PAGE,
-        label="Compare style and generated Gram matrices",
+        label="Compare Gram matrices",
         icon=":material/compare:",
         query_params={COMPARE_PARAM: job.id},
     )
@@ -313,7 +316,7 @@ def _current(job: Job) -> None:
         snapshot = job.snapshot()
         show_outcome(snapshot)
         if snapshot.history:
-            st.plotly_chart(loss_curve_figure(snapshot.history, height=380), key=f"curves_{job.id}")
+            st.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"curves_{job.id}")
 
 
 def _runs_table(session_runs: dict[str, Job]) -> None:

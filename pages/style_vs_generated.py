@@ -81,7 +81,7 @@ def _channel_rows(g_S: np.ndarray, g_G: np.ndarray, layer: str, job_id: str) -> 
         key=f"svg_k_{job_id}_{layer}",
         help="Starts at the channel of the largest mismatch |G_S − G_G| at this step.",
     )
-    st.plotly_chart(gram_row_figure(g_S, g_G, int(k), layer), key="svg_row")
+    st.plotly_chart(gram_row_figure(g_S, g_G, int(k), layer), theme=None, key="svg_row")
 
 
 st.title("Style vs generated")
@@ -133,12 +133,12 @@ with figures[0]:
         st.metric(f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", f"{j_layer:.4g}")
         st.metric(rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with λ = {weight:g}", f"{weight * j_layer:.4g}")
     st.metric(r"$\|G_G - G_S\|_F \,/\, \|G_S\|_F$", f"{relative:.1%}")
-figures[1].plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), key="svg_pair")
+figures[1].plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
 
 left, right = st.columns(2)
-left.plotly_chart(gram_difference_figure(g_S, g_G, layer), key="svg_difference")
-right.plotly_chart(gram_scatter_figure(g_S, g_G, layer), key="svg_scatter")
+left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")
+right.plotly_chart(gram_scatter_figure(g_S, g_G, layer), theme=None, key="svg_scatter")
 left, right = st.columns(2)
 with left:
     _channel_rows(g_S, g_G, layer, job_id)
-right.plotly_chart(style_layer_bars(record.J_style_layers, weights, step=record.step), key="svg_bars")
+right.plotly_chart(style_layer_bars(record.J_style_layers, weights, step=record.step), theme=None, key="svg_bars")

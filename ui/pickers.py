@@ -20,6 +20,7 @@ from .state import (
 )
 
 UPLOAD_TYPES: Final = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "ppm", "pgm", "avif"]
+UPLOAD_FORMATS: Final = ", ".join(t.upper() for t in UPLOAD_TYPES)
 
 
 def _on_upload(key: str, on_image: Callable[[PickedImage], None]) -> None:
@@ -39,7 +40,11 @@ def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]
     """A file uploader whose files are decoded by the core. A valid image is handed to ``on_image``
     (called from the widget callback, so it may write widget keys); a bad file shows its message and
     changes nothing else."""
-    st.file_uploader(label, type=UPLOAD_TYPES, key=key, on_change=_on_upload, args=(key, on_image))
+    # No ``type`` filter: Streamlit would list all the formats in a hint cut off in the narrow sidebar.
+    # The core decodes every file and rejects a non-image with a sentence; the formats are in the help.
+    st.file_uploader(
+        label, key=key, on_change=_on_upload, args=(key, on_image), help=f"Image formats: {UPLOAD_FORMATS}."
+    )
     error = st.session_state.get(f"{key}_error")
     if error:
         st.error(f"{error} The previous image is still in use.")
