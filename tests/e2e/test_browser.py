@@ -179,7 +179,7 @@ def test_a_tiny_run_shows_progress_then_its_result(page: Page, page_urls: dict[s
     screenshot(page, "run_result")
 
     # The result's link opens the comparison of its Gram matrices with the style's.
-    page.get_by_role("link", name=re.compile("Compare style and generated")).click()
+    page.get_by_role("link", name=re.compile("Compare Gram matrices")).click()
     expect(page.get_by_test_id("stHeading").first).to_contain_text("Style vs generated", timeout=FIRST_LOAD_MS)
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile("Run 1"))
     expect(page.locator(".st-key-svg_pair").get_by_test_id("stPlotlyChart")).to_be_visible(timeout=FIRST_LOAD_MS)
