@@ -23,8 +23,8 @@ from .errors import ConfigError, NSTError, WeightsError
 from .extractor import load_extractor, resolve_device
 from .gram_views import VIEWS, gram_view
 from .images import to_pil
-from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from .runs.config import DEFAULT_ALPHA, DEFAULT_BETA, INITS, OPTIMIZERS, RunConfig
+from .layers import DEFAULT_STYLE_LAYERS
+from .runs.config import INITS, OPTIMIZERS, RunConfig
 from .runs.engine import run
 from .runs.result import RunProgress
 from .runs.sources import load_input
@@ -33,6 +33,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 GRAM_SUFFIXES = (".png", ".npy")
 GRAM_PICTURE_SIDE = 512
 """A Gram picture is enlarged (each entry a square of pixels) to at least this many pixels a side."""
+_DEFAULTS = RunConfig()  # the command line's defaults are the library's
 
 
 class _UserError(Exception):
@@ -54,18 +55,17 @@ def _build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("-o", "--output", required=True, type=Path, help="the image to write (.png, .jpg, ...)")
     stylize.add_argument("--history", type=Path, help="JSON of every step's costs (default: OUTPUT with .json)")
     stylize.add_argument("--style-blend", type=float, nargs="+", metavar="W", help="one weight per style image")
-    stylize.add_argument("--size", type=int, default=256, help="longest side in pixels (default 256)")
-    stylize.add_argument("--steps", type=int, default=200, help="evaluations of J (default 200)")
-    stylize.add_argument(
-        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"content weight (default {DEFAULT_ALPHA:g})"
-    )
-    stylize.add_argument("--beta", type=float, default=DEFAULT_BETA, help=f"style weight (default {DEFAULT_BETA:g})")
-    stylize.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    d = _DEFAULTS
+    stylize.add_argument("--size", type=int, default=d.size, help=f"longest side in pixels (default {d.size})")
+    stylize.add_argument("--steps", type=int, default=d.steps, help=f"evaluations of J (default {d.steps})")
+    stylize.add_argument("--alpha", type=float, default=d.alpha, help=f"content weight (default {d.alpha:g})")
+    stylize.add_argument("--beta", type=float, default=d.beta, help=f"style weight (default {d.beta:g})")
+    stylize.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     stylize.add_argument("--lr", type=float, help="learning rate (default: 1 for lbfgs, 0.02 for adam)")
-    stylize.add_argument("--init", choices=INITS, default="content", help="start from the content or from noise")
-    stylize.add_argument("--seed", type=int, default=0)
+    stylize.add_argument("--init", choices=INITS, default=d.init, help="start from the content or from noise")
+    stylize.add_argument("--seed", type=int, default=d.seed)
     stylize.add_argument("--style-layers", help="e.g. relu1_1,relu3_1 (equal λ) or relu1_1=0.5,relu3_1=0.5")
-    stylize.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER)
+    stylize.add_argument("--content-layer", default=d.content_layer)
     _add_model_arguments(stylize)
     stylize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     stylize.set_defaults(handler=_stylize)
@@ -79,7 +79,9 @@ def _build_parser() -> argparse.ArgumentParser:
     gram.add_argument(
         "--view", choices=VIEWS, default="raw", help="raw G (default), per position, covariance or correlation"
     )
-    gram.add_argument("--size", type=int, default=256, help="longest side of the image in pixels (default 256)")
+    gram.add_argument(
+        "--size", type=int, default=d.size, help=f"longest side of the image in pixels (default {d.size})"
+    )
     _add_model_arguments(gram)
     gram.set_defaults(handler=_gram)
     return parser
@@ -87,9 +89,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--weights", default="imagenet", help="imagenet (default), random (offline) or a state-dict path"
+        "--weights", default=_DEFAULTS.weights, help="imagenet (default), random (offline) or a state-dict path"
     )
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--device", default=_DEFAULTS.device, help="auto (default), cpu, cuda or cuda:N")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

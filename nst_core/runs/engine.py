@@ -164,12 +164,13 @@ class _Steps:
             raise _BudgetSpent
         _check_cancel(self.cancel, self.step, self.steps)
         step = self.step + 1
-        with torch.no_grad():
-            self.image.clamp_(0.0, 1.0)  # the image evaluated is always a valid one (as the tutorial does)
         assert self.optimizer is not None
         self.optimizer.zero_grad(set_to_none=True)
         snapshot_now = self.every > 0 and step % self.every == 0
-        evaluation = self.objective.evaluate(self.image, self.recorded if snapshot_now else ())
+        # J is evaluated on the clamped image, a valid one, through a differentiable clamp: clamping the
+        # variable in place (as the tutorial does) moves it behind L-BFGS's back and stalls it.
+        shown = self.image.clamp(0.0, 1.0)
+        evaluation = self.objective.evaluate(shown, self.recorded if snapshot_now else ())
         _check_finite(evaluation, step, self.optimizer_name)
         evaluation.objective.backward()
         self.step = step
@@ -185,12 +186,12 @@ class _Steps:
         self.history.append(record)
         snapshot = None
         if snapshot_now:
-            snapshot = Snapshot(step, self.image.detach().to("cpu", copy=True), evaluation.grams)
+            snapshot = Snapshot(step, shown.detach().to("cpu", copy=True), evaluation.grams)
             self.snapshots.append(snapshot)
         if step == self.steps:
-            self.final = self.image.detach().to("cpu", copy=True)
+            self.final = shown.detach().to("cpu", copy=True)
         if self.on_progress is not None:
-            self.on_progress(RunProgress(step, self.steps, record, self.image.detach(), snapshot))
+            self.on_progress(RunProgress(step, self.steps, record, shown.detach(), snapshot))
         return evaluation.objective.detach()
 
 

@@ -1,12 +1,12 @@
 """Which arithmetic the forward/backward pass uses: reduced precision only where it pays and is accurate.
 
 Measured for this project (``bench/optimize.py``):
-- Speed, per forward+backward at 256 px. CPUs with AMX / AVX512-BF16: bfloat16 autocast + channels-last
+- Speed, per forward+backward. CPUs with AMX / AVX512-BF16, 256 px: bfloat16 autocast + channels-last
   0.41x the float32 time, channels-last alone 0.85-0.9x (the issue's figures). AVX2-only CPUs (AMD EPYC
-  here): bfloat16 is emulated, ~24x *slower*; channels-last gave no reliable gain (fastest steps 1.2x
-  slower, medians within noise), so float32 NCHW.
+  here): bfloat16 is emulated, 24x *slower* at 64 px; channels-last was 1.15-1.2x slower at 128 px and
+  within noise at 256 px, so float32 NCHW.
 - Accuracy, J_style after 30 steps, bfloat16 / float32 (chelsea + orange_strokes, random weights):
-  Adam 1.03 at 64 px; L-BFGS 1.28 at 64 px and 1.14 at 96 px. L-BFGS's line search and curvature pairs
+  Adam 1.01 (64 px); L-BFGS 1.15 (64 px) and 1.14 (96 px). L-BFGS's line search and curvature pairs
   need an accurate objective, so only Adam runs in bfloat16 (within the issue's 5% bound); L-BFGS keeps
   float32 (with channels-last where that alone was measured faster).
 - CUDA (not measured here: no GPU): the same rule, with bfloat16 where the GPU has it (Ampere and
