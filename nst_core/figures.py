@@ -368,19 +368,7 @@ def channel_pair_figure(
             # Every map has the same rows: only the first panel labels them, so no labels crowd a neighbour.
             showticklabels=index == 0,
         )
-        annotations.append(
-            {  # centred over the panel's drawn area (narrower than its domain: cells are square)
-                "text": title,
-                "x": 0.5,
-                "y": 1.0,
-                "xref": f"x{suffix} domain",
-                "yref": f"y{suffix} domain",
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": FONT_SIZE},
-            }
-        )
+        annotations.append(panel_title(title, suffix))
     high = float(max(map_k.max(), map_k2.max(), 0.0)) or 1.0
     product_high = float(product.max()) or 1.0
     layout.update(
@@ -463,3 +451,19 @@ def channel_mosaic(
             annotations=annotations,
         ),
     )
+
+
+def panel_title(text: str, suffix: str, size: int = FONT_SIZE) -> dict[str, Any]:
+    """A title centred over the drawn area of the panel on axes ``x{suffix}``/``y{suffix}`` (narrower
+    than its domain when cells are square)."""
+    return {
+        "text": text,
+        "x": 0.5,
+        "y": 1.0,
+        "xref": f"x{suffix} domain",
+        "yref": f"y{suffix} domain",
+        "xanchor": "center",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": size},
+    }

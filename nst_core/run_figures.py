@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar
+from .figures import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
 """Off-diagonal pairs drawn at most by ``gram_scatter_figure``: a 512-channel layer has 130 816; a
@@ -78,20 +78,6 @@ def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1
     }
 
 
-def _panel_title(text: str, suffix: str) -> dict[str, Any]:
-    """A title centred over the drawn area of the panel on axes ``x{suffix}``/``y{suffix}``."""
-    return {
-        "text": text,
-        "x": 0.5,
-        "y": 1.0,
-        "xref": f"x{suffix} domain",
-        "yref": f"y{suffix} domain",
-        "xanchor": "center",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "font": {"size": FONT_SIZE + 2},
-    }
-
 
 def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per step", height: int = 440) -> go.Figure:
     """J, J_content, J_style and each layer's J_style^[l] against the step, on a log scale.
@@ -154,7 +140,7 @@ def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, he
             "cmax": high if high > low else low + 1.0,
             "colorbar": colourbar(f"G at {layer}", x=domains[1][1] + 0.01, len=0.9),
         },
-        "annotations": [_panel_title(f"{G_S} (style target)", ""), _panel_title(generated, "2")],
+        "annotations": [panel_title(f"{G_S} (style target)", "", FONT_SIZE + 2), panel_title(generated, "2", FONT_SIZE + 2)],
     }
     layout["yaxis2"]["title"] = {"text": ""}
     data = [
