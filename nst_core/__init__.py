@@ -1,6 +1,18 @@
 """Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
 
-from .errors import ConfigError, ImageError, NonFiniteLossError, NSTError, OutOfMemoryError, RunCancelled, RunError, WeightsError
+from .errors import (
+    ConfigError,
+    ExecutorUnavailableError,
+    ImageError,
+    NonFiniteLossError,
+    NSTError,
+    OutOfMemoryError,
+    QueueFullError,
+    RunCancelled,
+    RunError,
+    WeightsError,
+    WorkerLostError,
+)
 from .extractor import VGGExtractor, load_extractor
 from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
@@ -11,14 +23,17 @@ __all__ = [
     "LAYER_NAMES",
     "RELU_LAYERS",
     "ConfigError",
+    "ExecutorUnavailableError",
     "ImageError",
     "NSTError",
     "NonFiniteLossError",
     "OutOfMemoryError",
+    "QueueFullError",
     "RunCancelled",
     "RunError",
     "VGGExtractor",
     "WeightsError",
+    "WorkerLostError",
     "content_cost",
     "gram_matrix",
     "layer_style_cost",
@@ -37,6 +52,7 @@ from .runs import (  # noqa: E402
     Job,
     JobSnapshot,
     JobStatus,
+    RayExecutor,
     RunConfig,
     RunEstimate,
     RunResult,
@@ -50,6 +66,7 @@ __all__ += [
     "Job",
     "JobSnapshot",
     "JobStatus",
+    "RayExecutor",
     "RunConfig",
     "RunEstimate",
     "RunResult",

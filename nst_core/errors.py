@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 
+from typing import Any
+
+
 class NSTError(Exception):
     """Base class of every error raised on purpose by ``nst_core``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than their message, so pickle's default (calling the class with
+        # ``args``) would fail or lose fields: rebuild from the state instead. Errors then cross process
+        # boundaries (a Ray worker's failure reaches the app) intact.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[NSTError], args: tuple[Any, ...], state: dict[str, Any]) -> NSTError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ImageError(NSTError, ValueError):
@@ -45,3 +61,15 @@ class OutOfMemoryError(RunError):
 
 class RunCancelled(RunError):
     """The run was cancelled by its owner."""
+
+
+class WorkerLostError(RunError):
+    """The process running the job (a Ray worker) died or became unreachable before the job ended."""
+
+
+class ExecutorUnavailableError(NSTError):
+    """The chosen executor cannot be used here (its package is missing, or its cluster cannot be joined)."""
+
+
+class QueueFullError(NSTError):
+    """The executor already holds as many waiting jobs as it accepts; try again when some have started."""

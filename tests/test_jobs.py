@@ -26,24 +26,10 @@ from nst_core import (
 )
 from nst_core.extractor import VGGExtractor
 from nst_core.runs import ExtractorCache, engine
-
-WAIT_S = 60.0
-
-
-def _config(steps: int = 3, **changes: object) -> RunConfig:
-    generator = torch.Generator().manual_seed(steps)
-    fields: dict[str, object] = {
-        "content": torch.rand(1, 3, 32, 32, generator=generator),
-        "style": torch.rand(1, 3, 32, 32, generator=generator),
-        "size": 32,
-        "steps": steps,
-        "weights": "random",
-        "device": "cpu",
-        "style_layers": {"relu1_1": 0.5, "relu2_1": 0.5},
-        "content_layer": "relu2_2",
-        "snapshot_every": 2,
-    }
-    return RunConfig(**{**fields, **changes})  # type: ignore[arg-type]
+from tests.nst_core.runs.job_helpers import WAIT_S
+from tests.nst_core.runs.job_helpers import running as _running
+from tests.nst_core.runs.job_helpers import small_config as _config
+from tests.nst_core.runs.job_helpers import wait_until as _wait_until
 
 
 @pytest.fixture
@@ -51,17 +37,6 @@ def executor(random_extractor: VGGExtractor) -> Iterator[ThreadExecutor]:
     pool = ThreadExecutor(model_cache=ExtractorCache(loader=lambda *args, **kwargs: random_extractor))
     yield pool
     pool.shutdown(wait=True, cancel=True)
-
-
-def _wait_until(predicate, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
-
-
-def _running(job: Job) -> bool:
-    return job.snapshot().step >= 1
 
 
 def test_a_job_runs_to_its_result_with_live_snapshots(executor) -> None:

@@ -1,10 +1,13 @@
-"""Runs: the optimisation engine (``run``), background jobs (``ThreadExecutor``) and time/memory estimates."""
+"""Runs: the optimisation engine (``run``), background jobs (``ThreadExecutor``, ``RayExecutor``, chosen by
+``executor_from_env``) and time/memory estimates."""
 
 from .config import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_LR, MAX_SIZE, MIN_SIZE, RunConfig
 from .engine import run
 from .estimate import RunEstimate, estimate_run, suggest_size
+from .from_env import executor_from_env
 from .jobs import Executor, ExtractorCache, Job, JobSnapshot, JobStatus, ThreadExecutor
 from .precision import Precision, choose_precision
+from .ray_executor import RayExecutor
 from .result import LossScaling, RunProgress, RunResult, Snapshot, StepRecord
 from .sources import ImageInputError
 
@@ -22,6 +25,7 @@ __all__ = [
     "JobStatus",
     "LossScaling",
     "Precision",
+    "RayExecutor",
     "RunConfig",
     "RunEstimate",
     "RunProgress",
@@ -31,6 +35,7 @@ __all__ = [
     "ThreadExecutor",
     "choose_precision",
     "estimate_run",
+    "executor_from_env",
     "run",
     "suggest_size",
 ]

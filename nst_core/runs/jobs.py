@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -133,6 +133,10 @@ class Executor(ABC):
     @abstractmethod
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
         """Accept no more jobs; queued jobs still run unless ``cancel``, which also stops running ones."""
+
+    def describe(self) -> str:
+        """One line for a status display: where the runs execute and how many run at once."""
+        return type(self).__name__
 
     def __enter__(self) -> Self:
         return self
@@ -302,10 +306,15 @@ class ThreadJob(Job):
             preview = np.asarray(to_pil(progress.snapshot.image))
         elif now - self._preview_at >= PREVIEW_INTERVAL_S or progress.step == progress.steps:
             preview = np.asarray(to_pil(progress.image))
+        self._record([progress.record], [] if progress.snapshot is None else [progress.snapshot], preview, now)
+
+    def _record(
+        self, records: list[StepRecord], snapshots: list[Snapshot], preview: np.ndarray | None, now: float
+    ) -> None:
+        """Append steps made elsewhere (this thread's run, or a remote worker's) and the newest preview."""
         with self._lock:
-            self._history.append(progress.record)
-            if progress.snapshot is not None:
-                self._snapshots.append(progress.snapshot)
+            self._history.extend(records)
+            self._snapshots.extend(snapshots)
             if preview is not None:
                 self._preview, self._preview_at = preview, now
 
@@ -370,13 +379,22 @@ class ThreadExecutor(Executor):
         self._pending: deque[ThreadJob] = deque()
         self._running: set[ThreadJob] = set()
         self._closed = False
-        devices = [torch.device("cuda", i % gpus) if gpus else torch.device("cpu") for i in range(slots)]
         self._workers = [
-            threading.Thread(target=self._work, args=(device,), name=f"nst-run-worker-{i}", daemon=True)
-            for i, device in enumerate(devices)
+            threading.Thread(target=self._work, args=(slot,), name=f"nst-run-worker-{i}", daemon=True)
+            for i, slot in enumerate(self._make_slots(slots, gpus))
         ]
         for worker in self._workers:
             worker.start()
+
+    def _make_slots(self, slots: int, gpus: int) -> list[Any]:
+        """What each worker thread hands to ``_run``: its device here; a subclass that runs jobs elsewhere
+        (``RayExecutor``) gives its own handles and overrides ``_run``."""
+        return [torch.device("cuda", i % gpus) if gpus else torch.device("cpu") for i in range(slots)]
+
+    def describe(self) -> str:
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        slots = len(self._workers)
+        return f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, {f'{gpus} GPU(s)' if gpus else 'CPU'}"
 
     def submit(self, config: RunConfig) -> Job:
         config.validate()
@@ -426,11 +444,11 @@ class ThreadExecutor(Executor):
             self._running.add(job)
             return job
 
-    def _work(self, device: torch.device) -> None:
+    def _work(self, slot: Any) -> None:
         while (job := self._take()) is not None:
             try:
                 if job._start():
-                    self._run(job, device)
+                    self._run(job, slot)
             finally:
                 with self._cond:
                     self._running.discard(job)
@@ -450,7 +468,11 @@ class ThreadExecutor(Executor):
         else:
             job._finish(result)
             return
-        # A failed or cancelled run's tensors are unreachable now: hand their memory back.
-        gc.collect()
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        _free_memory(device)
+
+
+def _free_memory(device: torch.device) -> None:
+    """After a failed or cancelled run, whose tensors are unreachable now: hand their memory back."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
