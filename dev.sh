@@ -34,6 +34,10 @@ case "${1:-}" in
     app)
         shift
         setup requirements.txt
+        # Ray is an optional extra: installed when the app is asked to run on it.
+        if [ "${STYLE_LENS_EXECUTOR:-thread}" = ray ] && ! "$VENV/bin/python" -c "import ray" 2>/dev/null; then
+            "$VENV/bin/python" -m pip install -q -e ".[ray]"
+        fi
         exec "$VENV/bin/python" -m streamlit run app.py "$@"
         ;;
     test)

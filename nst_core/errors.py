@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+import math
 from typing import Any
 
 
@@ -63,13 +63,26 @@ class RunCancelled(RunError):
     """The run was cancelled by its owner."""
 
 
+class AdmissionError(NSTError):
+    """A run was refused by the server's fair-queue limits; the message says why and what to do."""
+
+
+class QueueFullError(AdmissionError):
+    """``limit`` runs are already waiting (``STYLE_LENS_MAX_QUEUE``); ``wait_s`` estimates the backlog."""
+
+    def __init__(self, limit: int, wait_s: float) -> None:
+        self.limit = limit
+        self.wait_s = wait_s
+        self.wait_minutes = max(1, math.ceil(wait_s / 60))
+        super().__init__(
+            f"The queue is full, about {self.wait_minutes} min of runs ahead ({limit} runs are waiting, the most "
+            "this server takes): try again later."
+        )
+
+
 class WorkerLostError(RunError):
     """The process running the job (a Ray worker) died or became unreachable before the job ended."""
 
 
 class ExecutorUnavailableError(NSTError):
     """The chosen executor cannot be used here (its package is missing, or its cluster cannot be joined)."""
-
-
-class QueueFullError(NSTError):
-    """The executor already holds as many waiting jobs as it accepts; try again when some have started."""

@@ -108,13 +108,12 @@ class RayExecutor(ThreadExecutor):
             return f"Ray at {self.address}: {_count(self.gpus, 'GPU')}, {workers} ({self.gpus_per_run:g} GPU per run)"
         return f"Ray at {self.address}: CPU only, {workers} ({_count(self.cpus_per_run, 'CPU')} per run)"
 
-    def submit(self, config: RunConfig) -> Job:
+    def submit(self, config: RunConfig, **options: Any) -> Job:
         with self._cond:  # a re-entrant lock: the base class's submit takes it again
             if self.max_pending is not None and len(self._pending) >= self.max_pending:
-                raise QueueFullError(
-                    f"The queue is full: {len(self._pending)} runs are already waiting. Try again in a few minutes."
-                )
-            return super().submit(config)
+                waiting = sum(job.estimate.seconds for job in self._pending if job.estimate is not None)
+                raise QueueFullError(self.max_pending, waiting / len(self._workers))
+            return super().submit(config, **options)
 
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
         super().shutdown(wait=wait, cancel=cancel)

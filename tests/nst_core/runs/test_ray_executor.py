@@ -80,8 +80,9 @@ def test_progress_queue_positions_cancel_and_callbacks(executor) -> None:
     live = running.snapshot()
     assert live.status == "running" and live.phase == "optimising" and live.preview is not None
     queued, last = executor.submit(_config(steps=2)), executor.submit(_config(steps=3))
-    with pytest.raises(QueueFullError, match="queue is full"):
+    with pytest.raises(QueueFullError, match="queue is full") as full:
         executor.submit(_config(steps=2))
+    assert full.value.limit == MAX_PENDING and full.value.wait_minutes >= 1
     for job in (running, queued, last):
         job.add_done_callback(lambda j: finished.append(j.id))
     assert (running.queue_position, queued.queue_position, last.queue_position) == (None, 1, 2)
@@ -129,6 +130,8 @@ def test_errors_with_extra_fields_survive_pickling() -> None:
     assert (type(config_error), config_error.field, str(config_error)) == (ConfigError, "size", "size: too small")
     oom = pickle.loads(pickle.dumps(OutOfMemoryError("Out of memory.", "Try 256.", suggested_size=256)))
     assert (oom.hint, oom.suggested_size, str(oom)) == ("Try 256.", 256, "Out of memory. Try 256.")
+    full = pickle.loads(pickle.dumps(QueueFullError(20, 150.0)))
+    assert (full.limit, full.wait_minutes, str(full)) == (20, 3, str(QueueFullError(20, 150.0)))
 
 
 def test_without_ray_the_executor_says_how_to_install_it(monkeypatch) -> None:
