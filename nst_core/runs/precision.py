@@ -53,9 +53,15 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
+def cuda_has_fast_bf16(device: torch.device) -> bool:
+    """Ampere (compute capability 8) and later. ``torch.cuda.is_bf16_supported()`` also says yes on older
+    GPUs, where bfloat16 is emulated and slower than float32."""
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
 def choose_precision(device: torch.device, optimizer: str = "lbfgs") -> Precision:
     if device.type == "cuda":
-        return BFLOAT16 if optimizer == "adam" and torch.cuda.is_bf16_supported() else FLOAT32_CHANNELS_LAST
+        return BFLOAT16 if optimizer == "adam" and cuda_has_fast_bf16(device) else FLOAT32_CHANNELS_LAST
     if device.type == "cpu" and cpu_has_fast_bf16():
         return BFLOAT16 if optimizer == "adam" else FLOAT32_CHANNELS_LAST
     return FLOAT32
