@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ExecutorUnavailableError, NSTError, QueueFullError, WorkerLostError
+from ..errors import ExecutorUnavailableError, NSTError, QueueFullError, RunCancelled, WorkerLostError
 from ..extractor import resolve_device
 from .config import ImageInput, RunConfig
 from .engine import run
@@ -46,6 +46,9 @@ POLL_INTERVAL_S = 0.1
 
 REPLY_TIMEOUT_S = 60.0
 """A worker that does not answer a progress call within this time is taken for lost (its job fails)."""
+
+WORKER_START_TIMEOUT_S = 600.0
+"""A new worker that is not up within this time (no free resources, a broken node) fails its job."""
 
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 """Object store of a local Ray started by ``RayExecutor``: results and previews are small, so keep it small."""
@@ -135,6 +138,9 @@ class RayExecutor(ThreadExecutor):
                 f"The Ray worker running this job stopped before the end ({type(error).__name__}).",
                 "The run was lost with it; submit it again.",
             )
+        except WorkerLostError as error:
+            slot.release(ray)
+            outcome = error
         if isinstance(outcome, RunResult):
             job._finish(dataclasses.replace(outcome, config=job.config))
             return
@@ -148,6 +154,9 @@ class RayExecutor(ThreadExecutor):
         if slot.actor is None:
             job._set_phase("starting a Ray worker")
             slot.actor = self._worker_class.remote()
+            # Its own, longer wait: a new worker process imports torch, and waits for free resources.
+            if not self._wait(job, slot.actor.ready.remote(), WORKER_START_TIMEOUT_S):
+                return RunCancelled("The job was cancelled before it started.")
         actor = slot.actor
         finished = actor.run.remote(job.id, _portable(job.config))
         seen = _Seen()
@@ -158,6 +167,20 @@ class RayExecutor(ThreadExecutor):
             seen.apply(job, ray.get(actor.progress.remote(job.id, *seen.counts()), timeout=REPLY_TIMEOUT_S))
             if ready:
                 return ray.get(finished)
+
+    def _wait(self, job: ThreadJob, pending: Any, timeout: float) -> bool:
+        """Wait for ``pending``; False as soon as ``job`` is cancelled, ``WorkerLostError`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self._ray.wait([pending], timeout=POLL_INTERVAL_S)[0]:
+            if job.cancel_event.is_set():
+                return False
+            if time.monotonic() > deadline:
+                raise WorkerLostError(
+                    f"No Ray worker started for this job within {timeout:.0f} s.",
+                    "The cluster may lack free GPUs or CPUs; check `ray status`, then submit it again.",
+                )
+        self._ray.get(pending)  # raises if the worker died while starting
+        return True
 
 
 class _Slot:
@@ -216,6 +239,9 @@ class _RunWorker:
 
     def __init__(self) -> None:
         self._job: ThreadJob | None = None
+
+    def ready(self) -> None:
+        """Answered once the worker process is up."""
 
     def run(self, job_id: str, config: RunConfig) -> RunResult | BaseException:
         """The result, or the run's error returned (not raised, so Ray passes it on as it is)."""

@@ -113,6 +113,14 @@ def test_a_worker_that_dies_fails_its_job_and_is_replaced(executor, ray_cluster)
     with pytest.raises(WorkerLostError, match="Ray worker running this job stopped"):
         job.result(timeout=WAIT_S)
     assert job.status is JobStatus.FAILED and "submit it again" in job.snapshot().error
+    assert slot.actor is None
+    # The next job starts a new worker; cancelling it meanwhile ends it at once (or within a step).
+    starting = executor.submit(_config(steps=100_000))
+    wait_until(lambda: starting.snapshot().phase != "queued")
+    assert starting.cancel() is True
+    with pytest.raises(RunCancelled):
+        starting.result(timeout=WAIT_S)
+    assert starting.status is JobStatus.CANCELLED
     assert len(executor.submit(_config(steps=2)).result(timeout=WAIT_S).history) == 2
 
 
