@@ -96,7 +96,8 @@ class RayExecutor(ThreadExecutor):
                     f"{self.gpus:g}; use a smaller gpus_per_run."
                 )
             # The CPU work of a GPU run is small: asking for none lets many fractional runs share a node.
-            resources: dict[str, float] = {"num_gpus": gpus_per_run, "num_cpus": 0}
+            self.cpus_per_run = 0.0
+            resources: dict[str, float] = {"num_gpus": gpus_per_run, "num_cpus": self.cpus_per_run}
         else:
             self.cpus_per_run = _smallest_node_cpus(ray)
             workers = max(1, int(ray.cluster_resources().get("CPU", 1.0) // self.cpus_per_run))
