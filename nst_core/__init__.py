@@ -1,11 +1,24 @@
 """Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
 
-from .errors import ConfigError, ImageError, NonFiniteLossError, NSTError, OutOfMemoryError, RunCancelled, RunError, WeightsError
+from .errors import (
+    ArchiveError,
+    ConfigError,
+    ImageError,
+    NonFiniteLossError,
+    NSTError,
+    OutOfMemoryError,
+    RunCancelled,
+    RunError,
+    RunNotFoundError,
+    StoredRunError,
+    WeightsError,
+)
 from .extractor import VGGExtractor, load_extractor
 from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
 
 __all__ = [
+    "ArchiveError",
     "DEFAULT_CONTENT_LAYER",
     "DEFAULT_STYLE_LAYERS",
     "LAYER_NAMES",
@@ -17,6 +30,8 @@ __all__ = [
     "OutOfMemoryError",
     "RunCancelled",
     "RunError",
+    "RunNotFoundError",
+    "StoredRunError",
     "VGGExtractor",
     "WeightsError",
     "content_cost",
@@ -61,3 +76,7 @@ __all__ += [
 from .gram_views import channel_order, gram_view, top_pairs  # noqa: E402
 
 __all__ += ["channel_order", "gram_view", "top_pairs"]
+
+from .store import RunEntry, RunStore, StoredRun, default_root  # noqa: E402
+
+__all__ += ["RunEntry", "RunStore", "StoredRun", "default_root"]

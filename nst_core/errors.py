@@ -45,3 +45,15 @@ class OutOfMemoryError(RunError):
 
 class RunCancelled(RunError):
     """The run was cancelled by its owner."""
+
+
+class RunNotFoundError(NSTError, LookupError):
+    """No stored run (or stored image) has this id: unknown, malformed or not an id at all."""
+
+
+class StoredRunError(RunNotFoundError):
+    """A stored run exists but its files are missing or damaged; other runs are unaffected."""
+
+
+class ArchiveError(NSTError, ValueError):
+    """A run archive (ZIP) cannot be imported: not a ZIP, too large, or holding files a run never holds."""
