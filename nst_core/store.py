@@ -285,8 +285,11 @@ class RunStore:
         """The stored run as the ZIP its download gives (its folder's files)."""
         entry = self._entry(_checked_id(run_id))
         folder = self._runs / entry.id
+        names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        missing = [name for name in REQUIRED_FILES if name not in names]
         try:
-            names = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+            if missing:
+                raise FileNotFoundError(f"its {', '.join(missing)} is missing")
             return zip_files({name: (folder / name).read_bytes() for name in names if is_run_file(name)})
         except OSError as error:
             raise StoredRunError(f"Stored run {entry.id} is damaged: {error}.") from error
