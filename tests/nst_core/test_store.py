@@ -9,6 +9,7 @@ import os
 import re
 import sqlite3
 import string
+import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -273,9 +274,11 @@ def test_threads_share_one_store(store: RunStore, light: RunResult) -> None:
     assert len(store.list(owner="t0", limit=None)) == 8
 
 
-def _import_in_process(root: str, archive: bytes, count: int) -> list[str]:
+def _import_in_process(root: str, archive: bytes, count: int) -> tuple[list[str], list[str]]:
+    """Import ``archive`` ``count`` times; also say which UI libraries importing nst_core pulled in (none)."""
     store = RunStore(root)
-    return [store.import_archive(archive, owner=f"pid{os.getpid()}") for _ in range(count)]
+    ui = sorted(name for name in sys.modules if name.split(".")[0] in ("plotly", "streamlit"))
+    return [store.import_archive(archive, owner=f"pid{os.getpid()}") for _ in range(count)], ui
 
 
 def test_processes_share_one_root(tmp_path: Path, light: RunResult) -> None:
@@ -283,7 +286,8 @@ def test_processes_share_one_root(tmp_path: Path, light: RunResult) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
         batches = pool.starmap(_import_in_process, [(str(tmp_path), archive, 3)] * 2)
-    ids = [run_id for batch in batches for run_id in batch]
+    assert [ui for _, ui in batches] == [[], []], "a spawned process imports nst_core without Plotly or Streamlit"
+    ids = [run_id for batch, _ in batches for run_id in batch]
     store = RunStore(tmp_path)
     assert {entry.id for entry in store.list(limit=None)} == set(ids) and len(ids) == 6
     assert len({entry.owner for entry in store.list()}) == 2
@@ -375,15 +379,4 @@ def test_default_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, t
     assert default_root() == tmp_path / "xdg" / "style-lens"
     monkeypatch.delenv("XDG_DATA_HOME")
     assert default_root() == Path.home() / ".local" / "share" / "style-lens"
-
-
-def test_importing_nst_core_pulls_in_no_ui_library() -> None:
-    import subprocess
-    import sys
-
-    code = "import sys, nst_core; print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotly', 'streamlit')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
-    assert out.stdout.strip() == "[]"
-
-
 
