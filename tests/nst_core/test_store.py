@@ -88,6 +88,9 @@ def test_an_upload_is_named_never_embedded(store: RunStore, result: RunResult) -
     stored = store.get(folder.name)
     assert stored.config.content == "tensor 1x3x21x32"
     assert b"tensor 1x3x21x32" in (folder / "history.json").read_bytes()
+    photo = nst_core.to_png_bytes(pixels)
+    stored = store.get(store.put(replace(result, config=replace(result.config, style=[photo, "orange_strokes"]))))
+    assert stored.config.style == [f"upload {nst_core.content_digest(photo)}", "orange_strokes"]
 
 
 def test_ids_are_random_url_safe_and_never_repeat(store: RunStore, light: RunResult) -> None:
@@ -360,7 +363,7 @@ def test_not_a_zip_and_zip_bombs_are_refused(tmp_path: Path, members: dict[str, 
     assert len(bomb) < 1_000_000
     with pytest.raises(ArchiveError, match="unpacks to more"):
         store.import_archive(bomb)
-    # A header that understates the size is caught by counting what actually comes out.
+    # A header that understates the size gets no further (zipfile stops there and the CRC check fails).
     lying = bytearray(bomb)
     for match in re.finditer(rb"README\.txt", bytes(lying)):
         header = match.start() - 30 if lying[match.start() - 30 : match.start() - 26] == b"PK\x03\x04" else match.start() - 46
