@@ -1,5 +1,5 @@
-"""Process-wide resources and cached computations: the model, the executor, the weights download,
-activations and Gram views.
+"""Streamlit caches around the core: the model, the executor, the weights download, activations and
+Gram views, each shared by the whole process.
 
 Every cache is keyed by an image's ``digest`` (a hash of all its bytes), the layer, the weights, the
 device and the analysis size, never by an array: Streamlit hashes large arrays from a sample only.
@@ -7,10 +7,7 @@ device and the analysis size, never by an array: Streamlit hashes large arrays f
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -20,9 +17,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from nst_core import Executor, OutOfMemoryError, ThreadExecutor, VGGExtractor, load_extractor
+from nst_core.activations import ActivationStore
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
-from nst_core.weights import imagenet_weights_cached
+from nst_core.weights_download import WeightsDownload
 
 from .state import PickedImage, current_device, current_preset, current_weights
 
@@ -49,49 +47,6 @@ def get_executor() -> Executor:
 # ---------------------------------------------------------------- ImageNet weights download
 
 
-@dataclass(frozen=True)
-class DownloadStatus:
-    running: bool
-    done_bytes: int
-    total_bytes: int | None
-    error: str | None
-    finished: bool  # True once the weights are on disk
-
-
-class WeightsDownload:
-    """Fetches the ImageNet weights in a background thread; pages poll ``status()``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._done, self._total, self._error = 0, None, None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._done, self._total, self._error = 0, None, None
-            self._thread = threading.Thread(target=self._run, name="imagenet-weights-download", daemon=True)
-            self._thread.start()
-
-    def _progress(self, done: int, total: int | None) -> None:
-        with self._lock:
-            self._done, self._total = done, total
-
-    def _run(self) -> None:
-        try:
-            load_extractor("imagenet", device="cpu", progress=self._progress)
-        except Exception as exc:  # noqa: BLE001 - a worker thread must report every failure, not die silently
-            message = str(exc) or type(exc).__name__
-            with self._lock:
-                self._error = message
-
-    def status(self) -> DownloadStatus:
-        with self._lock:
-            running = self._thread is not None and self._thread.is_alive()
-            return DownloadStatus(running, self._done, self._total, self._error, imagenet_weights_cached())
-
-
 @st.cache_resource(show_spinner=False)
 def weights_download() -> WeightsDownload:
     """The one download of this process: sessions that click at once share it."""
@@ -107,34 +62,6 @@ def analysis_shape(image: PickedImage, side: int | None = None) -> tuple[int, in
     h, w = image.tensor.shape[-2:]
     scale = min(1.0, side / max(h, w))
     return max(16, round(h * scale)), max(16, round(w * scale))
-
-
-class ActivationStore:
-    """LRU store of activations (n_C, n_H, n_W) keyed by (digest, layer, weights, device, H, W)."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        self._budget = budget_bytes
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple, Tensor] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple) -> Tensor | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: Tensor) -> None:
-        size = value.numel() * value.element_size()
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self._bytes += size
-            while self._bytes > self._budget and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.numel() * old.element_size()
 
 
 @st.cache_resource(show_spinner=False)

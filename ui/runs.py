@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 ACTIVE: Final = ("queued", "running")
 """Statuses of a job that is not finished: its page keeps polling it. (A tuple: ``JobStatus`` members
 equal their values but do not hash like them.)"""
-RUN_PAGE: Final = "pages/run.py"
-COMPARE_PAGE: Final = "pages/style_vs_generated.py"
+RUN_PAGE: Final = "app_pages/run.py"
+COMPARE_PAGE: Final = "app_pages/style_vs_generated.py"
 COMPARE_PARAM: Final = "run"
 """Query parameter of the Style vs generated page naming the job to show (the Run page's link sets it)."""
 CURRENT_KEY: Final = "run_current"

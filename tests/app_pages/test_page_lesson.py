@@ -7,18 +7,13 @@ import re
 import numpy as np
 import pytest
 import torch
-from test_app_frame import assert_no_exception, new_app
 
 from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from nst_core.extractor import VGGExtractor
+from nst_core.explain import cost_breakdown, find_feature_channels, pair_summary, probe_images
+from nst_core.explain.lesson import ORANGE
 from nst_core.layers import DEFAULT_STYLE_LAYERS
-from nst_core.lesson import (
-    ORANGE,
-    cost_breakdown,
-    find_feature_channels,
-    pair_summary,
-    probe_images,
-)
+from tests.helpers import assert_no_exception, new_app
 
 
 def test_probes_differ_only_in_the_property_they_test() -> None:
@@ -82,7 +77,7 @@ def _latex_numbers(text: str) -> list[float]:
 def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     at = new_app(monkeypatch)
     at.run()
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     assert_no_exception(at)
     headers = [h.value for h in at.header]
     assert len(headers) == 6 and headers[0].startswith("1 · Style is a correlation")

@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
+from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
 """Off-diagonal pairs drawn at most by ``gram_scatter_figure``: a 512-channel layer has 130 816; a

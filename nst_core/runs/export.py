@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from .images import to_png_bytes
+from ..images import to_png_bytes
 
 if TYPE_CHECKING:
-    from .runs import RunResult
+    from .result import RunResult
 
 HISTORY_FILE: Final = "history.json"
 GRAMS_FILE: Final = "grams.npz"

@@ -1,4 +1,4 @@
-"""The numbers behind the style-cost lesson: feature-finding probes, one Gram entry, and the costs term by term.
+"""The numbers behind the style-cost lesson: feature-finding probes and the costs term by term.
 
 Everything here is computed with the same functions as a run (``nst_core.gram``), so the lesson's
 numbers are the optimiser's numbers.
@@ -14,15 +14,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .extractor import VGGExtractor
-from .gram import (
+from ..extractor import VGGExtractor
+from ..gram import (
     content_cost,
     gram_matrix,
     layer_style_cost,
     style_gram_target,
     total_cost,
 )
-from .gram_views import gram_view
 
 PROBE_SIDE: Final = 96
 STRIPE_PERIOD: Final = 8
@@ -98,34 +97,6 @@ def find_feature_channels(extractor: VGGExtractor, layer: str, side: int = PROBE
         layer,
         FeatureChannel(vertical, float(means["vertical"][vertical]), float(means["horizontal"][vertical])),
         FeatureChannel(orange, float(means["orange"][orange]), float(means["grey"][orange])),
-    )
-
-
-@dataclass(frozen=True)
-class PairSummary:
-    """One Gram entry of an image, in the units a class can compare."""
-
-    k: int
-    k2: int
-    g: float  # G[k, k'] as in the cost
-    n_positions: int  # n_H n_W: how many products G[k, k'] sums
-    correlation: float  # Pearson correlation of the two maps
-
-    @property
-    def per_position(self) -> float:
-        """G[k, k'] / (n_H n_W): comparable between images of different sizes."""
-        return self.g / self.n_positions
-
-
-def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
-    """Summarise G[k, k'] of activations ``a`` (n_C, n_H, n_W)."""
-    maps = a[[k, k2]].to(torch.float64)
-    return PairSummary(
-        k,
-        k2,
-        float(gram_matrix(maps)[0, 1]),
-        a.shape[-1] * a.shape[-2],
-        float(gram_view(maps, "correlation")[0, 1]),
     )
 
 

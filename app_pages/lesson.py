@@ -11,7 +11,7 @@ import torch
 from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from nst_core.lesson import (
+from nst_core.explain import (
     CostBreakdown,
     FeatureChannels,
     cost_breakdown,

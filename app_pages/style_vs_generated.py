@@ -10,7 +10,7 @@ import streamlit as st
 from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
-from nst_core.run_figures import (
+from nst_core.figures import (
     gram_difference_figure,
     gram_pair_figure,
     gram_row_figure,

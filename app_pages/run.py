@@ -15,8 +15,8 @@ from nst_core.layers import (
     LAYER_CHANNELS,
     RELU_LAYERS,
 )
-from nst_core.run_export import run_archive
-from nst_core.run_figures import loss_curve_figure
+from nst_core.runs.export import run_archive
+from nst_core.figures import loss_curve_figure
 from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from ui.resources import get_executor
 from ui.runs import (

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from nst_core.figures import DIVERGING, SEQUENTIAL
-from nst_core.run_figures import (
+from nst_core.figures import (
     MAX_SCATTER_POINTS,
     gram_difference_figure,
     gram_pair_figure,

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-from test_app_frame import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 from nst_core import gram_matrix
 from nst_core.extractor import VGGExtractor
 from nst_core.images import load_image
+from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 
 def _metric(at: AppTest, starts: str) -> tuple[str, float]:
