@@ -7,9 +7,7 @@ from typing import Final
 import numpy as np
 import streamlit as st
 
-from nst_core.gram_views import top_difference_pairs
-from nst_core.images import to_pil
-from nst_core.layers import LAYER_CHANNELS
+from nst_core.explain import record_at, relative_gram_difference
 from nst_core.figures import (
     gram_difference_figure,
     gram_pair_figure,
@@ -17,7 +15,9 @@ from nst_core.figures import (
     gram_scatter_figure,
     style_layer_bars,
 )
-from nst_core.runs import StepRecord
+from nst_core.gram_views import top_difference_pairs
+from nst_core.images import to_pil
+from nst_core.layers import LAYER_CHANNELS
 from ui.runs import (
     COMPARE_PARAM,
     RUN_PAGE,
@@ -58,12 +58,6 @@ def _pick_run(done: list[str]) -> str:
     return st.selectbox("Run", done, format_func=labels.__getitem__, key=RUN_KEY)
 
 
-def _record_at(history: list[StepRecord], step: int) -> StepRecord:
-    """The history record of ``step``, else the last one before it."""
-    before = [record for record in history if record.step <= step]
-    return before[-1] if before else history[0]
-
-
 def _largest_difference_channel(g_S: np.ndarray, g_G: np.ndarray) -> int:
     k, _, _ = top_difference_pairs(g_S, g_G, 1)[0]
     return k
@@ -84,61 +78,66 @@ def _channel_rows(g_S: np.ndarray, g_G: np.ndarray, layer: str, job_id: str) -> 
     st.plotly_chart(gram_row_figure(g_S, g_G, int(k), layer), theme=None, key="svg_row")
 
 
-st.title("Style vs generated")
-st.markdown(
-    "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
-    "image's G_G. Where they agree, the generated image has the style's texture statistics."
-)
+def _show_run(job_id: str) -> None:
+    result = runs()[job_id].result()
+    number = run_number(job_id)
+    snapshots = [snapshot for snapshot in result.snapshots if snapshot.grams]
+    if not snapshots:
+        st.warning(f"Run {number} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
+        return
+    layer_weights = dict(result.config.style_layers)
+    layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
+    controls = st.columns([1, 3])
+    layer = controls[0].selectbox(
+        "Layer",
+        layers,
+        format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)",
+        key=f"svg_layer_{job_id}",
+    )
+    steps = [snapshot.step for snapshot in snapshots]
+    step = controls[1].select_slider(
+        "Step (scrub to watch G_G converge)",
+        options=steps,
+        value=steps[-1],
+        key=f"svg_step_{job_id}",
+    )
+    snapshot = snapshots[steps.index(step)]
+    g_S = result.style_grams[layer].detach().cpu().numpy()
+    g_G = snapshot.grams[layer].detach().cpu().numpy()
+    record = record_at(result.history, step)
+    j_layer = record.J_style_layers.get(layer)
+    relative = relative_gram_difference(g_S, g_G)
+    figures = st.columns([1, 4])
+    with figures[0]:
+        st.image(to_pil(snapshot.image), caption=f"Run {number}, step {snapshot.step}", width="stretch")
+        if j_layer is not None:
+            weight = layer_weights.get(layer, 0.0)
+            st.metric(f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", f"{j_layer:.4g}")
+            st.metric(rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with λ = {weight:g}", f"{weight * j_layer:.4g}")
+        st.metric(r"$\|G_G - G_S\|_F \,/\, \|G_S\|_F$", f"{relative:.1%}")
+    figures[1].plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
 
-done = finished_runs()
-if not done:
-    _no_run_yet()
-    st.stop()
+    left, right = st.columns(2)
+    left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")
+    right.plotly_chart(gram_scatter_figure(g_S, g_G, layer), theme=None, key="svg_scatter")
+    left, right = st.columns(2)
+    with left:
+        _channel_rows(g_S, g_G, layer, job_id)
+    bars = style_layer_bars(record.J_style_layers, layer_weights, step=record.step)
+    right.plotly_chart(bars, theme=None, key="svg_bars")
 
-job_id = _pick_run(done)
-result = runs()[job_id].result()
-number = run_number(job_id)
-snapshots = [snapshot for snapshot in result.snapshots if snapshot.grams]
-if not snapshots:
-    st.warning(f"Run {number} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
-    st.stop()
 
-weights = dict(result.config.style_layers)
-layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
-controls = st.columns([1, 3])
-layer = controls[0].selectbox(
-    "Layer",
-    layers,
-    format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)",
-    key=f"svg_layer_{job_id}",
-)
-steps = [snapshot.step for snapshot in snapshots]
-step = controls[1].select_slider(
-    "Step (scrub to watch G_G converge)",
-    options=steps,
-    value=steps[-1],
-    key=f"svg_step_{job_id}",
-)
-snapshot = snapshots[steps.index(step)]
-g_S = result.style_grams[layer].detach().cpu().numpy()
-g_G = snapshot.grams[layer].detach().cpu().numpy()
-record = _record_at(result.history, step)
-j_layer = record.J_style_layers.get(layer)
-relative = float(np.linalg.norm(g_G - g_S) / (np.linalg.norm(g_S) or 1.0))
-figures = st.columns([1, 4])
-with figures[0]:
-    st.image(to_pil(snapshot.image), caption=f"Run {number}, step {snapshot.step}", width="stretch")
-    if j_layer is not None:
-        weight = weights.get(layer, 0.0)
-        st.metric(f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", f"{j_layer:.4g}")
-        st.metric(rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with λ = {weight:g}", f"{weight * j_layer:.4g}")
-    st.metric(r"$\|G_G - G_S\|_F \,/\, \|G_S\|_F$", f"{relative:.1%}")
-figures[1].plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
+def main() -> None:
+    st.title("Style vs generated")
+    st.markdown(
+        "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
+        "image's G_G. Where they agree, the generated image has the style's texture statistics."
+    )
+    done = finished_runs()
+    if done:
+        _show_run(_pick_run(done))
+    else:
+        _no_run_yet()
 
-left, right = st.columns(2)
-left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")
-right.plotly_chart(gram_scatter_figure(g_S, g_G, layer), theme=None, key="svg_scatter")
-left, right = st.columns(2)
-with left:
-    _channel_rows(g_S, g_G, layer, job_id)
-right.plotly_chart(style_layer_bars(record.J_style_layers, weights, step=record.step), theme=None, key="svg_bars")
+
+main()

@@ -1,5 +1,6 @@
 """Explanations: the numbers the lesson and the explorer show, computed with the run's own functions."""
 
+from .compare import record_at, relative_gram_difference
 from .lesson import (
     CostBreakdown,
     FeatureChannel,
@@ -23,4 +24,6 @@ __all__ = [
     "layer_style_term",
     "pair_summary",
     "probe_images",
+    "record_at",
+    "relative_gram_difference",
 ]

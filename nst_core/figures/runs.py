@@ -297,13 +297,13 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
 
 
 def style_layer_bars(
-    j_style_layers: Mapping[str, float], weights: Mapping[str, float], step: int | None = None, height: int = 440
+    j_style_layers: Mapping[str, float], layer_weights: Mapping[str, float], step: int | None = None, height: int = 440
 ) -> go.Figure:
     """Each style layer's J_style^[l] and its weighted share λ^[l]·J_style^[l], on a log scale since the
     layers differ by orders of magnitude; their sum J_style is in the title."""
-    layers = [layer for layer in weights if layer in j_style_layers]
+    layers = [layer for layer in layer_weights if layer in j_style_layers]
     raw = np.array([j_style_layers[layer] for layer in layers], dtype=np.float64)
-    weighted = np.array([weights[layer] for layer in layers], dtype=np.float64) * raw
+    weighted = np.array([layer_weights[layer] for layer in layers], dtype=np.float64) * raw
     data = [
         go.Bar(
             x=layers,

@@ -13,6 +13,7 @@ from nst_core.extractor import VGGExtractor
 from nst_core.explain import cost_breakdown, find_feature_channels, pair_summary, probe_images
 from nst_core.explain.lesson import ORANGE
 from nst_core.layers import DEFAULT_STYLE_LAYERS
+from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from tests.helpers import assert_no_exception, new_app
 
 
@@ -53,15 +54,15 @@ def test_cost_breakdown_matches_the_core_costs() -> None:
     acts_S = {name: torch.rand(c, h + 2, w, generator=gen) for name, (c, h, w) in layers.items()}  # other size
     acts_G = {name: torch.rand(*shape, generator=gen) for name, shape in layers.items()}
     acts_C = {name: torch.rand(*shape, generator=gen) for name, shape in layers.items()}
-    weights = {"relu1_1": 0.3, "relu2_1": 0.7}
-    breakdown = cost_breakdown(acts_S, acts_G, acts_C, weights, "relu2_1", alpha=10.0, beta=40.0)
+    layer_weights = {"relu1_1": 0.3, "relu2_1": 0.7}
+    breakdown = cost_breakdown(acts_S, acts_G, acts_C, layer_weights, "relu2_1", alpha=10.0, beta=40.0)
     for term in breakdown.style_terms:
         n_C, n_H, n_W = layers[term.layer]
         assert (term.n_C, term.n_H, term.n_W) == (n_C, n_H, n_W)
         assert term.constant == pytest.approx(1.0 / (2 * n_H * n_W * n_C) ** 2)
         assert term.cost == pytest.approx(float(layer_style_cost(acts_S[term.layer], acts_G[term.layer])), rel=1e-6)
         assert term.constant * term.squared_difference == pytest.approx(term.cost, rel=1e-5)
-    assert breakdown.j_style == pytest.approx(float(style_cost(acts_S, acts_G, weights)), rel=1e-6)
+    assert breakdown.j_style == pytest.approx(float(style_cost(acts_S, acts_G, layer_weights)), rel=1e-6)
     assert breakdown.j_content == pytest.approx(float(content_cost(acts_C["relu2_1"], acts_G["relu2_1"])), rel=1e-6)
     assert breakdown.j == pytest.approx(float(total_cost(breakdown.j_content, breakdown.j_style, 10.0, 40.0)))
     g = gram_matrix(acts_G["relu1_1"])
@@ -89,7 +90,7 @@ def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyP
     assert "(2 \\cdot 85 \\cdot 128 \\cdot 128)^2" in layer_cost
     total = next(text for text in latex if text.startswith("J(G)"))
     alpha, j_content, beta, j_style, j = _latex_numbers(total.split("=", 2)[2])
-    assert (alpha, beta) == (10.0, 40.0)
+    assert (alpha, beta) == (DEFAULT_ALPHA, DEFAULT_BETA)  # the run's defaults, not a copy of them
     assert j_content == 0.0  # the content image stands in for G
     assert j == pytest.approx(alpha * j_content + beta * j_style, rel=1e-3)
     style_sum = next(text for text in latex if "J_{style}(S,G) &= " in text)
