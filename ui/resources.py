@@ -13,11 +13,10 @@ from typing import Final
 import numpy as np
 import streamlit as st
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from nst_core import Executor, OutOfMemoryError, ThreadExecutor, VGGExtractor, load_extractor
-from nst_core.activations import ActivationStore
+from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
 from nst_core.weights_download import WeightsDownload
@@ -58,10 +57,7 @@ def weights_download() -> WeightsDownload:
 
 def analysis_shape(image: PickedImage, side: int | None = None) -> tuple[int, int]:
     """(H, W) at which ``image`` is analysed: longest side capped at the preset's analysis side."""
-    side = side or current_preset().analysis_side
-    h, w = image.tensor.shape[-2:]
-    scale = min(1.0, side / max(h, w))
-    return max(16, round(h * scale)), max(16, round(w * scale))
+    return capped_shape(*image.tensor.shape[-2:], side or current_preset().analysis_side)
 
 
 @st.cache_resource(show_spinner=False)
@@ -69,16 +65,9 @@ def _activation_store() -> ActivationStore:
     return ActivationStore(ACTIVATION_BUDGET_BYTES)
 
 
-def _resized(image: Tensor, shape: tuple[int, int]) -> Tensor:
-    if tuple(image.shape[-2:]) == shape:
-        return image
-    return F.interpolate(image, size=shape, mode="bilinear", antialias=True, align_corners=False).clamp(0.0, 1.0)
-
-
 def analysed_rgb(image: PickedImage, shape: tuple[int, int] | None = None) -> np.ndarray:
     """The pixels the network sees, (H, W, 3) uint8 at ``shape`` (default ``analysis_shape``)."""
-    pixels = _resized(image.tensor, shape or analysis_shape(image))[0]
-    return (pixels.permute(1, 2, 0) * 255.0).round().to(torch.uint8).numpy()
+    return rgb_array(resized(image.tensor, shape or analysis_shape(image)))
 
 
 def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int] | None = None) -> dict[str, Tensor]:
@@ -97,7 +86,7 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
         extractor = get_extractor()
         try:
             with st.spinner("Computing VGG19 activations…"), torch.inference_mode():
-                pixels = _resized(image.tensor, shape).to(extractor.device)
+                pixels = resized(image.tensor, shape).to(extractor.device)
                 computed = extractor(pixels, wanted)
         except torch.cuda.OutOfMemoryError:
             raise OutOfMemoryError(
