@@ -11,14 +11,12 @@ import streamlit as st
 from nst_core.errors import NSTError
 from ui.sidebar import render_frame
 
-# (file, title, icon, URL path); the first is the home page. The URL paths differ from the file names on
-# purpose: when a pages/ folder exists, AppTest re-runs a page whose URL path equals its file name on its
-# own, without this frame.
+# (file, title, icon, URL path); the first is the home page. The URL paths are those links already shared use.
 PAGES = [
-    ("pages/gram_explorer.py", "Gram explorer", ":material/grid_on:", "explorer"),
-    ("pages/style_vs_generated.py", "Style vs generated", ":material/compare:", "compare"),
-    ("pages/run.py", "Run", ":material/play_circle:", "stylize"),
-    ("pages/lesson.py", "Lesson", ":material/school:", "walkthrough"),
+    ("app_pages/gram_explorer.py", "Gram explorer", ":material/grid_on:", "explorer"),
+    ("app_pages/style_vs_generated.py", "Style vs generated", ":material/compare:", "compare"),
+    ("app_pages/run.py", "Run", ":material/play_circle:", "stylize"),
+    ("app_pages/lesson.py", "Lesson", ":material/school:", "walkthrough"),
 ]
 
 st.set_page_config(page_title="Style Lens", page_icon=":material/texture:", layout="wide")

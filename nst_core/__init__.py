@@ -1,6 +1,7 @@
 """Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
 
 from .errors import (
+    ArchiveError,
     ConfigError,
     ExecutorUnavailableError,
     ImageError,
@@ -10,6 +11,8 @@ from .errors import (
     QueueFullError,
     RunCancelled,
     RunError,
+    RunNotFoundError,
+    StoredRunError,
     WeightsError,
     WorkerLostError,
 )
@@ -18,6 +21,7 @@ from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total
 from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
 
 __all__ = [
+    "ArchiveError",
     "DEFAULT_CONTENT_LAYER",
     "DEFAULT_STYLE_LAYERS",
     "LAYER_NAMES",
@@ -31,6 +35,8 @@ __all__ = [
     "QueueFullError",
     "RunCancelled",
     "RunError",
+    "RunNotFoundError",
+    "StoredRunError",
     "VGGExtractor",
     "WeightsError",
     "WorkerLostError",
@@ -78,3 +84,7 @@ __all__ += [
 from .gram_views import channel_order, gram_view, top_pairs  # noqa: E402
 
 __all__ += ["channel_order", "gram_view", "top_pairs"]
+
+from .store import RunEntry, RunStore, StoredRun, default_root  # noqa: E402
+
+__all__ += ["RunEntry", "RunStore", "StoredRun", "default_root"]

@@ -86,3 +86,15 @@ class WorkerLostError(RunError):
 
 class ExecutorUnavailableError(NSTError):
     """The chosen executor cannot be used here (its package is missing, or its cluster cannot be joined)."""
+
+
+class RunNotFoundError(NSTError, LookupError):
+    """No stored run (or stored image) has this id: unknown, malformed or not an id at all."""
+
+
+class StoredRunError(RunNotFoundError):
+    """A stored run exists but its files are missing or damaged; other runs are unaffected."""
+
+
+class ArchiveError(NSTError, ValueError):
+    """A run archive (ZIP) cannot be imported: not a ZIP, too large, or holding files a run never holds."""

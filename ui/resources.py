@@ -1,5 +1,5 @@
-"""Process-wide resources and cached computations: the model, the executor, the weights download,
-activations and Gram views.
+"""Streamlit caches around the core: the model, the executor, the weights download, activations and
+Gram views, each shared by the whole process.
 
 Every cache is keyed by an image's ``digest`` (a hash of all its bytes), the layer, the weights, the
 device and the analysis size, never by an array: Streamlit hashes large arrays from a sample only.
@@ -7,22 +7,19 @@ device and the analysis size, never by an array: Streamlit hashes large arrays f
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import streamlit as st
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from nst_core import Executor, OutOfMemoryError, ThreadExecutor, VGGExtractor, load_extractor
+from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
-from nst_core.weights import imagenet_weights_cached
+from nst_core.weights_download import WeightsDownload
 
 from .state import PickedImage, current_device, current_preset, current_weights
 
@@ -49,49 +46,6 @@ def get_executor() -> Executor:
 # ---------------------------------------------------------------- ImageNet weights download
 
 
-@dataclass(frozen=True)
-class DownloadStatus:
-    running: bool
-    done_bytes: int
-    total_bytes: int | None
-    error: str | None
-    finished: bool  # True once the weights are on disk
-
-
-class WeightsDownload:
-    """Fetches the ImageNet weights in a background thread; pages poll ``status()``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._done, self._total, self._error = 0, None, None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._done, self._total, self._error = 0, None, None
-            self._thread = threading.Thread(target=self._run, name="imagenet-weights-download", daemon=True)
-            self._thread.start()
-
-    def _progress(self, done: int, total: int | None) -> None:
-        with self._lock:
-            self._done, self._total = done, total
-
-    def _run(self) -> None:
-        try:
-            load_extractor("imagenet", device="cpu", progress=self._progress)
-        except Exception as exc:  # noqa: BLE001 - a worker thread must report every failure, not die silently
-            message = str(exc) or type(exc).__name__
-            with self._lock:
-                self._error = message
-
-    def status(self) -> DownloadStatus:
-        with self._lock:
-            running = self._thread is not None and self._thread.is_alive()
-            return DownloadStatus(running, self._done, self._total, self._error, imagenet_weights_cached())
-
-
 @st.cache_resource(show_spinner=False)
 def weights_download() -> WeightsDownload:
     """The one download of this process: sessions that click at once share it."""
@@ -103,38 +57,7 @@ def weights_download() -> WeightsDownload:
 
 def analysis_shape(image: PickedImage, side: int | None = None) -> tuple[int, int]:
     """(H, W) at which ``image`` is analysed: longest side capped at the preset's analysis side."""
-    side = side or current_preset().analysis_side
-    h, w = image.tensor.shape[-2:]
-    scale = min(1.0, side / max(h, w))
-    return max(16, round(h * scale)), max(16, round(w * scale))
-
-
-class ActivationStore:
-    """LRU store of activations (n_C, n_H, n_W) keyed by (digest, layer, weights, device, H, W)."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        self._budget = budget_bytes
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple, Tensor] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple) -> Tensor | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: Tensor) -> None:
-        size = value.numel() * value.element_size()
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self._bytes += size
-            while self._bytes > self._budget and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.numel() * old.element_size()
+    return capped_shape(*image.tensor.shape[-2:], side or current_preset().analysis_side)
 
 
 @st.cache_resource(show_spinner=False)
@@ -142,16 +65,9 @@ def _activation_store() -> ActivationStore:
     return ActivationStore(ACTIVATION_BUDGET_BYTES)
 
 
-def _resized(image: Tensor, shape: tuple[int, int]) -> Tensor:
-    if tuple(image.shape[-2:]) == shape:
-        return image
-    return F.interpolate(image, size=shape, mode="bilinear", antialias=True, align_corners=False).clamp(0.0, 1.0)
-
-
 def analysed_rgb(image: PickedImage, shape: tuple[int, int] | None = None) -> np.ndarray:
     """The pixels the network sees, (H, W, 3) uint8 at ``shape`` (default ``analysis_shape``)."""
-    pixels = _resized(image.tensor, shape or analysis_shape(image))[0]
-    return (pixels.permute(1, 2, 0) * 255.0).round().to(torch.uint8).numpy()
+    return rgb_array(resized(image.tensor, shape or analysis_shape(image)))
 
 
 def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int] | None = None) -> dict[str, Tensor]:
@@ -170,7 +86,7 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
         extractor = get_extractor()
         try:
             with st.spinner("Computing VGG19 activations…"), torch.inference_mode():
-                pixels = _resized(image.tensor, shape).to(extractor.device)
+                pixels = resized(image.tensor, shape).to(extractor.device)
                 computed = extractor(pixels, wanted)
         except torch.cuda.OutOfMemoryError:
             raise OutOfMemoryError(

@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING, Final
 
 import streamlit as st
 
+from nst_core import JobStatus
+
 from .state import runs
 
 if TYPE_CHECKING:
     from nst_core import Job, JobSnapshot
 
-ACTIVE: Final = ("queued", "running")
-"""Statuses of a job that is not finished: its page keeps polling it. (A tuple: ``JobStatus`` members
-equal their values but do not hash like them.)"""
-RUN_PAGE: Final = "pages/run.py"
-COMPARE_PAGE: Final = "pages/style_vs_generated.py"
+RUN_PAGE: Final = "app_pages/run.py"
+COMPARE_PAGE: Final = "app_pages/style_vs_generated.py"
 COMPARE_PARAM: Final = "run"
 """Query parameter of the Style vs generated page naming the job to show (the Run page's link sets it)."""
 CURRENT_KEY: Final = "run_current"
@@ -29,7 +28,8 @@ def run_number(job_id: str) -> int:
 
 
 def is_active(job: Job) -> bool:
-    return job.status in ACTIVE
+    """Queued or running: its page keeps polling it."""
+    return not job.status.finished
 
 
 def run_label(job_id: str) -> str:
@@ -41,7 +41,7 @@ def run_label(job_id: str) -> str:
 
 def finished_runs() -> list[str]:
     """Ids of this session's runs that are done, newest first."""
-    return [job_id for job_id, job in reversed(runs().items()) if job.status == "done"]
+    return [job_id for job_id, job in reversed(runs().items()) if job.status == JobStatus.DONE]
 
 
 def current_run() -> str | None:
@@ -65,7 +65,7 @@ def duration(seconds: float | None) -> str:
 
 def show_outcome(snapshot: JobSnapshot) -> None:
     """A failed or cancelled run's message as a sentence (never a traceback)."""
-    if snapshot.status == "cancelled":
+    if snapshot.status == JobStatus.CANCELLED:
         st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}.")
-    elif snapshot.status == "failed":
+    elif snapshot.status == JobStatus.FAILED:
         st.error(f"This run failed at step {snapshot.step} of {snapshot.steps}. {snapshot.error or ''}".strip())

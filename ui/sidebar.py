@@ -10,9 +10,10 @@ import streamlit as st
 from nst_core.examples import get_example
 from nst_core.images import to_pil
 from nst_core.weights import imagenet_weights_cached
+from nst_core.weights_download import WeightsDownload
 
 from .pickers import image_uploader
-from .resources import WeightsDownload, weights_download
+from .resources import weights_download
 from .state import (
     DEFAULT_EXAMPLES,
     PRESETS,

@@ -21,6 +21,7 @@ import streamlit as st
 import torch
 from torch import Tensor
 
+from nst_core import JobStatus
 from nst_core.examples import example_bytes, get_example, list_examples
 from nst_core.images import content_digest, load_image
 
@@ -205,7 +206,7 @@ def generated_images() -> list[PickedImage]:
     """Every generated image of the session, newest first: run results and snapshots, and uploads."""
     harvested: set[str] = st.session_state.setdefault("_harvested_runs", set())
     for number, (job_id, job) in enumerate(runs().items(), start=1):
-        if job_id not in harvested and job.status == "done":
+        if job_id not in harvested and job.status == JobStatus.DONE:
             for image in _images_of_run(number, job_id, job.result()):
                 register_generated(image)
             harvested.add(job_id)

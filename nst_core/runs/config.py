@@ -15,6 +15,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..examples import is_example
+from ..images import content_digest
 from ..layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_INDEX, LAYER_NAMES, layer_shape
 
 ImageInput = Union[str, "os.PathLike[str]", bytes, Tensor]
@@ -124,7 +125,7 @@ def describe_image(source: object) -> str:
     if isinstance(source, Tensor):
         return f"tensor {'x'.join(map(str, source.shape))}"
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"{len(source)} bytes"
+        return f"upload {content_digest(bytes(source))}"  # names the file (SHA-256), never embeds it
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)
 
 

@@ -8,10 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
-from nst_core.gram_views import VIEW_LABELS
-from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from nst_core.lesson import (
+from nst_core.explain import (
     CostBreakdown,
     FeatureChannels,
     cost_breakdown,
@@ -19,6 +16,10 @@ from nst_core.lesson import (
     pair_summary,
     probe_images,
 )
+from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
+from nst_core.gram_views import VIEW_LABELS
+from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from ui.latex import number
 from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
 from ui.state import (
@@ -32,9 +33,6 @@ from ui.state import (
 )
 
 DEFAULT_LAYER: Final = "relu2_1"
-# The course's programming exercise weighs content and style with α = 10 and β = 40.
-DEFAULT_ALPHA: Final = 10.0
-DEFAULT_BETA: Final = 40.0
 LAYERS: Final = [*DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER]
 PROBE_PX: Final = 170
 
@@ -245,8 +243,8 @@ def main() -> None:
     )
     with middle:
         generated = _generated_choice(content)
-    alpha = right.number_input("α", min_value=0.0, value=DEFAULT_ALPHA, key="lesson_alpha")
-    beta = far.number_input("β", min_value=0.0, value=DEFAULT_BETA, key="lesson_beta")
+    alpha = right.number_input("α", min_value=0.0, value=float(DEFAULT_ALPHA), key="lesson_alpha")
+    beta = far.number_input("β", min_value=0.0, value=float(DEFAULT_BETA), key="lesson_beta")
 
     _step_correlation(style, layer)
     _step_intuition(style, content, layer)

@@ -1,12 +1,11 @@
 """The app's frame (AppTest): pages, shared image choice, uploads, weights and device panel.
 
-Helpers here are shared by the page tests. No test downloads anything: conftest points the weights
-URL at a closed loopback port and the torch cache at an empty folder, so the app runs on random weights.
+No test downloads anything: conftest points the weights URL at a closed loopback port and the torch
+cache at an empty folder, so the app runs on random weights.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Callable
@@ -14,36 +13,12 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nst_core.weights import random_state_dict
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
-
-
-def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
-    """A fresh session of the app (caches are shared by the whole test process)."""
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", weights)
-    return AppTest.from_file(APP, default_timeout=180)
-
-
-def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
-    """A smooth random colour picture as PNG bytes."""
-    rng = np.random.default_rng(seed)
-    coarse = (rng.random((height // 8 + 1, width // 8 + 1, 3)) * 255).astype(np.uint8)
-    picture = Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def assert_no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 
 def test_frame_shows_weights_device_and_preset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,11 +40,11 @@ def test_pages_switch_and_share_the_frame(monkeypatch: pytest.MonkeyPatch) -> No
     at = new_app(monkeypatch)
     at.run()
     at.sidebar.selectbox(key="style").select("mosaic").run()
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     assert_no_exception(at)
     assert at.title[0].value.startswith("Lesson")
     assert at.sidebar.selectbox(key="style").value == "mosaic"  # the choice follows the user across pages
-    at.switch_page("pages/gram_explorer.py").run()
+    at.switch_page("app_pages/gram_explorer.py").run()
     assert_no_exception(at)
     assert at.title[0].value == "Gram explorer"
 

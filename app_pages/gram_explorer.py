@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from torch import Tensor
 
-from nst_core import gram_matrix
+from nst_core.explain import PairSummary, pair_summary
 from nst_core.figures import (
     channel_mosaic,
     channel_pair_figure,
@@ -95,23 +95,21 @@ def _controls() -> tuple[str, str, str]:
     return layer, view, order
 
 
-def _formula(layer: str, a: Tensor, k: int, k2: int, total: float) -> None:
+def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
     n_h, n_w = a.shape[-2:]
-    ak, ak2 = a[k].double().numpy(), a[k2].double().numpy()
+    k, k2 = pair.k, pair.k2
     last = (n_h - 1, n_w - 1)
     terms = [(0, 0), (0, 1), last] if n_w > 1 else [(0, 0), last]
-    shown = [f"{number(ak[i, j], 3)} \\cdot {number(ak2[i, j], 3)}" for i, j in terms]
+    shown = [f"{number(float(a[k, i, j]), 3)} \\cdot {number(float(a[k2, i, j]), 3)}" for i, j in terms]
     name = layer.replace("_", "\\_")
     st.latex(
         f"G^{{[\\text{{{name}}}]}}_{{{k},{k2}}} = \\sum_{{i=1}}^{{{n_h}}} \\sum_{{j=1}}^{{{n_w}}} a_{{i j {k}}}\\, a_{{i j {k2}}}"
-        f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}\\dots + {shown[-1]} = {number(total, 6)}"
+        f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}\\dots + {shown[-1]} = {number(pair.g, 6)}"
     )
-    products = ak * ak2
-    nonzero = int(np.count_nonzero(products))
-    i, j = np.unravel_index(int(np.argmax(products)), products.shape)
+    i, j = pair.largest_at
     st.caption(
-        f"{n_h} × {n_w} = {n_h * n_w} positions; {nonzero} products are non-zero (both channels fire there). "
-        f"The largest, {products[i, j]:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
+        f"{n_h} × {n_w} = {pair.n_positions} positions; {pair.nonzero} products are non-zero (both channels fire "
+        f"there). The largest, {pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
         "Channels are numbered from 0, positions from 1."
     )
 
@@ -126,12 +124,12 @@ def _cell_inputs(n_c: int) -> tuple[int, int]:
     return int(k), int(k2)
 
 
-def _cell_values(image: PickedImage, layer: str, view: str, a: Tensor, k: int, k2: int) -> None:
-    st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{float(gram_matrix(a)[k, k2]):.6g}")
+def _cell_values(matrix: np.ndarray, view: str, pair: PairSummary) -> None:
+    k, k2 = pair.k, pair.k2
+    st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{pair.g:.6g}")
     if view != "raw":
-        st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(gram(image, layer, view)[k, k2]):.4g}")
-    correlation = float(gram(image, layer, "correlation")[k, k2])
-    st.caption(f"Correlation of channels {k} and {k2} over the image: {correlation:+.3f}")
+        st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(matrix[k, k2]):.4g}")
+    st.caption(f"Correlation of channels {k} and {k2} over the image: {pair.correlation:+.3f}")
 
 
 def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int) -> None:
@@ -211,15 +209,16 @@ def main() -> None:
         st.plotly_chart(
             figure, theme=None, key="gram_click", on_select=partial(_on_click, "gram_click"), selection_mode="points"
         )
+    pair = pair_summary(a, k, k2)
     with side:
-        _cell_values(image, layer, view, a, k, k2)
+        _cell_values(matrix, view, pair)
         _magnifier(matrix, view, order, k, k2)
 
     st.subheader(f"What G[{k}, {k2}] adds up")
     rgb = analysed_rgb(image)
     maps = a.numpy()
     st.plotly_chart(channel_pair_figure(maps[k], maps[k2], k, k2, rgb), theme=None, key="pair_maps")
-    _formula(layer, a, k, k2, float((a[k].double() * a[k2].double()).sum()))
+    _formula(layer, a, pair)
 
     _top_pairs(image, layer, a)
     _channel_grid(a, layer, order, order_method)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 from nst_core import Job, RunConfig, ThreadExecutor
 from nst_core.gram import gram_style_cost
 from nst_core.layers import layer_shape
+from tests.helpers import APP
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/style_vs_generated.py"
+PAGE = "app_pages/style_vs_generated.py"
 
 
 @pytest.fixture(autouse=True)

@@ -7,17 +7,16 @@ import json
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nst_core.run_export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
+from nst_core.runs.export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
+from tests.helpers import APP
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-RUN_PAGE = "pages/run.py"
+RUN_PAGE = "app_pages/run.py"
 DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
 
 
@@ -136,7 +135,7 @@ def test_bad_settings_show_their_message_and_disable_launch() -> None:
 
 def test_the_form_keeps_its_values_across_pages() -> None:
     at = set_form(open_run_page(), beta=123.0, steps=7)
-    at.switch_page("pages/gram_explorer.py").run()
+    at.switch_page("app_pages/gram_explorer.py").run()
     at.switch_page(RUN_PAGE).run()
     assert at.number_input(key="run_beta").value == 123.0
     assert at.number_input(key="run_steps").value == 7

@@ -24,7 +24,7 @@ import plotly.colors as pcolors
 import plotly.graph_objects as go
 from PIL import Image
 
-from .gram_views import VIEW_LABELS, View
+from ..gram_views import VIEW_LABELS, View
 
 FONT_SIZE: Final = 16
 SEQUENTIAL: Final = "Viridis"

@@ -23,7 +23,7 @@ from nst_core.examples import (
 from nst_core.examples.generate import GENERATORS, main
 
 EXAMPLES_DIR = Path(nst_core.examples.__file__).parent
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def rgb(image: torch.Tensor) -> np.ndarray:

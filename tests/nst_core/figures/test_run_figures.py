@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from nst_core.figures import DIVERGING, SEQUENTIAL
-from nst_core.run_figures import (
+from nst_core.figures import (
     MAX_SCATTER_POINTS,
     gram_difference_figure,
     gram_pair_figure,
@@ -115,8 +115,8 @@ def test_mismatched_matrices_are_refused() -> None:
 
 def test_layer_bars_show_raw_and_weighted_costs_and_their_sum() -> None:
     costs = {"relu1_1": 40.0, "relu2_1": 2.0, "relu3_1": 0.5}
-    weights = {"relu1_1": 0.5, "relu2_1": 0.25, "relu3_1": 2.0}
-    fig = style_layer_bars(costs, weights, step=7)
+    layer_weights = {"relu1_1": 0.5, "relu2_1": 0.25, "relu3_1": 2.0}
+    fig = style_layer_bars(costs, layer_weights, step=7)
     raw, weighted = fig.data
     assert list(raw.x) == list(costs) and list(raw.y) == list(costs.values())
     assert list(weighted.y) == [20.0, 0.5, 1.0]

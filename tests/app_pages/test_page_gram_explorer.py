@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-from test_app_frame import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
-from nst_core import gram_matrix
+from nst_core import JobStatus, gram_matrix
 from nst_core.extractor import VGGExtractor
 from nst_core.images import load_image
+from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 
 def _metric(at: AppTest, starts: str) -> tuple[str, float]:
@@ -95,7 +95,7 @@ def test_a_finished_run_offers_its_result_and_snapshots(monkeypatch: pytest.Monk
     gen = torch.Generator().manual_seed(2)
     snapshot = SimpleNamespace(step=10, image=torch.rand(1, 3, 40, 56, generator=gen))
     result = SimpleNamespace(image=torch.rand(1, 3, 40, 56, generator=gen), snapshots=[snapshot])
-    job = SimpleNamespace(id="job-1", status="done", result=lambda timeout=None: result)
+    job = SimpleNamespace(id="job-1", status=JobStatus.DONE, result=lambda timeout=None: result)
     at = new_app(monkeypatch)
     at.session_state["runs"] = {job.id: job}
     at.run()

@@ -1,0 +1,199 @@
+"""Run: set up a style transfer, launch it on the shared queue, watch it converge, download the result."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import streamlit as st
+
+from nst_core import ConfigError, Job, JobStatus, NSTError, estimate_run
+from nst_core.figures import loss_curve_figure
+from nst_core.images import to_pil, to_png_bytes
+from nst_core.runs.export import run_archive
+from ui.resources import get_executor
+from ui.run_form import config_problem, run_config, run_settings
+from ui.runs import (
+    COMPARE_PAGE,
+    COMPARE_PARAM,
+    CURRENT_KEY,
+    current_run,
+    duration,
+    is_active,
+    run_label,
+    run_number,
+    show_outcome,
+)
+from ui.state import current_content, current_style, current_weights, register_run, runs
+
+POLL_SECONDS: Final = 1.0
+
+
+def _launch_panel(fields: dict[str, Any]) -> None:
+    """The estimate and the Launch button, or what is wrong with the settings."""
+    try:
+        config = run_config(fields)
+        estimate = estimate_run(config)
+    except ConfigError as exc:
+        st.error(config_problem(exc))
+        st.button("Launch", type="primary", disabled=True, key="run_launch_disabled")
+        return
+    left, middle, right = st.columns([1, 1, 2], vertical_alignment="center")
+    left.metric("Estimated time", duration(estimate.seconds))
+    middle.metric("Estimated peak memory", f"{estimate.peak_bytes / 2**20:,.0f} MB")
+    with right:
+        how = "calibrated by measurement" if estimate.calibrated else "a rough figure, not measured on this hardware"
+        st.caption(
+            f"On {estimate.device.upper()} ({estimate.precision}), {how}; {current_weights()} weights. "
+            "Runs take turns in one queue shared by everyone using this server."
+        )
+        every, steps = config.snapshot_every, config.steps
+        if every and steps % every:
+            st.caption(f"Snapshots every {every} steps: the last is at step {steps - steps % every} of {steps}.")
+        if st.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch"):
+            try:
+                job = get_executor().submit(config)
+            except NSTError as exc:
+                st.error(str(exc))
+                return
+            register_run(job)
+            st.session_state[CURRENT_KEY] = job.id
+
+
+def _remaining(eta_s: float | None) -> str:
+    if eta_s is None:
+        return "time left unknown"
+    return "almost done" if eta_s < 1 else f"about {duration(eta_s)} left"
+
+
+def _live(job: Job) -> None:
+    """Progress of a queued or running job, redrawn every second without rerunning the page."""
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def live() -> None:
+        snapshot = job.snapshot()
+        if snapshot.status.finished:
+            st.rerun()  # the whole page: the result replaces this panel and the polling stops
+        if snapshot.status == JobStatus.QUEUED:
+            position = snapshot.queue_position or 1
+            after = (
+                "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
+            )
+            st.info(f"Waiting in the queue (position {position}): it starts after {after}.")
+        else:
+            doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
+            text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {_remaining(snapshot.eta_s)}"
+            st.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
+        preview, curves = st.columns([1, 2])
+        if snapshot.preview is not None:
+            preview.image(snapshot.preview, caption=f"Step {snapshot.step}", width="stretch")
+        if snapshot.history:
+            curves.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}")
+        st.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}")
+
+    live()
+
+
+def _finished(job: Job) -> None:
+    result = job.result()
+    number = run_number(job.id)
+    history = result.history
+    st.success(f"Run {number} is done: {len(history)} steps in {duration(result.seconds)} on {result.device}.")
+    st.caption(
+        f"Weights: {result.weights_source}. Precision: {result.precision}. "
+        f"The optimiser minimised a scaled objective ({result.loss_scaling}); every cost shown is the formula's own."
+    )
+    picture, curves = st.columns([1, 2])
+    picture.image(to_pil(result.image), caption=f"Run {number}: the generated image", width="stretch")
+    curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{job.id}")
+    png, data, link = st.columns(3)
+    png.download_button(
+        "Download the image (PNG)",
+        to_png_bytes(result.image),
+        file_name=f"style-lens-run-{number}.png",
+        mime="image/png",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    data.download_button(
+        "Download the run's data (ZIP)",
+        lambda: run_archive(result),
+        file_name=f"style-lens-run-{number}.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+        help="history.json (every step's costs and the settings), grams.npz (G_S and G_G per layer), result.png",
+    )
+    link.page_link(
+        COMPARE_PAGE,
+        label="Compare Gram matrices",
+        icon=":material/compare:",
+        query_params={COMPARE_PARAM: job.id},
+    )
+
+
+def _current(job: Job) -> None:
+    st.subheader(f"Run {run_number(job.id)}")
+    if is_active(job):
+        _live(job)
+    elif job.status == JobStatus.DONE:
+        _finished(job)
+    else:
+        snapshot = job.snapshot()
+        show_outcome(snapshot)
+        if snapshot.history:
+            st.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"curves_{job.id}")
+
+
+def _runs_table(session_runs: dict[str, Job]) -> None:
+    """Every run's status and progress, kept current while one of them is queued or running."""
+    active = any(is_active(job) for job in session_runs.values())
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def table() -> None:
+        snapshots = {job_id: job.snapshot() for job_id, job in session_runs.items()}
+        if active and all(snapshot.status.finished for snapshot in snapshots.values()):
+            st.rerun()  # all finished: redraw the page once, without polling
+        rows = [
+            {
+                "Run": run_number(job_id),
+                "Status": str(snapshot.status),
+                "Size (px)": session_runs[job_id].config.size,
+                "Steps": f"{snapshot.step} of {snapshot.steps}",
+                "Optimiser": session_runs[job_id].config.optimizer,
+                "Time": duration(snapshot.elapsed_s),
+            }
+            for job_id, snapshot in snapshots.items()
+        ]
+        st.dataframe(rows, hide_index=True)
+
+    table()
+
+
+def _session_runs() -> None:
+    session_runs = runs()
+    if not session_runs:
+        return
+    st.subheader("This session's runs")
+    _runs_table(session_runs)
+    if len(session_runs) > 1:
+        labels = {job_id: run_label(job_id) for job_id in reversed(session_runs)}
+        st.selectbox("Show run", list(labels), format_func=labels.__getitem__, key=CURRENT_KEY)
+
+
+def main() -> None:
+    st.title("Run a style transfer")
+    st.markdown(
+        f"Starting from **{current_content().label}** in the style of **{current_style().label}** (the sidebar's "
+        "images), the optimiser changes the pixels of the generated image G to lower "
+        "J(G) = α·J_content(C, G) + β·Σ_l λ^[l]·J_style^[l](S, G). The settings start from the sidebar's preset."
+    )
+    with st.container(border=True):
+        _launch_panel(run_settings())
+
+    job_id = current_run()
+    if job_id is not None:
+        _current(runs()[job_id])
+    _session_runs()
+
+
+main()

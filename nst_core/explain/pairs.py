@@ -1,0 +1,49 @@
+"""One Gram entry G[k, k′] of an image, summarised the way the explorer and the lesson show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..gram import gram_matrix
+from ..gram_views import gram_view
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """G[k, k′] of an image and the products it sums, in the units a class can compare."""
+
+    k: int
+    k2: int
+    g: float  # G[k, k'] as in the cost
+    n_positions: int  # n_H n_W: how many products G[k, k'] sums
+    correlation: float  # Pearson correlation of the two maps
+    nonzero: int  # products a_ijk a_ijk' that are not zero: positions where both channels fire
+    largest: float  # the largest product
+    largest_at: tuple[int, int]  # its (i, j), counted from 0
+
+    @property
+    def per_position(self) -> float:
+        """G[k, k'] / (n_H n_W): comparable between images of different sizes."""
+        return self.g / self.n_positions
+
+
+def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
+    """Summarise G[k, k'] of activations ``a`` (n_C, n_H, n_W), in float64 so that G and the sum of its
+    products agree to the last digit shown."""
+    maps = a[[k, k2]].to(torch.float64)
+    products = maps[0] * maps[1]
+    flat = int(torch.argmax(products))
+    n_w = products.shape[-1]
+    return PairSummary(
+        k,
+        k2,
+        float(gram_matrix(maps)[0, 1]),
+        products.numel(),
+        float(gram_view(maps, "correlation")[0, 1]),
+        int(torch.count_nonzero(products)),
+        float(products.flatten()[flat]),
+        (flat // n_w, flat % n_w),
+    )

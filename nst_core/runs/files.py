@@ -1,0 +1,170 @@
+"""A finished run as a set of named files: what the ZIP download holds and what a stored run's folder holds.
+
+One format for both, so that a downloaded ZIP can be read back into a store (``RunStore.import_archive``)
+and a stored run zipped for download without any conversion. Arrays are NumPy ``.npy`` / ``.npz`` files,
+always read with ``allow_pickle=False``: a file from elsewhere can hold numbers, never code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..images import to_png_bytes
+from .config import RunConfig
+from .result import LossScaling, Snapshot, StepRecord
+
+if TYPE_CHECKING:
+    from .result import RunResult
+
+README_FILE: Final = "README.txt"
+HISTORY_FILE: Final = "history.json"
+GRAMS_FILE: Final = "grams.npz"
+IMAGE_FILE: Final = "result.png"
+PIXELS_FILE: Final = "result.npy"
+SNAPSHOTS_FILE: Final = "snapshots.npz"
+SNAPSHOT_PNG: Final = "snapshots/step_{step:06d}.png"
+REQUIRED_FILES: Final = (HISTORY_FILE, GRAMS_FILE, IMAGE_FILE, PIXELS_FILE, SNAPSHOTS_FILE)
+_ZIP_DATE: Final = (1980, 1, 1, 0, 0, 0)
+_SNAPSHOT_PNG_NAME: Final = re.compile(r"snapshots/step_[0-9]{6,}\.png")
+
+_README: Final = """\
+A Style Lens run.
+
+history.json   the run's configuration and every step's costs (J, J_content, J_style, J_style^[l]):
+               the formulas' own values.
+grams.npz      NumPy arrays, float32 (n_C, n_C), one pair per recorded layer:
+               "G_S/<layer>" the style target, "G_G/<layer>" the generated image's at step {step}.
+               numpy.load("grams.npz")["G_S/relu3_1"]
+result.png     the generated image.
+result.npy     the generated image's exact pixels, float32 (1, 3, H, W) in [0, 1].
+snapshots.npz  every snapshot: "image/<step>" its exact pixels, "G_G/<step>/<layer>" its Gram matrices.
+snapshots/     every snapshot as a PNG.
+"""
+
+
+class RunLike(Protocol):
+    """What the files are made from: a ``RunResult`` or a ``StoredRun``."""
+
+    image: Tensor
+    snapshots: list[Snapshot]
+    style_grams: dict[str, Tensor]
+
+    def to_json(self, indent: int | None = None) -> str: ...
+
+
+def is_run_file(name: str) -> bool:
+    """Whether ``name`` is one of the files a run holds (anything else in an archive is refused)."""
+    return name in REQUIRED_FILES or name == README_FILE or _SNAPSHOT_PNG_NAME.fullmatch(name) is not None
+
+
+def _array(tensor: Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def _npz(arrays: Mapping[str, np.ndarray], compressed: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def run_files(result: RunLike) -> dict[str, bytes]:
+    """Every file of the run, by name (names may hold one "/" for the snapshots' folder)."""
+    grams = {f"G_S/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in result.style_grams.items()}
+    last = result.snapshots[-1] if result.snapshots else None
+    if last is not None:
+        grams.update({f"G_G/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in last.grams.items()})
+    snapshot_arrays: dict[str, np.ndarray] = {}
+    files = {
+        README_FILE: _README.format(step=last.step if last is not None else "(none recorded)").encode(),
+        HISTORY_FILE: result.to_json().encode(),
+        GRAMS_FILE: _npz(grams, compressed=True),
+        IMAGE_FILE: to_png_bytes(result.image),
+        PIXELS_FILE: _npy(_array(result.image)),
+    }
+    for snapshot in result.snapshots:
+        snapshot_arrays[f"image/{snapshot.step}"] = _array(snapshot.image)
+        snapshot_arrays.update({f"G_G/{snapshot.step}/{layer}": _array(g) for layer, g in snapshot.grams.items()})
+        files[SNAPSHOT_PNG.format(step=snapshot.step)] = to_png_bytes(snapshot.image)
+    files[SNAPSHOTS_FILE] = _npz(snapshot_arrays)
+    return files
+
+
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    """The files as one ZIP (deflated): README first, then by name, with a fixed date, so that the same
+    run always gives the same bytes (a stored run's ZIP equals the download of the run it stored)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files, key=lambda name: (name != README_FILE, name)):
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_DATE), files[name], zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+# Reading back. Every reader takes the raw bytes of one file and raises ValueError (or what NumPy, json and
+# zipfile raise on garbage); the store turns any of them into its typed error.
+
+
+def read_history(data: bytes) -> dict[str, Any]:
+    document = json.loads(data)
+    if not isinstance(document, dict) or not isinstance(document.get("history"), list):
+        raise ValueError("history.json holds no run history")
+    return document
+
+
+def config_from_description(described: Mapping[str, Any]) -> RunConfig:
+    """The ``RunConfig`` that ``RunConfig.describe()`` described: image fields hold the descriptions (an
+    example's name, a path, "tensor 1x3xHxW"), never pixels. Unknown keys (a newer version's) are ignored."""
+    known = {f.name for f in fields(RunConfig)}
+    values = {name: value for name, value in described.items() if name in known}
+    style = values.get("style")
+    if isinstance(style, list) and len(style) == 1:
+        values["style"] = style[0]
+    return RunConfig(**values)
+
+
+def history_from_description(records: list[Mapping[str, Any]]) -> list[StepRecord]:
+    return [StepRecord(**{f.name: record[f.name] for f in fields(StepRecord)}) for record in records]
+
+
+def scaling_from_description(described: Mapping[str, Any]) -> LossScaling:
+    return LossScaling(content=float(described["content"]), style_layers=dict(described["style_layers"]))
+
+
+def read_pixels(data: bytes) -> Tensor:
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if array.ndim != 4 or array.shape[:2] != (1, 3):
+        raise ValueError(f"result.npy holds an array of shape {array.shape}, not (1, 3, H, W)")
+    return torch.from_numpy(array)
+
+
+def read_style_grams(data: bytes) -> dict[str, Tensor]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {name.removeprefix("G_S/"): torch.from_numpy(arrays[name]) for name in arrays.files if name.startswith("G_S/")}
+
+
+def read_snapshots(data: bytes, steps: list[int]) -> list[Snapshot]:
+    """The snapshots at ``steps`` (history.json's ``snapshot_steps``), in that order."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        grams: dict[int, dict[str, Tensor]] = {step: {} for step in steps}
+        for name in arrays.files:
+            kind, _, rest = name.partition("/")
+            if kind == "G_G":
+                step, _, layer = rest.partition("/")
+                grams[int(step)][layer] = torch.from_numpy(arrays[name])
+        return [Snapshot(step, torch.from_numpy(arrays[f"image/{step}"]), grams[step]) for step in steps]
+

@@ -1,0 +1,453 @@
+"""``RunStore``: finished runs kept on disk, opened by an unguessable id from any session or process.
+
+Layout under ``root``: ``index.sqlite3`` (SQLite in WAL mode: one row per run, what ``list`` and ``prune``
+need), ``runs/<id>/`` (the run's files, exactly what its ZIP download holds: ``nst_core.runs.files``),
+``images/<id>`` (stored uploads, for share links) and ``tmp/`` (writes in progress).
+
+A run is written to a folder under ``tmp/``, renamed into ``runs/`` and only then indexed, so a reader
+sees a run whole or not at all, even when the writer dies half way. Ids are checked against a strict
+pattern before any path is built from them, so nothing outside ``root`` is ever read or written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Final, TypeVar
+
+from torch import Tensor
+
+from .errors import ArchiveError, RunNotFoundError, StoredRunError
+from .runs.config import RunConfig
+from .runs.files import (
+    GRAMS_FILE,
+    HISTORY_FILE,
+    PIXELS_FILE,
+    REQUIRED_FILES,
+    SNAPSHOTS_FILE,
+    RunLike,
+    config_from_description,
+    history_from_description,
+    is_run_file,
+    read_history,
+    read_pixels,
+    read_snapshots,
+    read_style_grams,
+    run_files,
+    scaling_from_description,
+    zip_files,
+)
+from .runs.result import LossScaling, Snapshot, StepRecord
+
+ID_BYTES: Final = 16
+"""Random bytes per id: 128 bits, drawn from ``secrets``; ``secrets.token_urlsafe`` writes them in 22 characters."""
+_ID: Final = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+DEFAULT_MAX_ARCHIVE_BYTES: Final = 1 << 30
+"""The most an imported ZIP may unpack to (its members' real sizes, not what its headers claim)."""
+MAX_ARCHIVE_MEMBERS: Final = 100_000
+STALE_S: Final = 3600.0
+"""A write still unfinished after this long was abandoned (its process died): its leftovers are removed."""
+_TIMEOUT_S: Final = 60.0
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    owner TEXT,
+    title TEXT,
+    size INTEGER NOT NULL,
+    steps INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    style TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
+CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created);
+"""
+_COLUMNS: Final = "id, created, owner, title, size, steps, width, height, content, style"
+
+T = TypeVar("T")
+
+
+def default_root() -> Path:
+    """The data folder: ``$STYLE_LENS_DATA`` if set, else ``$XDG_DATA_HOME/style-lens`` (``~/.local/share/style-lens``)."""
+    configured = os.environ.get("STYLE_LENS_DATA")
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home).expanduser() / "style-lens"
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(ID_BYTES)
+
+
+def is_valid_id(value: object) -> bool:
+    """Whether ``value`` has the shape of an id (a store only ever builds paths from such strings)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def _checked_id(value: object, what: str = "run") -> str:
+    if not is_valid_id(value):
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise RunNotFoundError(f"There is no stored {what} {shown}: that is not a valid id.")
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One line of ``RunStore.list``: a run's index row, no arrays. ``created`` is seconds since the epoch;
+    ``size`` the bytes of its folder; ``content`` / ``style`` describe the images (names, not pixels)."""
+
+    id: str
+    created: float
+    owner: str | None
+    title: str | None
+    size: int
+    steps: int
+    width: int
+    height: int
+    content: str
+    style: str
+
+
+class StoredRun:
+    """A stored run, with a ``RunResult``'s attributes (``image``, ``history``, ``snapshots``,
+    ``style_grams``, ``config``, ``weights_source``, ``device``, ``loss_scaling``, ``precision``,
+    ``seconds``, ``to_json``) plus its index entry's (``id``, ``created``, ``owner``, ``title``).
+
+    The history and settings are read when it is opened; ``image``, ``snapshots`` and ``style_grams``
+    on first access. A missing or damaged file raises ``StoredRunError`` there.
+    """
+
+    def __init__(self, entry: RunEntry, read: Callable[[str], bytes]) -> None:
+        self.entry = entry
+        self._read = read
+        document = self._load(HISTORY_FILE, read_history)
+        try:
+            self.config: RunConfig = config_from_description(document["config"])
+            self.history: list[StepRecord] = history_from_description(document["history"])
+            self.loss_scaling: LossScaling = scaling_from_description(document["loss_scaling"])
+            self.weights_source: str = str(document["weights_source"])
+            self.device: str = str(document["device"])
+            self.precision: str = str(document["precision"])
+            self.seconds: float = float(document["seconds"])
+            self._snapshot_steps = [int(step) for step in document["snapshot_steps"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise self._damaged(HISTORY_FILE, error) from error
+        self._document = document
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def created(self) -> float:
+        return self.entry.created
+
+    @property
+    def owner(self) -> str | None:
+        return self.entry.owner
+
+    @property
+    def title(self) -> str | None:
+        return self.entry.title
+
+    @cached_property
+    def image(self) -> Tensor:
+        """The final image, (1, 3, H, W) float32 in [0, 1]: the exact pixels the run ended with."""
+        return self._load(PIXELS_FILE, read_pixels)
+
+    @cached_property
+    def snapshots(self) -> list[Snapshot]:
+        return self._load(SNAPSHOTS_FILE, lambda data: read_snapshots(data, self._snapshot_steps))
+
+    @cached_property
+    def style_grams(self) -> dict[str, Tensor]:
+        return self._load(GRAMS_FILE, read_style_grams)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The run's history.json, as ``RunResult.to_json`` wrote it."""
+        return json.dumps(self._document, indent=indent)
+
+    def load(self) -> StoredRun:
+        """Read every file now (raises ``StoredRunError`` if one is damaged); returns ``self``."""
+        _ = self.image, self.snapshots, self.style_grams
+        return self
+
+    def _load(self, name: str, reader: Callable[[bytes], T]) -> T:
+        try:
+            return reader(self._read(name))
+        except Exception as error:  # noqa: BLE001 (garbage makes NumPy, json, zipfile raise anything)
+            raise self._damaged(name, error) from error
+
+    def _damaged(self, name: str, error: BaseException) -> StoredRunError:
+        return StoredRunError(f"Stored run {self.entry.id} is damaged: its {name} cannot be read ({error}).")
+
+
+class RunStore:
+    """Finished runs on disk under ``root`` (created if missing); safe to share between threads and processes.
+
+    ``put`` a ``RunResult`` and get its id; ``get`` it back as a ``StoredRun``; ``list``, ``delete``,
+    ``prune``; ``archive`` / ``import_archive`` move runs as ZIP files; ``put_image`` / ``get_image``
+    keep uploads for share links. Unknown, malformed or hostile ids raise ``RunNotFoundError``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.max_archive_bytes = max_archive_bytes
+        self._runs = self.root / "runs"
+        self._images = self.root / "images"
+        self._tmp = self.root / "tmp"
+        for folder in (self._runs, self._images, self._tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._index = self.root / "index.sqlite3"
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        self._sweep()
+
+    # Runs
+
+    def put(self, result: RunLike, *, owner: str | None = None, title: str | None = None) -> str:
+        """Store a finished run (a ``RunResult``, or a ``StoredRun``); return its new id."""
+        return self._add(run_files(result), owner=owner, title=title)
+
+    def get(self, run_id: object) -> StoredRun:
+        """The stored run ``run_id``; ``RunNotFoundError`` if there is none, ``StoredRunError`` if it is damaged."""
+        entry = self._entry(_checked_id(run_id))
+        folder = self._runs / entry.id
+        return StoredRun(entry, lambda name: (folder / name).read_bytes())
+
+    def entry(self, run_id: object) -> RunEntry:
+        """The index entry of ``run_id`` (no file is read)."""
+        return self._entry(_checked_id(run_id))
+
+    def list(self, owner: str | None = None, limit: int | None = 50) -> list[RunEntry]:
+        """The runs newest first (only ``owner``'s when given), at most ``limit`` (None: all)."""
+        where, args = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
+        query = f"SELECT {_COLUMNS} FROM runs {where} ORDER BY created DESC, rowid DESC LIMIT ?"
+        with self._db() as db:
+            rows = db.execute(query, [*args, -1 if limit is None else max(int(limit), 0)]).fetchall()
+        return [RunEntry(*row) for row in rows]
+
+    def delete(self, run_id: object) -> None:
+        """Remove a run (``RunNotFoundError`` if there is none): it leaves the index first, then the disk."""
+        checked = _checked_id(run_id)
+        with self._db() as db:
+            if db.execute("DELETE FROM runs WHERE id = ?", (checked,)).rowcount == 0:
+                raise RunNotFoundError(f"There is no stored run {checked}.")
+        self._remove(self._runs / checked)
+
+    def prune(self, max_runs: int | None = None, max_bytes: int | None = None, max_age_s: float | None = None) -> int:
+        """Delete the oldest runs until at most ``max_runs`` remain, they take at most ``max_bytes`` and
+        none is older than ``max_age_s`` seconds; return how many were deleted. Also clears abandoned writes."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, created, size FROM runs ORDER BY created ASC, rowid ASC").fetchall()
+        now = time.time()
+        remaining, total = len(rows), sum(size for _, _, size in rows)
+        doomed = []
+        for run_id, created, size in rows:
+            too_many = max_runs is not None and remaining > max_runs
+            too_big = max_bytes is not None and total > max_bytes
+            too_old = max_age_s is not None and now - created > max_age_s
+            if not (too_many or too_big or too_old):
+                break
+            doomed.append(run_id)
+            remaining, total = remaining - 1, total - size
+        removed = 0
+        for run_id in doomed:
+            try:
+                self.delete(run_id)
+                removed += 1
+            except RunNotFoundError:  # another process deleted it meanwhile
+                pass
+        self._sweep()
+        return removed
+
+    # ZIP archives: the same files as a run's folder
+
+    def archive(self, run_id: object) -> bytes:
+        """The stored run as the ZIP its download gives (its folder's files)."""
+        entry = self._entry(_checked_id(run_id))
+        folder = self._runs / entry.id
+        names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        missing = [name for name in REQUIRED_FILES if name not in names]
+        try:
+            if missing:
+                raise FileNotFoundError(f"its {', '.join(missing)} is missing")
+            return zip_files({name: (folder / name).read_bytes() for name in names if is_run_file(name)})
+        except OSError as error:
+            raise StoredRunError(f"Stored run {entry.id} is damaged: {error}.") from error
+
+    def import_archive(
+        self, source: str | os.PathLike[str] | bytes, *, owner: str | None = None, title: str | None = None
+    ) -> str:
+        """Store the run a downloaded ZIP holds (path or bytes); return its new id. ``ArchiveError`` if
+        the data is not such a ZIP, holds anything a run does not, or unpacks past ``max_archive_bytes``."""
+        files = self._unpack(source)
+        missing = [name for name in REQUIRED_FILES if name not in files]
+        if missing:
+            raise ArchiveError(f"This ZIP is not a Style Lens run: it has no {', '.join(missing)}.")
+        probe = RunEntry("(archive)", 0.0, None, None, 0, 0, 0, 0, "", "")
+        try:
+            StoredRun(probe, files.__getitem__).load()
+        except StoredRunError as error:
+            raise ArchiveError(f"This ZIP's run data is damaged: {error}") from error
+        return self._add(files, owner=owner, title=title)
+
+    # Uploads, kept for share links
+
+    def put_image(self, data: bytes) -> str:
+        """Keep an uploaded image's bytes; return an unguessable id to fetch them with ``get_image``."""
+        if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+            raise ValueError("put_image takes the non-empty bytes of an image file")
+        image_id = new_id()
+        temporary = self._tmp / new_id()
+        temporary.write_bytes(bytes(data))
+        os.replace(temporary, self._images / image_id)
+        return image_id
+
+    def get_image(self, image_id: object) -> bytes:
+        """The bytes ``put_image`` kept under ``image_id``; ``RunNotFoundError`` if there are none."""
+        checked = _checked_id(image_id, "image")
+        try:
+            return (self._images / checked).read_bytes()
+        except OSError as error:
+            raise RunNotFoundError(f"There is no stored image {checked}.") from error
+
+    # Internals
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own for each call (threads and processes never share one), in one transaction."""
+        with closing(sqlite3.connect(self._index, timeout=_TIMEOUT_S)) as db, db:
+            yield db
+
+    def _entry(self, run_id: str) -> RunEntry:
+        with self._db() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"There is no stored run {run_id}: it never existed or was deleted.")
+        return RunEntry(*row)
+
+    def _add(self, files: dict[str, bytes], *, owner: str | None, title: str | None) -> str:
+        run_id = new_id()
+        temporary = self._tmp / new_id()
+        try:
+            for name, data in files.items():
+                path = temporary / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            os.replace(temporary, self._runs / run_id)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        document = read_history(files[HISTORY_FILE])
+        config = document["config"]
+        height, width = document["image_size"]
+        row = (
+            run_id,
+            time.time(),
+            owner,
+            title,
+            sum(len(data) for data in files.values()),
+            len(document["history"]),
+            width,
+            height,
+            str(config["content"]),
+            " + ".join(map(str, config["style"])),
+        )
+        with self._db() as db:
+            db.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+        return run_id
+
+    def _remove(self, folder: Path) -> None:
+        """Move a folder out of ``runs/`` at once, then delete it (a partly deleted run is never in view)."""
+        doomed = self._tmp / new_id()
+        try:
+            os.replace(folder, doomed)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Remove what abandoned writes left: temporary files and run folders that were never indexed."""
+        cutoff = time.time() - STALE_S
+        with self._db() as db:
+            indexed = {run_id for (run_id,) in db.execute("SELECT id FROM runs")}
+        for path in [*self._tmp.iterdir(), *(p for p in self._runs.iterdir() if p.name not in indexed)]:
+            try:
+                if path.lstat().st_mtime < cutoff:
+                    shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            except OSError:  # another process removed it first
+                pass
+
+    def _unpack(self, source: str | os.PathLike[str] | bytes) -> dict[str, bytes]:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        else:
+            path = Path(source)
+            try:
+                if path.stat().st_size > self.max_archive_bytes:
+                    raise ArchiveError(f"This file is larger than {self.max_archive_bytes} bytes: not a run archive.")
+                data = path.read_bytes()
+            except OSError as error:
+                raise ArchiveError(f"The archive cannot be read: {error}.") from error
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return self._members(archive)
+        except ArchiveError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError) as error:
+            raise ArchiveError(f"This is not a readable ZIP file ({error}).") from error
+
+    def _members(self, archive: zipfile.ZipFile) -> dict[str, bytes]:
+        """The members' bytes by name, refusing unknown names (so no path can leave the run's folder),
+        links, duplicates and more than ``max_archive_bytes`` unpacked, whatever the headers claim."""
+        infos = archive.infolist()
+        if len(infos) > MAX_ARCHIVE_MEMBERS:
+            raise ArchiveError(f"This ZIP holds {len(infos)} files: not a run archive.")
+        files: dict[str, bytes] = {}
+        budget = self.max_archive_bytes
+        for info in infos:
+            if info.is_dir():
+                continue
+            name = info.filename
+            if not is_run_file(name):
+                raise ArchiveError(f"This ZIP holds {name[:80]!r}, which is not part of a Style Lens run.")
+            if name in files or (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise ArchiveError(f"This ZIP holds {name!r} twice, or as a link.")
+            if info.file_size > budget:
+                raise ArchiveError(f"This ZIP unpacks to more than {self.max_archive_bytes} bytes.")
+            with archive.open(info) as member:
+                content = member.read(budget + 1)
+            if len(content) > budget:
+                raise ArchiveError(f"This ZIP unpacks to more than {self.max_archive_bytes} bytes.")
+            budget -= len(content)
+            files[name] = content
+        return files
+
+
+__all__ = [
+    "RunEntry",
+    "RunStore",
+    "StoredRun",
+    "default_root",
+    "is_valid_id",
+    "new_id",
+]

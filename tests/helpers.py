@@ -1,0 +1,34 @@
+"""Helpers shared by the AppTest page tests: a fresh app session, small pictures, error checks."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
+    """A fresh session of the app (caches are shared by the whole test process)."""
+    monkeypatch.setenv("STYLE_LENS_WEIGHTS", weights)
+    return AppTest.from_file(APP, default_timeout=180)
+
+
+def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
+    """A smooth random colour picture as PNG bytes."""
+    rng = np.random.default_rng(seed)
+    coarse = (rng.random((height // 8 + 1, width // 8 + 1, 3)) * 255).astype(np.uint8)
+    picture = Image.fromarray(coarse).resize((width, height), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def assert_no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]

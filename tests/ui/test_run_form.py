@@ -1,0 +1,65 @@
+"""The Run page's settings form on its own (AppTest of a one-line script): starting values, memory
+across visits, preset changes, and the sentence for a bad setting."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from nst_core import ConfigError, RunConfig
+from nst_core.layers import DEFAULT_STYLE_LAYERS
+from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
+from ui.run_form import SAVED_FORM, config_problem, widget_key
+from ui.state import PRESETS
+
+
+def _form_script() -> None:
+    import streamlit as st
+
+    from ui.run_form import run_settings
+
+    if st.session_state.get("show_form", True):
+        st.session_state["fields"] = run_settings()
+
+
+def _form(preset: str = "class_demo") -> AppTest:
+    at = AppTest.from_function(_form_script, default_timeout=30)
+    at.session_state["preset"] = preset
+    at.session_state["device"] = "cpu"
+    return at.run()
+
+
+def test_the_form_starts_from_the_core_defaults_and_the_preset() -> None:
+    at = _form()
+    assert not at.exception
+    fields = at.session_state["fields"]
+    preset = PRESETS["class_demo"]
+    assert (fields["size"], fields["steps"], fields["optimizer"]) == (preset.size, preset.steps, preset.optimizer)
+    assert (fields["alpha"], fields["beta"]) == (DEFAULT_ALPHA, DEFAULT_BETA)
+    assert fields["style_layers"] == dict(DEFAULT_STYLE_LAYERS)
+    assert fields["snapshot_layers"] == tuple(DEFAULT_STYLE_LAYERS)
+    RunConfig(content="chelsea", style="orange_strokes", **fields).validate()  # a form untouched is a valid run
+
+
+def test_values_survive_leaving_the_page_and_a_preset_change_resets_only_its_fields() -> None:
+    at = _form()
+    at.number_input(key=widget_key("alpha")).set_value(3.0)
+    at.number_input(key=widget_key("steps")).set_value(20).run()
+    # Leaving the page: Streamlit drops the widgets' values, the form keeps its own copy.
+    at.session_state["show_form"] = False
+    at.run()
+    assert at.session_state[SAVED_FORM][widget_key("alpha")] == 3.0
+    at.session_state["show_form"] = True
+    at.run()
+    assert at.session_state["fields"]["alpha"] == 3.0 and at.session_state["fields"]["steps"] == 20
+
+    at.session_state["preset"] = "quality"
+    at.run()
+    fields = at.session_state["fields"]
+    assert fields["steps"] == PRESETS["quality"].steps  # the preset's field follows the preset
+    assert fields["alpha"] == 3.0  # a field the preset does not set keeps the user's value
+
+
+def test_a_config_error_names_the_forms_label() -> None:
+    message = config_problem(ConfigError("beta", "must be finite and >= 0"))
+    assert message == "Check **β: style weight**: must be finite and >= 0"
+

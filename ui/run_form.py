@@ -1,0 +1,198 @@
+"""The Run page's settings form: its widgets, their starting values and the RunConfig they make.
+
+Streamlit forgets a widget's value once its page is left, so the form keeps its last values in the
+session and gives every widget its value before it is drawn: the last one used, else the preset's and
+the core's defaults. Choosing another preset resets the fields the preset sets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final
+
+import streamlit as st
+
+from nst_core import ConfigError, RunConfig
+from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
+
+from .state import current_content, current_device, current_preset, current_style, current_weights, gpu_available
+
+LAMBDAS_PER_ROW: Final = 5
+FIELD_LABELS: Final = {
+    "alpha": "α: content weight",
+    "beta": "β: style weight",
+    "content_layer": "Content layer",
+    "size": "Size",
+    "steps": "Steps",
+    "optimizer": "Optimiser",
+    "lr": "Learning rate",
+    "seed": "Seed",
+    "style_layers": "Style layers and their λ",
+    "snapshot_layers": "Style layers",
+    "snapshot_every": "Snapshot every",
+    "device": "Device",
+    "content": "the content image (sidebar)",
+    "style": "the style image (sidebar)",
+    "weights": "the weights (sidebar)",
+}
+"""The form's label of each RunConfig field, to point at the one a ConfigError names."""
+SAVED_FORM: Final = "_run_form"
+"""Session key of the form's last values."""
+_DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+
+
+def widget_key(name: str) -> str:
+    """Session key of the widget of RunConfig field ``name`` (``lambda_<layer>`` for a layer's λ)."""
+    return f"run_{name}"
+
+
+def _lambda_key(layer: str) -> str:
+    return widget_key(f"lambda_{layer}")
+
+
+def _preset_values() -> dict[str, Any]:
+    preset = current_preset()
+    return {
+        widget_key("size"): preset.size,
+        widget_key("steps"): preset.steps,
+        widget_key("optimizer"): preset.optimizer,
+        widget_key("snapshot_every"): preset.snapshot_every,
+        widget_key("device"): current_device(),
+    }
+
+
+def seed_form() -> list[str]:
+    """Give every form widget its starting value; returns the form's keys."""
+    saved: dict[str, Any] = st.session_state.setdefault(SAVED_FORM, {})
+    preset = _preset_values()
+    fresh = saved.get("preset") != current_preset().title
+    saved["preset"] = current_preset().title
+    defaults = {
+        widget_key("alpha"): float(_DEFAULTS["alpha"]),
+        widget_key("beta"): float(_DEFAULTS["beta"]),
+        widget_key("lr"): _DEFAULTS["lr"],
+        widget_key("init"): _DEFAULTS["init"],
+        widget_key("seed"): int(_DEFAULTS["seed"]),
+        widget_key("content_layer"): DEFAULT_CONTENT_LAYER,
+        widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
+        **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
+        **preset,
+    }
+    for key, value in defaults.items():
+        if fresh and key in preset:
+            st.session_state[key] = value
+        elif key not in st.session_state:
+            st.session_state[key] = saved.get(key, value)
+    return list(defaults)
+
+
+def save_form(keys: list[str]) -> None:
+    """Remember the form's values for the next visit of the page."""
+    st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys})
+
+
+def _draw_widgets() -> dict[str, float]:
+    """Draw the settings; returns the λ of each chosen style layer."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.number_input("α: content weight", key=widget_key("alpha"), format="%g", help="J = α·J_content + β·J_style")
+    c2.number_input("β: style weight", key=widget_key("beta"), format="%g", help="J = α·J_content + β·J_style")
+    c3.selectbox(
+        "Content layer",
+        RELU_LAYERS,
+        key=widget_key("content_layer"),
+        help="The layer whose activations J_content compares with the content image's.",
+    )
+    c4.radio(
+        "Start from",
+        ["content", "noise"],
+        key=widget_key("init"),
+        horizontal=True,
+        format_func={"content": "content image", "noise": "noise"}.get,
+    )
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.number_input("Size (px, longest side)", min_value=MIN_SIZE, max_value=MAX_SIZE, step=16, key=widget_key("size"))
+    c2.number_input("Steps", min_value=1, max_value=10_000, step=10, key=widget_key("steps"), help="Evaluations of J.")
+    c3.radio(
+        "Optimiser", ["lbfgs", "adam"], key=widget_key("optimizer"), format_func={"lbfgs": "L-BFGS", "adam": "Adam"}.get
+    )
+    c4.number_input(
+        "Learning rate",
+        min_value=0.0,
+        key=widget_key("lr"),
+        format="%g",
+        placeholder="default",
+        help=(
+            f"Empty: the optimiser's default ({DEFAULT_LR['lbfgs']:g} for L-BFGS, {DEFAULT_LR['adam']:g} for Adam). "
+            "L-BFGS scales its steps by a line search; Adam moves pixels by ~lr."
+        ),
+    )
+    c5.number_input("Seed", min_value=0, step=1, key=widget_key("seed"))
+    layers = st.multiselect(
+        "Style layers",
+        RELU_LAYERS,
+        key=widget_key("style_layers"),
+        help="The layers whose Gram matrices J_style compares; each has its weight λ^[l].",
+    )
+    layer_weights: dict[str, float] = {}
+    for row in range(0, len(layers), LAMBDAS_PER_ROW):
+        chosen = layers[row : row + LAMBDAS_PER_ROW]
+        for column, layer in zip(st.columns(LAMBDAS_PER_ROW), chosen, strict=False):
+            layer_weights[layer] = column.number_input(
+                f"λ {layer} ({LAYER_CHANNELS[layer]} ch)", key=_lambda_key(layer), format="%g", step=0.05
+            )
+    with st.expander("Device and snapshots"):
+        left, right = st.columns(2)
+        left.radio("Device", ["cuda", "cpu"] if gpu_available() else ["cpu"], key=widget_key("device"), horizontal=True)
+        right.number_input(
+            "Snapshot every (steps)",
+            min_value=1,
+            step=1,
+            key=widget_key("snapshot_every"),
+            help="How often the preview and the Gram matrices G_G of the style layers are recorded.",
+        )
+    return layer_weights
+
+
+def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
+    """RunConfig's fields as the form's widgets hold them (the images, weights and device aside)."""
+    state = st.session_state
+    return {
+        "alpha": state[widget_key("alpha")],
+        "beta": state[widget_key("beta")],
+        "content_layer": state[widget_key("content_layer")],
+        "init": state[widget_key("init")],
+        "size": int(state[widget_key("size")]),
+        "steps": int(state[widget_key("steps")]),
+        "optimizer": state[widget_key("optimizer")],
+        "lr": state[widget_key("lr")],
+        "seed": int(state[widget_key("seed")]),
+        "style_layers": layer_weights,
+        "snapshot_layers": tuple(layer_weights),
+        "device": state[widget_key("device")],
+        "snapshot_every": int(state[widget_key("snapshot_every")]),
+    }
+
+
+def run_settings() -> dict[str, Any]:
+    """The settings form, drawn with its remembered values; returns RunConfig's fields."""
+    keys = seed_form()
+    st.subheader("Settings")
+    fields = form_fields(_draw_widgets())
+    save_form(keys)
+    return fields
+
+
+def run_config(fields: dict[str, Any]) -> RunConfig:
+    """The run's configuration with the sidebar's images and weights, validated; raises ``ConfigError``."""
+    config = RunConfig(
+        content=current_content().tensor, style=current_style().tensor, weights=current_weights(), **fields
+    )
+    config.validate()
+    return config
+
+
+def config_problem(exc: ConfigError) -> str:
+    """A ConfigError as a sentence that names the form's field."""
+    reason = str(exc).removeprefix(f"{exc.field}: ")
+    return f"Check **{FIELD_LABELS.get(exc.field, exc.field)}**: {reason}"
