@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ExecutorUnavailableError, NSTError, QueueFullError, RunCancelled, WorkerLostError
+from ..errors import (
+    ExecutorUnavailableError,
+    NSTError,
+    QueueFullError,
+    RunCancelled,
+    WorkerLostError,
+)
 from ..extractor import resolve_device
 from .config import ImageInput, RunConfig
 from .engine import run

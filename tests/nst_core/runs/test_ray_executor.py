@@ -29,7 +29,9 @@ from nst_core import (
     WeightsError,
     WorkerLostError,
 )
+from nst_core.images import to_pil
 from nst_core.runs import executor_from_env
+from nst_core.runs.ray_executor import _portable
 from tests.nst_core.runs.job_helpers import running, small_config, wait_until
 
 WAIT_S = 120.0
@@ -131,6 +133,18 @@ def test_a_workers_typed_error_reaches_the_caller(executor, tmp_path: Path) -> N
     with pytest.raises(WeightsError):
         job.result(timeout=WAIT_S)
     assert job.status is JobStatus.FAILED and job.snapshot().error
+
+
+def test_image_files_travel_as_their_bytes(executor, tmp_path: Path) -> None:
+    # A worker on another machine could not open the driver's path: it gets the file's bytes instead.
+    content = tmp_path / "content.png"
+    to_pil(small_config().content).save(content)
+    config = _config(steps=2, content=str(content))
+    assert _portable(config).content == content.read_bytes() and _portable(config).style is config.style
+    result = executor.submit(config).result(timeout=WAIT_S)
+    assert result.config is config and result.config.content == str(content)
+    with ThreadExecutor() as threads:
+        assert torch.equal(result.image, threads.submit(config).result(timeout=WAIT_S).image)
 
 
 def test_errors_with_extra_fields_survive_pickling() -> None:
