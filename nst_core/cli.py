@@ -79,7 +79,9 @@ def _build_parser() -> argparse.ArgumentParser:
         default=d.preserve_colors,
         help="keep the content's colours: luminance-only transfer, or match the style's colours first",
     )
-    stylize.add_argument("--style-loss", choices=STYLE_LOSSES, default=d.style_loss, help="how style statistics compare")
+    stylize.add_argument(
+        "--style-loss", choices=STYLE_LOSSES, default=d.style_loss, help="how style statistics compare"
+    )
     stylize.add_argument(
         "--region",
         action="append",

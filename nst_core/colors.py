@@ -44,7 +44,7 @@ def grey(y: Tensor) -> Tensor:
 
 
 def match_luminance(y: Tensor, reference: Tensor) -> Tensor:
-    """``y`` shifted and scaled to the mean and standard deviation of ``reference`` (Gatys et al. 2016, eq. 1), in [0, 1]."""
+    """``y`` shifted and scaled to the mean and spread of ``reference`` (Gatys et al. 2016, eq. 1), in [0, 1]."""
     std = y.std().clamp_min(1e-6)
     return ((y - y.mean()) * (reference.std() / std) + reference.mean()).clamp(0.0, 1.0)
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
-from test_app_frame import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
+from tests.test_app_frame import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 from nst_core import gram_matrix
 from nst_core.extractor import VGGExtractor

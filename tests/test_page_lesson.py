@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from test_app_frame import assert_no_exception, new_app
+from tests.test_app_frame import assert_no_exception, new_app
 
 from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from nst_core.extractor import VGGExtractor

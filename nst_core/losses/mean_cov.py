@@ -1,4 +1,4 @@
-"""The 2-Wasserstein distance between Gaussians fitted to the activations (mean + covariance), as crowsonkb's StyleLossW2."""
+"""The 2-Wasserstein distance between Gaussians fitted to the activations (mean and covariance), as StyleLossW2."""
 
 from __future__ import annotations
 

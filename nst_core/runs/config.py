@@ -15,8 +15,8 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..examples import is_example
-from ..losses import STYLE_LOSSES
 from ..layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_INDEX, LAYER_NAMES, layer_shape
+from ..losses import STYLE_LOSSES
 
 ImageInput = Union[str, "os.PathLike[str]", bytes, Tensor]
 """A path, the bytes of an image file, a (1, 3, H, W) or (3, H, W) tensor in [0, 1], or a bundled example's name."""
@@ -126,8 +126,8 @@ class RunConfig:
         if self.start_size is None or self.start_size >= self.size:
             return [self.size]
         scales = [int(self.start_size)]
-        while scales[-1] * SCALE_GROWTH < self.size:
-            scales.append(round(scales[-1] * SCALE_GROWTH))
+        while (larger := round(scales[-1] * SCALE_GROWTH)) < self.size:
+            scales.append(larger)
         return [*scales, self.size]
 
     @property
@@ -346,7 +346,8 @@ def _check_start_size(c: RunConfig) -> None:
         return
     if not _whole(c.start_size) or not MIN_SIZE <= c.start_size <= c.size:
         raise ConfigError(
-            "start_size", f"must be None or a whole number of pixels from {MIN_SIZE} to size ({c.size}), got {c.start_size!r}"
+            "start_size",
+            f"must be None or a whole number of pixels from {MIN_SIZE} to size ({c.size}), got {c.start_size!r}",
         )
     layers = list(c.style_layers) + [c.content_layer] + list(c.snapshot_layers or ())
     empty = [name for name in layers if 0 in layer_shape(name, c.start_size, c.start_size)[1:]]
@@ -356,13 +357,16 @@ def _check_start_size(c: RunConfig) -> None:
         )
     if c.steps < len(c.scales):
         raise ConfigError(
-            "start_size", f"{len(c.scales)} scales from {c.start_size} to {c.size} px need at least {len(c.scales)} steps"
+            "start_size",
+            f"{len(c.scales)} scales from {c.start_size} to {c.size} px need at least {len(c.scales)} steps",
         )
 
 
 def _check_tv_weight(c: RunConfig) -> None:
     if not _finite_real(c.tv_weight) or float(c.tv_weight) < 0.0:
-        raise ConfigError("tv_weight", f"must be a finite number >= 0 (0: no total-variation term), got {c.tv_weight!r}")
+        raise ConfigError(
+            "tv_weight", f"must be a finite number >= 0 (0: no total-variation term), got {c.tv_weight!r}"
+        )
 
 
 def _check_choice(name: str, choices: tuple[str, ...]) -> Any:

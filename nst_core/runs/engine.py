@@ -146,11 +146,7 @@ class _Canvas:
         self.content = content
 
     def start(self, config: RunConfig) -> Tensor:
-        base = colors.luminance(self.content) if self.luminance else self.content
-        if config.init == "noise":
-            generator = torch.Generator().manual_seed(config.seed)
-            return torch.rand(base.shape, generator=generator).to(base.device)
-        return base.clone()
+        return _initial_image(config, colors.luminance(self.content) if self.luminance else self.content)
 
     def resume(self, previous: Tensor) -> Tensor:
         """The previous scale's result, upsampled to this scale."""
@@ -260,6 +256,12 @@ class _Steps:
         if tuple(image.shape[-2:]) == self.final_shape:
             return image
         return F.interpolate(image, size=self.final_shape, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+
+
+def _initial_image(config: RunConfig, content: Tensor) -> Tensor:
+    if config.init == "noise":
+        return torch.rand(content.shape, generator=torch.Generator().manual_seed(config.seed)).to(content.device)
+    return content.clone()
 
 
 def _check_positions(config: RunConfig, image: Tensor, field: str) -> None:

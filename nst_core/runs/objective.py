@@ -100,7 +100,9 @@ class Objective:
         self.step_layers = _ordered([*self.style_layers, self.content_layer])
         height, width = images.content.shape[-2:]
         target_layers = _ordered([*self.style_layers, *config.recorded_layers])
-        self.shapes = {layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *target_layers])}
+        self.shapes = {
+            layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *target_layers])
+        }
         with torch.no_grad():
             content = images.content.to(self.device)
             self.content_target = self.features(content, [self.content_layer])[self.content_layer][0].float()
@@ -112,24 +114,36 @@ class Objective:
         masks = None if images.masks is None else [m.to(self.device) for m in images.masks]
         # With regions each style is its own target, confined to its mask; the full-image Gram targets
         # (for the views) then blend the styles by the share of the image each mask covers.
-        blend = config.blend if masks is None else [float(m.mean()) / sum(float(n.mean()) for n in masks) for m in masks]
+        blend = (
+            config.blend if masks is None else [float(m.mean()) / sum(float(n.mean()) for n in masks) for m in masks]
+        )
         gram_loss = GramLoss()
         self.style_grams = {
-            layer: gram_loss.target([acts[layer] for acts in style_acts], blend)[0] * (self.shapes[layer][1] * self.shapes[layer][2])
+            layer: gram_loss.target([acts[layer] for acts in style_acts], blend)[0]
+            * (self.shapes[layer][1] * self.shapes[layer][2])
             for layer in target_layers
         }
         loss = make_style_loss(config.style_loss, config.seed)
-        self.style_terms = {layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.style_layers}
+        self.style_terms = {
+            layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.style_layers
+        }
         self.gram_terms = (
             self.style_terms
             if isinstance(loss, GramLoss)
             else {layer: self._term(layer, gram_loss, style_acts, config.blend, masks) for layer in self.style_layers}
         )
-        self.content_scale = _inverse(float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0)
+        self.content_scale = _inverse(
+            float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0
+        )
         self.tv_scale = _inverse(content_tv, 1.0)
 
     def _term(
-        self, layer: str, loss: StyleLoss, style_acts: list[dict[str, Tensor]], blend: list[float], masks: list[Tensor] | None
+        self,
+        layer: str,
+        loss: StyleLoss,
+        style_acts: list[dict[str, Tensor]],
+        blend: list[float],
+        masks: list[Tensor] | None,
     ) -> StyleTerm:
         weight = self.style_layers[layer]
         if masks is None:
@@ -178,9 +192,11 @@ class Objective:
             objective = objective + self.tv_weight * self.tv_scale * j_tv
         # One transfer of every value (one device sync per step).
         n = len(self.style_layers)
-        values = torch.stack(
-            [objective, j_total, j_content, j_style, j_tv, *gram_values.values(), *loss_values.values()]
-        ).detach().tolist()
+        values = (
+            torch.stack([objective, j_total, j_content, j_style, j_tv, *gram_values.values(), *loss_values.values()])
+            .detach()
+            .tolist()
+        )
         with torch.no_grad():
             grams = {layer: gram.gram_matrix(acts[layer][0].float()).to("cpu", copy=True) for layer in gram_layers}
         return Evaluation(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_page, screenshot, wait_for_app, wait_for_drawings
+from tests.e2e.e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_page, screenshot, wait_for_app, wait_for_drawings
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
