@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -11,8 +12,9 @@ from torch import Tensor
 from .base import StyleTarget
 
 
+@functools.lru_cache(maxsize=64)
 def random_directions(n_C: int, n: int, seed: int, device: torch.device | str = "cpu") -> Tensor:
-    """``n`` unit directions (n, n_C) in activation space, the same for the same ``seed``."""
+    """``n`` unit directions (n, n_C) in activation space, the same for the same ``seed`` (drawn once, cached)."""
     directions = torch.randn(n, n_C, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
     return (directions / directions.norm(dim=1, keepdim=True)).to(device)
 

@@ -112,7 +112,8 @@ class RunProgress:
 class RunResult:
     """A finished run. ``image`` (1, 3, H, W) in [0, 1] on the CPU is the image evaluated at the last
     step, so ``history[-1]`` holds its costs. ``style_grams`` holds the target G_S (CPU, float32) of
-    every style and snapshot layer, rescaled to the generated image's positions as the cost uses it."""
+    every style and snapshot layer, rescaled to the generated image's positions as the cost uses it
+    (with ``regions``: the styles blended by the share of the image each mask covers; at the last scale)."""
 
     image: Tensor
     history: list[StepRecord]
