@@ -59,14 +59,19 @@ class Evaluation:
 class StyleTerm:
     """loss(target, a_G^[l]) of one layer, summed over the regions (one target and mask each, or one blended target).
 
-    ``weight`` is λ^[l]; ``scale`` (1 / the first value, set by the objective) makes the term start at 1.
+    ``layer_weight`` is λ^[l]; ``scale`` (1 / the first value, set by the objective) makes the term start at 1.
     """
 
     def __init__(
-        self, layer: str, weight: float, loss: StyleLoss, targets: Sequence[StyleTarget], masks: Sequence[Tensor | None]
+        self,
+        layer: str,
+        layer_weight: float,
+        loss: StyleLoss,
+        targets: Sequence[StyleTarget],
+        masks: Sequence[Tensor | None],
     ) -> None:
         self.layer = layer
-        self.weight = weight
+        self.layer_weight = layer_weight
         self.loss = loss
         self.targets = tuple(targets)
         self.masks = tuple(masks)
@@ -94,12 +99,12 @@ class Objective:
         self.extractor = extractor
         self.precision = precision
         self.device = extractor.device
-        self.style_layers = {layer: float(config.style_layers[layer]) for layer in _ordered(config.style_layers)}
+        self.layer_weights = {layer: float(config.style_layers[layer]) for layer in _ordered(config.style_layers)}
         self.content_layer = config.content_layer
         self.alpha, self.beta, self.tv_weight = float(config.alpha), float(config.beta), float(config.tv_weight)
-        self.step_layers = _ordered([*self.style_layers, self.content_layer])
+        self.step_layers = _ordered([*self.layer_weights, self.content_layer])
         height, width = images.content.shape[-2:]
-        target_layers = _ordered([*self.style_layers, *config.recorded_layers])
+        target_layers = _ordered([*self.layer_weights, *config.recorded_layers])
         self.shapes = {
             layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *target_layers])
         }
@@ -125,12 +130,12 @@ class Objective:
         }
         loss = make_style_loss(config.style_loss, config.seed)
         self.style_terms = {
-            layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.style_layers
+            layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.layer_weights
         }
         self.gram_terms = (
             self.style_terms
             if isinstance(loss, GramLoss)
-            else {layer: self._term(layer, gram_loss, style_acts, config.blend, masks) for layer in self.style_layers}
+            else {layer: self._term(layer, gram_loss, style_acts, config.blend, masks) for layer in self.layer_weights}
         )
         self.content_scale = _inverse(
             float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0
@@ -145,13 +150,15 @@ class Objective:
         blend: list[float],
         masks: list[Tensor] | None,
     ) -> StyleTerm:
-        weight = self.style_layers[layer]
+        layer_weight = self.layer_weights[layer]
         if masks is None:
-            return StyleTerm(layer, weight, loss, [loss.target([acts[layer] for acts in style_acts], blend)], [None])
+            return StyleTerm(
+                layer, layer_weight, loss, [loss.target([acts[layer] for acts in style_acts], blend)], [None]
+            )
         _, n_H, n_W = self.shapes[layer]
         return StyleTerm(
             layer,
-            weight,
+            layer_weight,
             loss,
             [loss.target([acts[layer]], [1.0]) for acts in style_acts],
             [F.interpolate(mask, size=(n_H, n_W), mode="area")[0, 0] for mask in masks],
@@ -171,7 +178,7 @@ class Objective:
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
         acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
-        style_acts = {layer: acts[layer][0].float() for layer in self.style_layers}
+        style_acts = {layer: acts[layer][0].float() for layer in self.layer_weights}
         loss_values = {layer: term(style_acts[layer]) for layer, term in self.style_terms.items()}
         if self.gram_terms is self.style_terms:
             gram_values = loss_values
@@ -180,18 +187,18 @@ class Objective:
                 gram_values = {layer: term(style_acts[layer].detach()) for layer, term in self.gram_terms.items()}
         j_content = gram.content_cost(self.content_target, acts[self.content_layer][0].float())
         j_tv = total_variation(image.float())
-        j_style = weighted_sum(gram_values, self.style_layers)
+        j_style = weighted_sum(gram_values, self.layer_weights)
         j_total = self.alpha * j_content + self.beta * j_style
         if any(term.scale is None for term in self.style_terms.values()):
             at_start = torch.stack(list(loss_values.values())).detach().tolist()
             for (layer, term), value in zip(self.style_terms.items(), at_start):
                 term.set_scale(value, self.shapes[layer])
         scaled = {layer: self.style_terms[layer].scale * value for layer, value in loss_values.items()}  # type: ignore[operator]
-        objective = self.alpha * self.content_scale * j_content + self.beta * weighted_sum(scaled, self.style_layers)
+        objective = self.alpha * self.content_scale * j_content + self.beta * weighted_sum(scaled, self.layer_weights)
         if self.tv_weight:
             objective = objective + self.tv_weight * self.tv_scale * j_tv
         # One transfer of every value (one device sync per step).
-        n = len(self.style_layers)
+        n = len(self.layer_weights)
         values = (
             torch.stack([objective, j_total, j_content, j_style, j_tv, *gram_values.values(), *loss_values.values()])
             .detach()
@@ -206,8 +213,8 @@ class Objective:
             J_content=values[2],
             J_style=values[3],
             J_tv=values[4],
-            J_style_layers=dict(zip(self.style_layers, values[5 : 5 + n])),
-            loss_layers=dict(zip(self.style_layers, values[5 + n :])),
+            J_style_layers=dict(zip(self.layer_weights, values[5 : 5 + n])),
+            loss_layers=dict(zip(self.layer_weights, values[5 + n :])),
             grams=grams,
         )
 
