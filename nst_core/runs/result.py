@@ -70,7 +70,8 @@ class LossScaling:
     L^[l] the style loss's value at layer l (``StepRecord.loss_layers``). ``content`` is
     1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the content term is the
     relative squared error of the activations; ``style_layers[l]`` is 1 / L^[l] at the first step (of
-    the last scale), so each layer's term starts at 1; ``tv`` is 1 / J_tv of the content image. Every
+    the last scale), so each layer's term starts at 1; ``tv`` is a fixed 100 (``objective.TV_SCALE``;
+    0 without a TV term). Every
     term is relative: the same α and β work whatever the activations' scale (ImageNet or random weights,
     shallow or deep layers) and whatever the loss.
     """
@@ -92,7 +93,7 @@ class LossScaling:
         return (
             f"J_content ×{self.content:.3g} (4 / the content target's mean square); "
             f"each layer's style loss divided by its value at step 1 ({layers})"
-            + (f"; J_tv ×{self.tv:.3g} (1 / the content's)" if self.tv else "")
+            + (f"; J_tv ×{self.tv:.3g}" if self.tv else "")
         )
 
 
