@@ -125,9 +125,8 @@ class Objective:
         masks = None if images.masks is None else [m.to(self.device) for m in images.masks]
         # With regions each style is its own target, confined to its mask; the full-image Gram targets
         # (for the views) then blend the styles by the share of the image each mask covers.
-        blend = (
-            config.blend if masks is None else [float(m.mean()) / sum(float(n.mean()) for n in masks) for m in masks]
-        )
+        coverage = [] if masks is None else [float(m.mean()) for m in masks]
+        blend = [c / sum(coverage) for c in coverage] if sum(coverage) > 0.0 else config.blend
         gram_loss = GramLoss()
         self.style_grams = {
             layer: gram_loss.target([acts[layer] for acts in style_acts], blend)[0]
