@@ -24,7 +24,8 @@ from .extractor import load_extractor, resolve_device
 from .gram_views import VIEWS, gram_view
 from .images import to_pil
 from .layers import DEFAULT_STYLE_LAYERS
-from .runs.config import INITS, OPTIMIZERS, RunConfig
+from .losses import STYLE_LOSSES
+from .runs.config import INITS, OPTIMIZERS, PRESERVE_COLORS, RunConfig
 from .runs.engine import run
 from .runs.result import RunProgress
 from .runs.sources import load_input
@@ -66,6 +67,27 @@ def _build_parser() -> argparse.ArgumentParser:
     stylize.add_argument("--seed", type=int, default=d.seed)
     stylize.add_argument("--style-layers", help="e.g. relu1_1,relu3_1 (equal λ) or relu1_1=0.5,relu3_1=0.5")
     stylize.add_argument("--content-layer", default=d.content_layer)
+    stylize.add_argument(
+        "--start-size", type=int, metavar="PX", help="coarse-to-fine from this size up to --size (default: one scale)"
+    )
+    stylize.add_argument(
+        "--tv", type=float, default=d.tv_weight, metavar="W", help="total-variation weight against speckle (default 0)"
+    )
+    stylize.add_argument(
+        "--preserve-colors",
+        choices=PRESERVE_COLORS,
+        default=d.preserve_colors,
+        help="keep the content's colours: luminance-only transfer, or match the style's colours first",
+    )
+    stylize.add_argument(
+        "--style-loss", choices=STYLE_LOSSES, default=d.style_loss, help="how style statistics compare"
+    )
+    stylize.add_argument(
+        "--region",
+        action="append",
+        metavar="MASK",
+        help="a mask image per style, in the order of the styles (white: where that style applies); repeat the flag",
+    )
     _add_model_arguments(stylize)
     stylize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     stylize.set_defaults(handler=_stylize)
@@ -109,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Where a configuration field comes from on the command line, to name it in errors.
-_FLAGS = {"content": "CONTENT", "style": "STYLE", "size": "--size"}
+_FLAGS = {"content": "CONTENT", "style": "STYLE", "size": "--size", "tv_weight": "--tv", "regions": "--region"}
 _GRAM_FLAGS = {"content": "IMAGE", "style": "IMAGE", "style_layers": "--layer", "size": "--size"}
 
 
@@ -173,6 +195,11 @@ def _stylize(args: argparse.Namespace) -> None:
         device=args.device,
         weights=args.weights,
         snapshot_every=0,  # the command line keeps the history only
+        start_size=args.start_size,
+        tv_weight=args.tv,
+        preserve_colors=args.preserve_colors,
+        style_loss=args.style_loss,
+        regions=args.region,
     ).validate()
     bar = None if args.quiet else _ProgressBar(sys.stderr)
     result = run(config, on_progress=bar)

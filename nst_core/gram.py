@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import torch
 from torch import Tensor
+
+from .losses.base import weighted_sum
 
 
 def _check_activations(a: Tensor, name: str) -> None:
@@ -88,8 +89,7 @@ def style_cost(
     missing = [name for name in layer_weights if name not in acts_S or name not in acts_G]
     if missing:
         raise KeyError(f"activations missing for style layers: {', '.join(missing)}")
-    terms = [weight * layer_style_cost(acts_S[name], acts_G[name]) for name, weight in layer_weights.items()]
-    return torch.stack(terms).sum(dim=0)
+    return weighted_sum({name: layer_style_cost(acts_S[name], acts_G[name]) for name in layer_weights}, layer_weights)
 
 
 def total_cost(j_content: Tensor | float, j_style: Tensor | float, alpha: float, beta: float) -> Tensor | float:

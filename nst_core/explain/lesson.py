@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -22,6 +21,7 @@ from ..gram import (
     style_gram_target,
     total_cost,
 )
+from ..losses import weighted_sum
 
 PROBE_SIDE: Final = 96
 STRIPE_PERIOD: Final = 8
@@ -160,7 +160,7 @@ def cost_breakdown(
 ) -> CostBreakdown:
     """Every term of J(G) for activations keyed by layer, each (n_C, n_H, n_W)."""
     terms = [layer_style_term(layer, w, acts_S[layer], acts_G[layer]) for layer, w in layer_weights.items()]
-    j_style = float(np.sum([term.weighted for term in terms]))
+    j_style = float(weighted_sum({t.layer: t.cost for t in terms}, {t.layer: t.weight for t in terms}))
     a_C, a_G = acts_C[content_layer], acts_G[content_layer]
     j_content = float(content_cost(a_C, a_G))
     return CostBreakdown(

@@ -17,12 +17,16 @@ from ..errors import ConfigError
 from ..examples import is_example
 from ..images import content_digest
 from ..layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_INDEX, LAYER_NAMES, layer_shape
+from ..losses import STYLE_LOSSES
 
 ImageInput = Union[str, "os.PathLike[str]", bytes, Tensor]
 """A path, the bytes of an image file, a (1, 3, H, W) or (3, H, W) tensor in [0, 1], or a bundled example's name."""
 
 OPTIMIZERS: Final = ("lbfgs", "adam")
 INITS: Final = ("content", "noise")
+PRESERVE_COLORS: Final = ("none", "luminance", "match")
+SCALE_GROWTH: Final = math.sqrt(2.0)
+"""Coarse-to-fine: each scale's longest side is about this times the previous one (as crowsonkb's)."""
 DEFAULT_LR: Final[dict[str, float]] = {"lbfgs": 1.0, "adam": 0.02}
 """Learning rate used when ``lr`` is None. L-BFGS scales its steps by a line search, so 1 is its natural
 value; Adam moves each pixel by about ``lr`` per step, and 0.02 of the [0, 1] range converges in ~100 steps."""
@@ -52,7 +56,18 @@ class RunConfig:
     ``snapshot_every`` records a snapshot at every step that is a multiple of it (0: none), with the Gram
     matrices of ``snapshot_layers`` (None: the style layers). ``weights`` is "imagenet" (the real
     thing; it raises ``WeightsError`` with advice when it cannot be had, never falls back silently),
-    "random" (offline) or a state-dict path. ``seed`` seeds the noise initialisation.
+    "random" (offline) or a state-dict path. ``seed`` seeds the noise initialisation and the sliced
+    Wasserstein projections.
+
+    Style controls. ``start_size`` (None: one scale) runs coarse-to-fine over ``scales``, from
+    ``start_size`` to ``size`` growing by about √2, each scale starting from the previous result
+    upsampled, with the style targets recomputed at each scale; ``steps`` stays the total number of
+    evaluations, split by ``scale_steps``. ``tv_weight`` weighs a total-variation term (``J_tv``).
+    ``preserve_colors``: "luminance" optimises the luminance only and keeps the content's chroma
+    (Gatys et al. 2016); "match" recolours the style images to the content's colour mean and
+    covariance first. ``style_loss``: "gram" (the course's cost), "mean_cov" (2-Wasserstein between
+    Gaussians) or "sliced_wasserstein" (sorted random projections). ``regions``: one mask image per
+    style (white: where that style applies), for guided Gram matrices; ``style_blend`` is then unused.
     """
 
     content: ImageInput | None = None
@@ -72,6 +87,11 @@ class RunConfig:
     weights: str | os.PathLike[str] = "imagenet"
     snapshot_every: int = 10
     snapshot_layers: Sequence[str] | None = None
+    start_size: int | None = None
+    tv_weight: float = 0.0
+    preserve_colors: str = "none"
+    style_loss: str = "gram"
+    regions: Sequence[ImageInput] | None = None
 
     def validate(self) -> RunConfig:
         """Raise ``ConfigError`` naming the first invalid field; return ``self`` when all are valid."""
@@ -101,6 +121,27 @@ class RunConfig:
         layers = self.style_layers if self.snapshot_layers is None else self.snapshot_layers
         return sorted(set(layers), key=LAYER_INDEX.__getitem__)
 
+    @property
+    def scales(self) -> list[int]:
+        """The longest side of each scale, coarse to fine; the last is ``size``."""
+        if self.start_size is None or self.start_size >= self.size:
+            return [self.size]
+        scales = [int(self.start_size)]
+        while (larger := round(scales[-1] * SCALE_GROWTH)) < self.size:
+            scales.append(larger)
+        return [*scales, self.size]
+
+    @property
+    def scale_steps(self) -> list[int]:
+        """Evaluations per scale: ``steps`` split evenly, the remainder to the coarsest scales.
+
+        An even split spends most of the time at the finest scale (a step there costs ~2x the previous
+        scale's) while the coarse scales, cheap, lay out the large structures.
+        """
+        n = len(self.scales)
+        share, extra = divmod(self.steps, n)
+        return [share + (i < extra) for i in range(n)]
+
     def describe(self) -> dict[str, Any]:
         """The configuration as JSON-friendly values (images are described, not embedded)."""
         out: dict[str, Any] = {}
@@ -114,6 +155,8 @@ class RunConfig:
                 value = {k: float(v) for k, v in value.items()}
             elif f.name in ("style_blend", "snapshot_layers") and value is not None:
                 value = list(value)
+            elif f.name == "regions" and value is not None:
+                value = [describe_image(mask) for mask in value]
             elif isinstance(value, os.PathLike):
                 value = os.fspath(value)
             out[f.name] = value
@@ -299,6 +342,53 @@ def _check_snapshot_layers(c: RunConfig) -> None:
         _check_layer_name("snapshot_layers", layer)
 
 
+def _check_start_size(c: RunConfig) -> None:
+    if c.start_size is None:
+        return
+    if not _whole(c.start_size) or not MIN_SIZE <= c.start_size <= c.size:
+        raise ConfigError(
+            "start_size",
+            f"must be None or a whole number of pixels from {MIN_SIZE} to size ({c.size}), got {c.start_size!r}",
+        )
+    layers = list(c.style_layers) + [c.content_layer] + list(c.snapshot_layers or ())
+    empty = [name for name in layers if 0 in layer_shape(name, c.start_size, c.start_size)[1:]]
+    if empty:
+        raise ConfigError(
+            "start_size", f"at {c.start_size} px layer {empty[0]} has no positions left; use a larger start_size"
+        )
+    if c.steps < len(c.scales):
+        raise ConfigError(
+            "start_size",
+            f"{len(c.scales)} scales from {c.start_size} to {c.size} px need at least {len(c.scales)} steps",
+        )
+
+
+def _check_tv_weight(c: RunConfig) -> None:
+    if not _finite_real(c.tv_weight) or float(c.tv_weight) < 0.0:
+        raise ConfigError(
+            "tv_weight", f"must be a finite number >= 0 (0: no total-variation term), got {c.tv_weight!r}"
+        )
+
+
+def _check_choice(name: str, choices: tuple[str, ...]) -> Any:
+    def check(c: RunConfig) -> None:
+        if getattr(c, name) not in choices:
+            raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(c, name)!r}")
+
+    return check
+
+
+def _check_regions(c: RunConfig) -> None:
+    if c.regions is None:
+        return
+    if isinstance(c.regions, (str, bytes)) or not isinstance(c.regions, Sequence):
+        raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
+    if len(c.regions) != len(c.styles):
+        raise ConfigError("regions", f"{len(c.regions)} mask(s) for {len(c.styles)} style image(s): give one per style")
+    for mask in c.regions:
+        _check_image("regions", mask)
+
+
 # In field order, so that the first error reported is the first bad field; layers before size, whose
 # check needs valid layer names.
 _CHECKS: Final = (
@@ -319,4 +409,9 @@ _CHECKS: Final = (
     _check_device,
     _check_weights,
     _check_snapshot_every,
+    _check_start_size,
+    _check_tv_weight,
+    _check_choice("preserve_colors", PRESERVE_COLORS),
+    _check_choice("style_loss", STYLE_LOSSES),
+    _check_regions,
 )

@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from .. import colors
 from ..errors import ConfigError, NonFiniteLossError, OutOfMemoryError, RunCancelled
 from ..extractor import VGGExtractor, load_extractor, resolve_device
 from ..layers import layer_shape
 from .config import RunConfig
 from .estimate import LBFGS_HISTORY, suggest_size
-from .objective import Evaluation, Objective
+from .objective import Evaluation, Objective, RunImages
 from .precision import Precision, choose_precision
 from .result import RunProgress, RunResult, Snapshot, StepRecord
 from .sources import load_input
@@ -80,98 +82,150 @@ def _optimise(
     cancel: CancelToken,
 ) -> RunResult:
     started = time.perf_counter()
-    content = load_input("content", config.content, config.size)
-    styles = [load_input("style", source, config.size) for source in config.styles]
-    for image in (content, *styles):
-        _check_positions(config, image)
-    objective = Objective(
-        extractor,
-        content,
-        styles,
-        config.blend,
-        dict(config.style_layers),
-        config.content_layer,
-        config.alpha,
-        config.beta,
-        config.recorded_layers,
-        precision,
-    )
-    image = _initial_image(config, content).to(extractor.device).requires_grad_(True)
-    steps = _Steps(config, objective, image, on_progress, cancel, started)
-    if config.optimizer == "adam":
-        steps.optimizer = torch.optim.Adam([image], lr=config.learning_rate)
-        for _ in range(config.steps):
-            steps.evaluate()
-            if steps.step < config.steps:
-                steps.optimizer.step()
-    else:
-        steps.optimizer = torch.optim.LBFGS(
-            [image],
-            lr=config.learning_rate,
-            max_iter=config.steps,
-            history_size=LBFGS_HISTORY,
-            line_search_fn="strong_wolfe",
-        )
-        try:
-            while steps.step < config.steps:  # L-BFGS may stop early on its tolerances: go on to the budget
-                steps.optimizer.step(steps.evaluate)
-        except _BudgetSpent:
-            pass
-    assert steps.final is not None
+    final_shape = load_input("content", config.content, config.size).shape[-2:]
+    steps = _Steps(config, on_progress, cancel, started, final_shape)
+    variable: Tensor | None = None
+    for scale, budget in zip(config.scales, config.scale_steps, strict=True):
+        images, content = _scale_images(config, scale)
+        objective = Objective(extractor, precision, config, images)
+        canvas = _Canvas(config, content.to(extractor.device))
+        variable = canvas.start(config) if variable is None else canvas.resume(variable)
+        steps.run_scale(objective, canvas, variable.requires_grad_(True), budget, scale)
+        variable = variable.detach()
+    assert steps.final is not None and steps.objective is not None
     return RunResult(
         image=steps.final,
         history=steps.history,
         snapshots=steps.snapshots,
-        style_grams={layer: g.detach().to("cpu", torch.float32) for layer, g in objective.style_targets.items()},
+        style_grams={layer: g.detach().to("cpu", torch.float32) for layer, g in steps.objective.style_grams.items()},
         config=config,
         weights_source=extractor.weights_source,
         device=str(extractor.device),
-        loss_scaling=objective.loss_scaling,
+        loss_scaling=steps.objective.loss_scaling,
         precision=str(precision),
         seconds=time.perf_counter() - started,
     )
 
 
+def _scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
+    """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content."""
+    content = load_input("content", config.content, scale)
+    styles = [load_input("style", source, scale) for source in config.styles]
+    for image in (content, *styles):
+        _check_positions(config, image, "size" if scale == config.size else "start_size")
+    masks = None
+    if config.regions is not None:
+        masks = [
+            F.interpolate(
+                load_input("regions", mask, scale).mean(dim=1, keepdim=True),
+                size=tuple(content.shape[-2:]),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            ).clamp(0.0, 1.0)
+            for mask in config.regions
+        ]
+    if config.preserve_colors == "match":
+        styles = [colors.match_colors(style, content) for style in styles]
+    if config.preserve_colors == "luminance":
+        y = colors.luminance(content)
+        grey = [colors.grey(colors.match_luminance(colors.luminance(style), y)) for style in styles]
+        return RunImages(colors.grey(y), grey, masks), content
+    return RunImages(content, styles, masks), content
+
+
+class _Canvas:
+    """How the optimised variable becomes the image J is evaluated on, and the image shown.
+
+    With ``preserve_colors="luminance"`` the variable is the luminance alone (1 channel), seen by the
+    network as a grey image and shown with the content's chroma (``colors.with_chroma``).
+    """
+
+    def __init__(self, config: RunConfig, content: Tensor) -> None:
+        self.luminance = config.preserve_colors == "luminance"
+        self.content = content
+
+    def start(self, config: RunConfig) -> Tensor:
+        return _initial_image(config, colors.luminance(self.content) if self.luminance else self.content)
+
+    def resume(self, previous: Tensor) -> Tensor:
+        """The previous scale's result, upsampled to this scale."""
+        size = tuple(self.content.shape[-2:])
+        return F.interpolate(previous, size=size, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+
+    def evaluated(self, variable: Tensor) -> Tensor:
+        # A differentiable clamp: clamping the variable in place (as the tutorial does) moves it behind
+        # L-BFGS's back and stalls it.
+        image = variable.clamp(0.0, 1.0)
+        return colors.grey(image) if self.luminance else image
+
+    def shown(self, evaluated: Tensor) -> Tensor:
+        return colors.with_chroma(evaluated[:, :1], self.content) if self.luminance else evaluated
+
+
 class _Steps:
-    """The evaluation closure shared by both optimisers: one call is one step."""
+    """The evaluation closure shared by both optimisers: one call is one step, counted across scales."""
 
     def __init__(
         self,
         config: RunConfig,
-        objective: Objective,
-        image: Tensor,
         on_progress: ProgressCallback | None,
         cancel: CancelToken,
         started: float,
+        final_shape: torch.Size,
     ) -> None:
-        self.objective = objective
-        self.image = image
+        self.config = config
         self.steps = config.steps
-        self.optimizer_name = config.optimizer
         self.every = config.snapshot_every
         self.recorded = config.recorded_layers
         self.on_progress = on_progress
         self.cancel = cancel
         self.started = started
+        self.final_shape = tuple(final_shape)
+        self.objective: Objective | None = None
+        self.canvas: _Canvas | None = None
+        self.variable: Tensor | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.scale = config.size
+        self.scale_end = 0
         self.step = 0
         self.history: list[StepRecord] = []
         self.snapshots: list[Snapshot] = []
         self.final: Tensor | None = None
 
+    def run_scale(self, objective: Objective, canvas: _Canvas, variable: Tensor, budget: int, scale: int) -> None:
+        """``budget`` steps at one scale, with a fresh optimiser (the variable's shape changed)."""
+        self.objective, self.canvas, self.variable, self.scale = objective, canvas, variable, scale
+        self.scale_end = self.step + budget
+        lr = self.config.learning_rate
+        if self.config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam([variable], lr=lr)
+            while self.step < self.scale_end:
+                self.evaluate()
+                if self.step < self.steps:
+                    self.optimizer.step()
+            return
+        self.optimizer = torch.optim.LBFGS(
+            [variable], lr=lr, max_iter=budget, history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe"
+        )
+        try:
+            while self.step < self.scale_end:  # L-BFGS may stop early on its tolerances: go on to the budget
+                self.optimizer.step(self.evaluate)
+        except _BudgetSpent:
+            pass
+
     def evaluate(self) -> Tensor:
-        if self.step >= self.steps:
+        if self.step >= self.scale_end:
             raise _BudgetSpent
         _check_cancel(self.cancel, self.step, self.steps)
         step = self.step + 1
-        assert self.optimizer is not None
+        assert self.optimizer is not None and self.objective is not None and self.canvas is not None
+        assert self.variable is not None
         self.optimizer.zero_grad(set_to_none=True)
         snapshot_now = self.every > 0 and step % self.every == 0
-        # J is evaluated on the clamped image, a valid one, through a differentiable clamp: clamping the
-        # variable in place (as the tutorial does) moves it behind L-BFGS's back and stalls it.
-        shown = self.image.clamp(0.0, 1.0)
-        evaluation = self.objective.evaluate(shown, self.recorded if snapshot_now else ())
-        _check_finite(evaluation, step, self.optimizer_name)
+        evaluated = self.canvas.evaluated(self.variable)
+        evaluation = self.objective.evaluate(evaluated, self.recorded if snapshot_now else ())
+        _check_finite(evaluation, step, self.config.optimizer)
         evaluation.objective.backward()
         self.step = step
         record = StepRecord(
@@ -182,33 +236,42 @@ class _Steps:
             J_style_layers=evaluation.J_style_layers,
             elapsed_s=time.perf_counter() - self.started,
             objective=evaluation.value,
+            J_tv=evaluation.J_tv,
+            loss_layers=evaluation.loss_layers,
+            scale=self.scale,
         )
         self.history.append(record)
+        shown = self.canvas.shown(evaluated.detach())
         snapshot = None
         if snapshot_now:
-            snapshot = Snapshot(step, shown.detach().to("cpu", copy=True), evaluation.grams)
+            snapshot = Snapshot(step, self._at_final_size(shown).to("cpu", copy=True), evaluation.grams)
             self.snapshots.append(snapshot)
         if step == self.steps:
-            self.final = shown.detach().to("cpu", copy=True)
+            self.final = shown.to("cpu", copy=True)
         if self.on_progress is not None:
-            self.on_progress(RunProgress(step, self.steps, record, shown.detach(), snapshot))
+            self.on_progress(RunProgress(step, self.steps, record, shown, snapshot))
         return evaluation.objective.detach()
+
+    def _at_final_size(self, image: Tensor) -> Tensor:
+        if tuple(image.shape[-2:]) == self.final_shape:
+            return image
+        return F.interpolate(image, size=self.final_shape, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
 
 
 def _initial_image(config: RunConfig, content: Tensor) -> Tensor:
     if config.init == "noise":
-        return torch.rand(content.shape, generator=torch.Generator().manual_seed(config.seed))
+        return torch.rand(content.shape, generator=torch.Generator().manual_seed(config.seed)).to(content.device)
     return content.clone()
 
 
-def _check_positions(config: RunConfig, image: Tensor) -> None:
+def _check_positions(config: RunConfig, image: Tensor, field: str) -> None:
     height, width = image.shape[-2:]
     for layer in [*config.style_layers, config.content_layer, *config.recorded_layers]:
         if 0 in layer_shape(layer, height, width)[1:]:
             raise ConfigError(
-                "size",
+                field,
                 f"an image of {width}x{height} px leaves no positions at layer {layer}; "
-                "use a larger size, a less elongated image or shallower layers",
+                f"use a larger {field}, a less elongated image or shallower layers",
             )
 
 
@@ -221,16 +284,7 @@ def _check_cancel(cancel: CancelToken, step: int, steps: int) -> None:
 
 def _check_finite(evaluation: Evaluation, step: int, optimizer: str) -> None:
     # The most specific term first: it says where the overflow began.
-    terms = {f"J_style^[{layer}]": value for layer, value in evaluation.J_style_layers.items()}
-    terms.update(
-        {
-            "J_content": evaluation.J_content,
-            "J_style": evaluation.J_style,
-            "J": evaluation.J,
-            "objective": evaluation.value,
-        }
-    )
-    bad = {name: value for name, value in terms.items() if not math.isfinite(value)}
+    bad = {name: value for name, value in evaluation.named_values().items() if not math.isfinite(value)}
     if bad:
         name, value = next(iter(bad.items()))
         raise NonFiniteLossError(

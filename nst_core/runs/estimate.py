@@ -132,7 +132,8 @@ def estimate_run(
     config: RunConfig, height: int | None = None, width: int | None = None, precision: Precision | None = None
 ) -> RunEstimate:
     """Estimate ``config``'s run; the image is taken square (the worst case for its longest side) unless
-    ``height`` and ``width`` are given. ``config`` is validated first."""
+    ``height`` and ``width`` are given. ``config`` is validated first. ``seconds_per_step`` and
+    ``setup_seconds`` are those of the last (full-size) scale; ``seconds`` adds up every scale."""
     config.validate()
     device = resolve_device(config.device)
     precision = precision or choose_precision(device, config.optimizer)
@@ -141,8 +142,18 @@ def estimate_run(
     per_gflop = calibration.seconds_per_gflop
     if device.type == "cpu":
         per_gflop *= calibration.threads / torch.get_num_threads()
-    per_step = per_gflop * work.step_gflop + calibration.seconds_overhead
-    setup = (1 + len(config.styles)) * (per_gflop * work.forward_gflop + calibration.seconds_overhead)
+    overhead = calibration.seconds_overhead
+    per_step = per_gflop * work.step_gflop + overhead
+    setup = (1 + len(config.styles)) * (per_gflop * work.forward_gflop + overhead)
+    # Coarse-to-fine: each scale sets up its targets and runs its share of the steps at its own size.
+    seconds = 0.0
+    for scale, steps in zip(config.scales, config.scale_steps, strict=True):
+        ratio = scale / config.size
+        at = estimate_work(
+            config, max(1, round((height or config.size) * ratio)), max(1, round((width or config.size) * ratio))
+        )
+        seconds += (1 + len(config.styles)) * (per_gflop * at.forward_gflop + overhead)
+        seconds += steps * (per_gflop * at.step_gflop + overhead)
     peak = (
         work.parameter_bytes
         + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients
@@ -151,7 +162,7 @@ def estimate_run(
         + 4 * work.image_numel * BYTES_FLOAT32  # image, its gradient, content and a clamped copy
     )
     return RunEstimate(
-        seconds=setup + config.steps * per_step,
+        seconds=seconds,
         peak_bytes=int(peak),
         device=device.type,
         seconds_per_step=per_step,

@@ -1,32 +1,98 @@
-"""The objective of one run: targets computed once, then J and its scaled form from one forward pass per step."""
+"""The objective of one run at one scale: its terms, built once, evaluated by name from one forward pass per step.
+
+J(G) = α J_content + β Σ_l λ^[l] J_style^[l] (+ tv_weight J_tv). Each style layer is one ``StyleTerm``
+(layer, λ^[l], the loss's targets, a normalising scale): the chosen ``StyleLoss`` drives the optimiser,
+and the course's Gram terms are evaluated beside it (from the same activations, without gradients) so
+every record keeps the Gram formula's values.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .. import gram  # looked up at call time, so a test can swap a formula (to inject a NaN, say)
 from ..extractor import VGGExtractor
 from ..layers import LAYER_INDEX, layer_shape
+from ..losses import GramLoss, StyleLoss, StyleTarget, make_style_loss, total_variation, weighted_sum
+from .config import RunConfig
 from .precision import Precision
 from .result import LossScaling
+
+TV_SCALE: Final = 100.0
+"""×J_tv in the objective. A fixed scale, not the content's own J_tv: a smooth content (a flat sky) would make
+the same weight flatten everything. Measured J_tv of the bundled photos: 0.0035-0.013 at 256 px, 0.006-0.023 at
+128 px; 0.05 pixel noise adds ~0.01. So the term is ~0.4-1 per unit of ``tv_weight`` on a clean image, beside
+style terms that start at β λ^[l]."""
+
+
+@dataclass(frozen=True)
+class RunImages:
+    """The images of one scale: content (1, 3, H, W), the styles, and the region masks (1, 1, H, W) or None."""
+
+    content: Tensor
+    styles: Sequence[Tensor]
+    masks: Sequence[Tensor] | None = None
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One step: ``objective`` (scaled, differentiable), its ``value`` and the formulas' values, as floats."""
+    """One step: ``objective`` (scaled, differentiable), its ``value``, and every term's value by name, as floats."""
 
     objective: Tensor
     value: float
     J: float
     J_content: float
     J_style: float
+    J_tv: float
     J_style_layers: dict[str, float]
+    loss_layers: dict[str, float]
     grams: dict[str, Tensor]
+
+    def named_values(self) -> dict[str, float]:
+        """Every value by its name, the most specific first (J_style^[l], loss^[l], then the totals)."""
+        values = {f"J_style^[{layer}]": v for layer, v in self.J_style_layers.items()}
+        values.update({f"loss^[{layer}]": v for layer, v in self.loss_layers.items()})
+        values.update(J_content=self.J_content, J_style=self.J_style, J_tv=self.J_tv, J=self.J, objective=self.value)
+        return values
+
+
+class StyleTerm:
+    """loss(target, a_G^[l]) of one layer, summed over the regions (one target and mask each, or one blended target).
+
+    ``layer_weight`` is λ^[l]; ``scale`` (1 / the first value, set by the objective) makes the term start at 1.
+    """
+
+    def __init__(
+        self,
+        layer: str,
+        layer_weight: float,
+        loss: StyleLoss,
+        targets: Sequence[StyleTarget],
+        masks: Sequence[Tensor | None],
+    ) -> None:
+        self.layer = layer
+        self.layer_weight = layer_weight
+        self.loss = loss
+        self.targets = tuple(targets)
+        self.masks = tuple(masks)
+        self.scale: float | None = None
+
+    def __call__(self, acts: Tensor) -> Tensor:
+        values = [self.loss(target, acts, mask) for target, mask in zip(self.targets, self.masks, strict=True)]
+        return values[0] if len(values) == 1 else torch.stack(values).sum()
+
+    def set_scale(self, first_value: float, shape: tuple[int, int, int]) -> None:
+        """1 / the first value; when the start already matches the style (0), 1 / the value of zero activations."""
+        with torch.no_grad():
+            zero = float(self(torch.zeros(shape, device=self.targets[0][0].device)))
+        self.scale = _inverse(first_value, zero)
 
 
 def _ordered(layers: Sequence[str] | set[str]) -> list[str]:
@@ -34,52 +100,74 @@ def _ordered(layers: Sequence[str] | set[str]) -> list[str]:
 
 
 class Objective:
-    """J(G) = α J_content(C, G) + β Σ_l λ^[l] J_style^[l](S, G) for one content, blended styles and one size.
+    """The terms of ``config``'s objective for ``images`` (one scale), targets computed once without gradients."""
 
-    The content target a_C and the style targets G_S (the blend's weighted sum of each style's Gram,
-    rescaled per position to G's size) are computed once, without gradients. The optimiser minimises
-    α·s_C·J_content + β·Σ λ^[l]·s_l·J_style^[l] with the scales of ``LossScaling``; every step reports
-    the unscaled values.
-    """
-
-    def __init__(
-        self,
-        extractor: VGGExtractor,
-        content: Tensor,
-        styles: Sequence[Tensor],
-        blend: Sequence[float],
-        style_layers: dict[str, float],
-        content_layer: str,
-        alpha: float,
-        beta: float,
-        recorded_layers: Sequence[str],
-        precision: Precision,
-    ) -> None:
+    def __init__(self, extractor: VGGExtractor, precision: Precision, config: RunConfig, images: RunImages) -> None:
         self.extractor = extractor
         self.precision = precision
         self.device = extractor.device
-        self.style_layers = {layer: float(style_layers[layer]) for layer in _ordered(style_layers)}
-        self.content_layer = content_layer
-        self.alpha = float(alpha)
-        self.beta = float(beta)
-        self.step_layers = _ordered([*self.style_layers, content_layer])
-        height, width = content.shape[-2:]
+        self.layer_weights = {layer: float(config.style_layers[layer]) for layer in _ordered(config.style_layers)}
+        self.content_layer = config.content_layer
+        self.alpha, self.beta, self.tv_weight = float(config.alpha), float(config.beta), float(config.tv_weight)
+        self.step_layers = _ordered([*self.layer_weights, self.content_layer])
+        height, width = images.content.shape[-2:]
+        target_layers = _ordered([*self.layer_weights, *config.recorded_layers])
         self.shapes = {
-            layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *recorded_layers])
+            layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *target_layers])
         }
-        target_layers = _ordered([*self.style_layers, *recorded_layers])
         with torch.no_grad():
-            a_C = self.features(content.to(self.device), [content_layer])[content_layer][0].float()
-            self.content_target = a_C
-            self.style_targets = {layer: torch.zeros((), device=self.device) for layer in target_layers}
-            for style, weight in zip(styles, blend):
-                acts = self.features(style.to(self.device), target_layers)
-                for layer in target_layers:
-                    _, n_H, n_W = self.shapes[layer]
-                    g_S = gram.style_gram_target(acts[layer][0].float(), n_H * n_W)
-                    self.style_targets[layer] = self.style_targets[layer] + weight * g_S
-        self.content_scale = _inverse(float(gram.content_cost(a_C, torch.zeros_like(a_C))), 1.0)
-        self.style_scales: dict[str, float] | None = None
+            content = images.content.to(self.device)
+            self.content_target = self.features(content, [self.content_layer])[self.content_layer][0].float()
+            style_acts = [
+                {layer: a[0].float() for layer, a in self.features(s.to(self.device), target_layers).items()}
+                for s in images.styles
+            ]
+        masks = None if images.masks is None else [m.to(self.device) for m in images.masks]
+        # With regions each style is its own target, confined to its mask; the full-image Gram targets
+        # (for the views) then blend the styles by the share of the image each mask covers.
+        coverage = [] if masks is None else [float(m.mean()) for m in masks]
+        blend = [c / sum(coverage) for c in coverage] if sum(coverage) > 0.0 else config.blend
+        gram_loss = GramLoss()
+        self.style_grams = {
+            layer: gram_loss.target([acts[layer] for acts in style_acts], blend)[0]
+            * (self.shapes[layer][1] * self.shapes[layer][2])
+            for layer in target_layers
+        }
+        loss = make_style_loss(config.style_loss, config.seed)
+        self.style_terms = {
+            layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.layer_weights
+        }
+        self.gram_terms = (
+            self.style_terms
+            if isinstance(loss, GramLoss)
+            else {layer: self._term(layer, gram_loss, style_acts, config.blend, masks) for layer in self.layer_weights}
+        )
+        self.content_scale = _inverse(
+            float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0
+        )
+        self.tv_scale = TV_SCALE
+
+    def _term(
+        self,
+        layer: str,
+        loss: StyleLoss,
+        style_acts: list[dict[str, Tensor]],
+        blend: list[float],
+        masks: list[Tensor] | None,
+    ) -> StyleTerm:
+        layer_weight = self.layer_weights[layer]
+        if masks is None:
+            return StyleTerm(
+                layer, layer_weight, loss, [loss.target([acts[layer] for acts in style_acts], blend)], [None]
+            )
+        _, n_H, n_W = self.shapes[layer]
+        return StyleTerm(
+            layer,
+            layer_weight,
+            loss,
+            [loss.target([acts[layer]], [1.0]) for acts in style_acts],
+            [F.interpolate(mask, size=(n_H, n_W), mode="area")[0, 0] for mask in masks],
+        )
 
     def features(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         with self.precision.context(self.device):
@@ -87,51 +175,53 @@ class Objective:
 
     @property
     def loss_scaling(self) -> LossScaling:
-        if self.style_scales is None:
+        scales = {layer: term.scale for layer, term in self.style_terms.items()}
+        if any(scale is None for scale in scales.values()):
             raise RuntimeError("the scaling is set by the first evaluation")
-        return LossScaling(self.content_scale, dict(self.style_scales))
+        return LossScaling(self.content_scale, scales, self.tv_scale if self.tv_weight else 0.0)  # type: ignore[arg-type]
 
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
         acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
-        grams = {layer: gram.gram_matrix(acts[layer][0].float()) for layer in self.style_layers}
-        with torch.no_grad():
-            grams.update(
-                {layer: gram.gram_matrix(acts[layer][0].float()) for layer in gram_layers if layer not in grams}
-            )
-        j_layers = {}
-        for layer in self.style_layers:
-            n_C, n_H, n_W = self.shapes[layer]
-            j_layers[layer] = gram.gram_style_cost(self.style_targets[layer], grams[layer], n_H, n_W, n_C)
+        style_acts = {layer: acts[layer][0].float() for layer in self.layer_weights}
+        loss_values = {layer: term(style_acts[layer]) for layer, term in self.style_terms.items()}
+        if self.gram_terms is self.style_terms:
+            gram_values = loss_values
+        else:
+            with torch.no_grad():
+                gram_values = {layer: term(style_acts[layer].detach()) for layer, term in self.gram_terms.items()}
         j_content = gram.content_cost(self.content_target, acts[self.content_layer][0].float())
-        j_style = torch.stack([self.style_layers[layer] * j for layer, j in j_layers.items()]).sum()
+        j_tv = total_variation(image.float())
+        j_style = weighted_sum(gram_values, self.layer_weights)
         j_total = self.alpha * j_content + self.beta * j_style
-        if self.style_scales is None:
-            at_start = torch.stack(list(j_layers.values())).detach().tolist()
-            self.style_scales = {
-                layer: _inverse(value, self._zero_gram_cost(layer)) for layer, value in zip(j_layers, at_start)
-            }
-        scaled_style = torch.stack(
-            [self.style_layers[layer] * self.style_scales[layer] * j for layer, j in j_layers.items()]
-        ).sum()
-        objective = self.alpha * self.content_scale * j_content + self.beta * scaled_style
+        if any(term.scale is None for term in self.style_terms.values()):
+            at_start = torch.stack(list(loss_values.values())).detach().tolist()
+            for (layer, term), value in zip(self.style_terms.items(), at_start):
+                term.set_scale(value, self.shapes[layer])
+        scaled = {layer: self.style_terms[layer].scale * value for layer, value in loss_values.items()}  # type: ignore[operator]
+        objective = self.alpha * self.content_scale * j_content + self.beta * weighted_sum(scaled, self.layer_weights)
+        if self.tv_weight:
+            objective = objective + self.tv_weight * self.tv_scale * j_tv
         # One transfer of every value (one device sync per step).
-        values = torch.stack([objective, j_total, j_content, j_style, *j_layers.values()]).detach().tolist()
+        n = len(self.layer_weights)
+        values = (
+            torch.stack([objective, j_total, j_content, j_style, j_tv, *gram_values.values(), *loss_values.values()])
+            .detach()
+            .tolist()
+        )
+        with torch.no_grad():
+            grams = {layer: gram.gram_matrix(acts[layer][0].float()).to("cpu", copy=True) for layer in gram_layers}
         return Evaluation(
             objective=objective,
             value=values[0],
             J=values[1],
             J_content=values[2],
             J_style=values[3],
-            J_style_layers=dict(zip(j_layers, values[4:])),
-            grams={layer: grams[layer].detach().to("cpu", copy=True) for layer in gram_layers},
+            J_tv=values[4],
+            J_style_layers=dict(zip(self.layer_weights, values[5 : 5 + n])),
+            loss_layers=dict(zip(self.layer_weights, values[5 + n :])),
+            grams=grams,
         )
-
-    def _zero_gram_cost(self, layer: str) -> float:
-        """J_style^[l] of an image whose activations are all zero: the target's own scale."""
-        n_C, n_H, n_W = self.shapes[layer]
-        target = self.style_targets[layer]
-        return float(gram.gram_style_cost(target, torch.zeros_like(target), n_H, n_W, n_C))
 
 
 def _inverse(value: float, fallback: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import Tensor
@@ -18,9 +18,13 @@ JSON_FORMAT = "style-lens-run/1"
 class StepRecord:
     """The costs at one step (one evaluation of J), the formulas' own values in float32.
 
-    ``J = alpha * J_content + beta * J_style``, ``J_style = Σ_l λ^[l] J_style_layers[l]``.
-    ``objective`` is the scaled value the optimiser minimised (see ``LossScaling``); ``elapsed_s`` counts
-    from the start of the run (weights loading excluded) to the end of this step.
+    ``J = alpha * J_content + beta * J_style``, ``J_style = Σ_l λ^[l] J_style_layers[l]``: the course's
+    Gram formula whatever the style loss (guided by the masks when the run has regions), so every run
+    compares. ``loss_layers`` holds the chosen style loss's per-layer values (the Gram formula's again
+    for "gram"); ``J_tv`` the total-variation term's (weighted by ``tv_weight`` in the objective only).
+    ``scale`` is the longest side (px) of the image evaluated at this step (coarse-to-fine runs
+    change it). ``objective`` is the scaled value the optimiser minimised (see ``LossScaling``);
+    ``elapsed_s`` counts from the start of the run (weights loading excluded) to the end of this step.
     """
 
     step: int
@@ -30,6 +34,9 @@ class StepRecord:
     J_style_layers: Mapping[str, float]
     elapsed_s: float
     objective: float
+    J_tv: float = 0.0
+    loss_layers: Mapping[str, float] = field(default_factory=dict)
+    scale: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +47,9 @@ class StepRecord:
             "J_style_layers": dict(self.J_style_layers),
             "elapsed_s": self.elapsed_s,
             "objective": self.objective,
+            "J_tv": self.J_tv,
+            "loss_layers": dict(self.loss_layers),
+            "scale": self.scale,
         }
 
 
@@ -56,28 +66,34 @@ class Snapshot:
 class LossScaling:
     """How the optimiser's objective scales the formulas' terms; the reported J values are never scaled.
 
-    objective = alpha * content * J_content + beta * Σ_l λ^[l] * style_layers[l] * J_style^[l].
-    ``content`` is 1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the
-    content term is the relative squared error of the activations; ``style_layers[l]`` is
-    1 / J_style^[l] at the first step, so each layer's term starts at 1. Every term is relative: the
-    same α and β work whatever the activations' scale (ImageNet or random weights, shallow or deep layers).
+    objective = alpha * content * J_content + beta * Σ_l λ^[l] * style_layers[l] * L^[l] + tv_weight * tv * J_tv,
+    L^[l] the style loss's value at layer l (``StepRecord.loss_layers``). ``content`` is
+    1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the content term is the
+    relative squared error of the activations; ``style_layers[l]`` is 1 / L^[l] at the first step (of
+    the last scale), so each layer's term starts at 1; ``tv`` is a fixed 100 (``objective.TV_SCALE``;
+    0 without a TV term). Every
+    term is relative: the same α and β work whatever the activations' scale (ImageNet or random weights,
+    shallow or deep layers) and whatever the loss.
     """
 
     content: float
     style_layers: Mapping[str, float]
+    tv: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "objective": "alpha*content*J_content + beta*sum_l(lambda_l*style_layers[l]*J_style_l)",
+            "objective": "alpha*content*J_content + beta*sum_l(lambda_l*style_layers[l]*loss_l) + tv_weight*tv*J_tv",
             "content": self.content,
             "style_layers": dict(self.style_layers),
+            "tv": self.tv,
         }
 
     def __str__(self) -> str:
         layers = ", ".join(f"{layer} ×{scale:.3g}" for layer, scale in self.style_layers.items())
         return (
             f"J_content ×{self.content:.3g} (4 / the content target's mean square); "
-            f"each J_style^[l] divided by its value at step 1 ({layers})"
+            f"each layer's style loss divided by its value at step 1 ({layers})"
+            + (f"; J_tv ×{self.tv:.3g}" if self.tv else "")
         )
 
 
@@ -97,7 +113,8 @@ class RunProgress:
 class RunResult:
     """A finished run. ``image`` (1, 3, H, W) in [0, 1] on the CPU is the image evaluated at the last
     step, so ``history[-1]`` holds its costs. ``style_grams`` holds the target G_S (CPU, float32) of
-    every style and snapshot layer, rescaled to the generated image's positions as the cost uses it."""
+    every style and snapshot layer, rescaled to the generated image's positions as the cost uses it
+    (with ``regions``: the styles blended by the share of the image each mask covers; at the last scale)."""
 
     image: Tensor
     history: list[StepRecord]

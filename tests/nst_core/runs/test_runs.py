@@ -197,6 +197,11 @@ _BAD_VALUES = {
     "weights": ["no/such/weights.pth", ""],
     "snapshot_every": [-1, 0.5],
     "snapshot_layers": [["relu0_1"], "relu1_1"],
+    "start_size": [8, 65, 32.5, True],
+    "tv_weight": [-1.0, math.nan, "1"],
+    "preserve_colors": ["yes", None],
+    "style_loss": ["histogram", "Gram"],
+    "regions": ["mask.png", [], [torch.rand(1, 3, 32, 32)] * 2, ["no/such/mask.png"]],
 }
 
 
