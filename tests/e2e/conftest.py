@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.e2e.e2e_helpers import open_page
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.e2e_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("STYLE_LENS_CHROMIUM", "/usr/bin/chromium")
