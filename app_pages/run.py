@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+import time
+from typing import TYPE_CHECKING, Any, Final
 
 import streamlit as st
 
@@ -10,12 +11,11 @@ from nst_core import ConfigError, Job, JobStatus, NSTError, estimate_run
 from nst_core.figures import loss_curve_figure
 from nst_core.images import to_pil, to_png_bytes
 from nst_core.runs.export import run_archive
-from ui.resources import get_executor
-from ui.run_form import config_problem, run_config, run_settings
+from ui.run_form import config_problem, run_config, run_settings, use_settings
 from ui.runs import (
     COMPARE_PAGE,
-    COMPARE_PARAM,
     CURRENT_KEY,
+    RUN_PAGE,
     current_run,
     duration,
     is_active,
@@ -23,8 +23,25 @@ from ui.runs import (
     run_number,
     show_outcome,
 )
-from ui.state import current_content, current_style, current_weights, register_run, runs
+from ui.state import current_content, current_style, current_weights, runs
+from ui.store import (
+    RUN_PARAM,
+    ShownRun,
+    adopt_active_runs,
+    copy_link,
+    gallery_enabled,
+    gallery_runs,
+    my_runs,
+    open_linked_run,
+    run_saver,
+    session_run,
+    submit_run,
+)
 
+if TYPE_CHECKING:
+    from nst_core import RunEntry, RunResult, StoredRun
+
+URL_PATH: Final = "stylize"
 POLL_SECONDS: Final = 1.0
 
 
@@ -51,12 +68,12 @@ def _launch_panel(fields: dict[str, Any]) -> None:
             st.caption(f"Snapshots every {every} steps: the last is at step {steps - steps % every} of {steps}.")
         if st.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch"):
             try:
-                job = get_executor().submit(config)
+                job = submit_run(config, current_content(), current_style())
             except NSTError as exc:
                 st.error(str(exc))
                 return
-            register_run(job)
             st.session_state[CURRENT_KEY] = job.id
+            st.query_params.pop(RUN_PARAM, None)  # the page now shows the new run, not the linked one
 
 
 def _remaining(eta_s: float | None) -> str:
@@ -93,23 +110,27 @@ def _live(job: Job) -> None:
     live()
 
 
-def _finished(job: Job) -> None:
-    result = job.result()
-    number = run_number(job.id)
+def _finished(shown: ShownRun) -> None:
+    """A finished run, live or stored: the same image, numbers and downloads either way."""
+    result = shown.result
     history = result.history
-    st.success(f"Run {number} is done: {len(history)} steps in {duration(result.seconds)} on {result.device}.")
-    st.caption(
-        f"Weights: {result.weights_source}. Precision: {result.precision}. "
-        f"The optimiser minimised a scaled objective ({result.loss_scaling}); every cost shown is the formula's own."
-    )
+    _summary(shown)
+    if history:
+        last = history[-1]
+        for column, (label, value) in zip(
+            st.columns(4),
+            (("Final J", last.J), ("Final J_content", last.J_content), ("Final J_style", last.J_style)),
+            strict=False,
+        ):
+            column.metric(label, f"{value:.6g}")
     picture, curves = st.columns([1, 2])
-    picture.image(to_pil(result.image), caption=f"Run {number}: the generated image", width="stretch")
-    curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{job.id}")
+    picture.image(to_pil(result.image), caption=f"{shown.label}: the generated image", width="stretch")
+    curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{shown.key}")
     png, data, link = st.columns(3)
     png.download_button(
         "Download the image (PNG)",
         to_png_bytes(result.image),
-        file_name=f"style-lens-run-{number}.png",
+        file_name=f"style-lens-{shown.name}.png",
         mime="image/png",
         icon=":material/download:",
         on_click="ignore",
@@ -117,7 +138,7 @@ def _finished(job: Job) -> None:
     data.download_button(
         "Download the run's data (ZIP)",
         lambda: run_archive(result),
-        file_name=f"style-lens-run-{number}.zip",
+        file_name=f"style-lens-{shown.name}.zip",
         mime="application/zip",
         icon=":material/folder_zip:",
         on_click="ignore",
@@ -127,8 +148,38 @@ def _finished(job: Job) -> None:
         COMPARE_PAGE,
         label="Compare Gram matrices",
         icon=":material/compare:",
-        query_params={COMPARE_PARAM: job.id},
+        query_params={RUN_PARAM: shown.run_id or shown.key},
     )
+    copy_link(shown.run_id, URL_PATH)
+
+
+def _took(result: RunResult | StoredRun) -> str:
+    return f"{len(result.history)} steps in {duration(result.seconds)} on {result.device}"
+
+
+def _summary(shown: ShownRun) -> None:
+    result = shown.result
+    st.caption(
+        f"Weights: {result.weights_source}. Precision: {result.precision}. "
+        f"The optimiser minimised a scaled objective ({result.loss_scaling}); every cost shown is the formula's own."
+    )
+
+
+def _stored(shown: ShownRun) -> None:
+    """A run opened from its link: read-only; its settings can be copied into the form."""
+    result = shown.result
+    st.subheader(shown.label)
+    whose = "one of your runs" if shown.owned else "a shared run, read-only"
+    st.info(f"Stored run, {whose}: {_took(result)}.")
+    st.button(
+        "Use these settings",
+        icon=":material/tune:",
+        on_click=use_settings,
+        args=(result.config,),
+        key="run_use_settings",
+        help="Copy this run's settings (and its images) into the form above, to launch a run of your own.",
+    )
+    _finished(shown)
 
 
 def _current(job: Job) -> None:
@@ -136,7 +187,11 @@ def _current(job: Job) -> None:
     if is_active(job):
         _live(job)
     elif job.status == JobStatus.DONE:
-        _finished(job)
+        shown = session_run(job.id)
+        st.success(f"Run {run_number(job.id)} is done: {_took(shown.result)}.")
+        if shown.run_id is not None:
+            st.query_params[RUN_PARAM] = shown.run_id  # a reload, or this URL shared, opens this run
+        _finished(shown)
     else:
         snapshot = job.snapshot()
         show_outcome(snapshot)
@@ -177,7 +232,24 @@ def _session_runs() -> None:
     _runs_table(session_runs)
     if len(session_runs) > 1:
         labels = {job_id: run_label(job_id) for job_id in reversed(session_runs)}
-        st.selectbox("Show run", list(labels), format_func=labels.__getitem__, key=CURRENT_KEY)
+        st.selectbox(
+            "Show run",
+            list(labels),
+            format_func=labels.__getitem__,
+            key=CURRENT_KEY,
+            on_change=st.query_params.pop,
+            args=(RUN_PARAM, None),
+        )
+
+
+def _run_links(title: str, entries: list[RunEntry]) -> None:
+    if not entries:
+        return
+    st.subheader(title)
+    for entry in entries:
+        when = time.strftime("%d %b %H:%M", time.localtime(entry.created))
+        label = f"{entry.title or 'Run'} · {entry.width}×{entry.height} px, {entry.steps} steps · {when}"
+        st.page_link(RUN_PAGE, label=label, icon=":material/history:", query_params={RUN_PARAM: entry.id})
 
 
 def main() -> None:
@@ -190,10 +262,23 @@ def main() -> None:
     with st.container(border=True):
         _launch_panel(run_settings())
 
-    job_id = current_run()
-    if job_id is not None:
-        _current(runs()[job_id])
+    adopt_active_runs(runs())
+    requested = st.query_params.get(RUN_PARAM)
+    job = run_saver().job_of(requested, list(runs().values())) if requested is not None else None
+    if requested is not None and job is None:
+        shown = open_linked_run(requested)
+        if shown is not None:
+            _stored(shown)
+    else:
+        if job is not None:
+            st.session_state[CURRENT_KEY] = job.id
+        job_id = current_run()
+        if job_id is not None:
+            _current(runs()[job_id])
     _session_runs()
+    _run_links("My runs", my_runs())
+    if gallery_enabled():
+        _run_links("Class gallery: everyone's latest runs", gallery_runs())
 
 
 main()

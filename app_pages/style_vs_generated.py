@@ -18,17 +18,21 @@ from nst_core.figures import (
 from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
-from ui.runs import (
-    COMPARE_PARAM,
-    RUN_PAGE,
-    finished_runs,
-    is_active,
-    run_label,
-    run_number,
-)
+from ui.runs import RUN_PAGE, finished_runs, is_active, run_label
 from ui.state import runs
+from ui.store import (
+    RUN_PARAM,
+    ShownRun,
+    copy_link,
+    open_linked_run,
+    run_saver,
+    session_run,
+)
 
 RUN_KEY: Final = "svg_run"
+LINKED_KEY: Final = "svg_linked"
+"""Session key: the stored runs this session opened from links (stored id -> ShownRun)."""
+URL_PATH: Final = "compare"
 
 
 def _no_run_yet() -> None:
@@ -45,17 +49,40 @@ def _no_run_yet() -> None:
     st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
 
 
-def _pick_run(done: list[str]) -> str:
-    """The run to show: the one a link named (``?run=``), else the one picked here, else the newest."""
-    requested = st.query_params.get(COMPARE_PARAM)
-    if requested is not None:
-        if requested in done:
-            st.session_state[RUN_KEY] = requested
-        del st.query_params[COMPARE_PARAM]  # a one-time request: later picks must not be overridden
-    if st.session_state.get(RUN_KEY) not in done:
-        st.session_state[RUN_KEY] = done[0]
-    labels = {job_id: run_label(job_id) for job_id in done}
-    return st.selectbox("Run", done, format_func=labels.__getitem__, key=RUN_KEY)
+def _linked_run(done: list[str]) -> None:
+    """Take in a link's ``?run=``: a run of this session (by job id or stored id) is selected, a stored
+    one joins the choices for the rest of the session; one that cannot be opened says why, once."""
+    requested = st.query_params.get(RUN_PARAM)
+    if requested is None:
+        return
+    job = run_saver().job_of(requested, [runs()[job_id] for job_id in done])
+    if job is not None:
+        requested = job.id
+    elif requested not in done and requested not in st.session_state.setdefault(LINKED_KEY, {}):
+        shown = open_linked_run(requested)
+        if shown is None:
+            return
+        st.session_state[LINKED_KEY][requested] = shown
+    st.session_state[RUN_KEY] = requested
+
+
+def _pick_run(done: list[str]) -> ShownRun | None:
+    """The run to show: the one a link named (``?run=``), else the one picked here, else the newest.
+    The URL follows the choice: it names the run's stored id while it has one, so it can be shared."""
+    _linked_run(done)
+    linked: dict[str, ShownRun] = st.session_state.get(LINKED_KEY, {})
+    labels = {**{key: f"{shown.label} (shared)" for key, shown in linked.items()}, **{j: run_label(j) for j in done}}
+    if not labels:
+        return None
+    if st.session_state.get(RUN_KEY) not in labels:
+        st.session_state[RUN_KEY] = done[0] if done else next(iter(labels))
+    choice = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key=RUN_KEY)
+    shown = linked[choice] if choice in linked else session_run(choice)
+    if shown.run_id is not None:
+        st.query_params[RUN_PARAM] = shown.run_id
+    else:
+        st.query_params.pop(RUN_PARAM, None)
+    return shown
 
 
 def _largest_difference_channel(g_S: np.ndarray, g_G: np.ndarray) -> int:
@@ -78,12 +105,11 @@ def _channel_rows(g_S: np.ndarray, g_G: np.ndarray, layer: str, job_id: str) -> 
     st.plotly_chart(gram_row_figure(g_S, g_G, int(k), layer), theme=None, key="svg_row")
 
 
-def _show_run(job_id: str) -> None:
-    result = runs()[job_id].result()
-    number = run_number(job_id)
+def _show_run(shown: ShownRun) -> None:
+    result, job_id = shown.result, shown.key
     snapshots = [snapshot for snapshot in result.snapshots if snapshot.grams]
     if not snapshots:
-        st.warning(f"Run {number} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
+        st.warning(f"{shown.label} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
         return
     layer_weights = dict(result.config.style_layers)
     layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
@@ -109,7 +135,7 @@ def _show_run(job_id: str) -> None:
     relative = relative_gram_difference(g_S, g_G)
     figures = st.columns([1, 4])
     with figures[0]:
-        st.image(to_pil(snapshot.image), caption=f"Run {number}, step {snapshot.step}", width="stretch")
+        st.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")
         if j_layer is not None:
             weight = layer_weights.get(layer, 0.0)
             st.metric(f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", f"{j_layer:.4g}")
@@ -133,11 +159,14 @@ def main() -> None:
         "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
         "image's G_G. Where they agree, the generated image has the style's texture statistics."
     )
-    done = finished_runs()
-    if done:
-        _show_run(_pick_run(done))
-    else:
+    shown = _pick_run(finished_runs())
+    if shown is not None:
+        _show_run(shown)
+        copy_link(shown.run_id, URL_PATH)
+    elif RUN_PARAM not in st.query_params:
         _no_run_yet()
+    else:  # the link's run cannot be opened: its sentence is above
+        st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
 
 
 main()

@@ -15,10 +15,12 @@ OFFLINE_WEIGHTS_URL = "http://127.0.0.1:9/vgg19-dcbb9e9d.pth"
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_weights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point the torch hub cache at an empty folder and the ImageNet weights URL at a closed port."""
+    """Point the torch hub cache at an empty folder, the ImageNet weights URL at a closed port and the run
+    store at an empty data folder."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
         patch.setenv("NST_VGG19_WEIGHTS_URL", OFFLINE_WEIGHTS_URL)
+        patch.setenv("STYLE_LENS_DATA", str(tmp_path_factory.mktemp("style_lens_data")))  # never the user's runs
         yield
 
 

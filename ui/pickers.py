@@ -18,32 +18,36 @@ from .state import (
     latest_generated,
     register_generated,
 )
+from .store import get_store
 
 UPLOAD_TYPES: Final = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "ppm", "pgm", "avif"]
 UPLOAD_FORMATS: Final = ", ".join(t.upper() for t in UPLOAD_TYPES)
 
 
-def _on_upload(key: str, on_image: Callable[[PickedImage], None]) -> None:
+def _on_upload(key: str, on_image: Callable[[PickedImage], None], keep: bool) -> None:
     uploaded = st.session_state.get(key)
     st.session_state.pop(f"{key}_error", None)
     if uploaded is None:
         return
+    data = uploaded.getvalue()
     try:
-        image = image_from_upload(uploaded.getvalue(), uploaded.name)
+        image = image_from_upload(data, uploaded.name)
     except ImageError as exc:
         st.session_state[f"{key}_error"] = f"{uploaded.name}: {exc}"
         return
+    if keep:
+        image = image._replace(source=get_store().put_image(data))
     on_image(image)
 
 
-def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]) -> None:
+def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None], *, keep: bool = False) -> None:
     """A file uploader whose files are decoded by the core. A valid image is handed to ``on_image``
     (called from the widget callback, so it may write widget keys); a bad file shows its message and
-    changes nothing else."""
+    changes nothing else. ``keep``: store the file, so that links and stored runs can name it by its id."""
     # No ``type`` filter: Streamlit would list all the formats in a hint cut off in the narrow sidebar.
     # The core decodes every file and rejects a non-image with a sentence; the formats are in the help.
     st.file_uploader(
-        label, key=key, on_change=_on_upload, args=(key, on_image), help=f"Image formats: {UPLOAD_FORMATS}."
+        label, key=key, on_change=_on_upload, args=(key, on_image, keep), help=f"Image formats: {UPLOAD_FORMATS}."
     )
     error = st.session_state.get(f"{key}_error")
     if error:

@@ -15,7 +15,13 @@ import streamlit as st
 import torch
 from torch import Tensor
 
-from nst_core import Executor, OutOfMemoryError, ThreadExecutor, VGGExtractor, load_extractor
+from nst_core import (
+    Executor,
+    OutOfMemoryError,
+    ThreadExecutor,
+    VGGExtractor,
+    load_extractor,
+)
 from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS

@@ -13,10 +13,23 @@ from typing import Any, Final
 import streamlit as st
 
 from nst_core import ConfigError, RunConfig
-from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from nst_core.layers import (
+    DEFAULT_CONTENT_LAYER,
+    DEFAULT_STYLE_LAYERS,
+    LAYER_CHANNELS,
+    RELU_LAYERS,
+)
 from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 
-from .state import current_content, current_device, current_preset, current_style, current_weights, gpu_available
+from .state import (
+    current_content,
+    current_device,
+    current_preset,
+    current_style,
+    current_weights,
+    example_names,
+    gpu_available,
+)
 
 LAMBDAS_PER_ROW: Final = 5
 FIELD_LABELS: Final = {
@@ -190,6 +203,22 @@ def run_config(fields: dict[str, Any]) -> RunConfig:
     )
     config.validate()
     return config
+
+
+def use_settings(config: RunConfig) -> None:
+    """Copy a (stored) run's settings into the form, and its images into the sidebar when they are bundled
+    examples; call it from a widget callback only."""
+    state = st.session_state
+    for name in ("alpha", "beta", "content_layer", "init", "size", "steps", "optimizer", "lr", "seed", "snapshot_every"):
+        state[widget_key(name)] = getattr(config, name)
+    state[widget_key("style_layers")] = list(config.style_layers)
+    for layer, weight in config.style_layers.items():
+        state[_lambda_key(layer)] = float(weight)
+    if config.device in ("cuda", "cpu") and (config.device == "cpu" or gpu_available()):
+        state[widget_key("device")] = config.device
+    for slot, source in (("content", config.content), ("style", config.style)):
+        if isinstance(source, str) and source in example_names(slot):
+            state[slot] = source
 
 
 def config_problem(exc: ConfigError) -> str:

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 RUN_PAGE: Final = "app_pages/run.py"
 COMPARE_PAGE: Final = "app_pages/style_vs_generated.py"
-COMPARE_PARAM: Final = "run"
-"""Query parameter of the Style vs generated page naming the job to show (the Run page's link sets it)."""
 CURRENT_KEY: Final = "run_current"
 """Session key: id of the run the Run page shows (the latest launched unless another was picked)."""
 

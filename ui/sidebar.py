@@ -7,6 +7,7 @@ from typing import Final
 
 import streamlit as st
 
+from nst_core.errors import ImageError, RunNotFoundError
 from nst_core.examples import get_example
 from nst_core.images import to_pil
 from nst_core.weights import imagenet_weights_cached
@@ -25,9 +26,11 @@ from .state import (
     device_label,
     example_names,
     gpu_available,
+    image_from_upload,
     use_upload,
     weights_pinned_random,
 )
+from .store import UPLOAD_PREFIX, get_store, remember_owner
 
 WEIGHTS_LABELS: Final = {"imagenet": "VGG19 ImageNet (trained)", "random": "Random VGG19 (untrained)"}
 RANDOM_WEIGHTS_NOTE: Final = (
@@ -53,20 +56,41 @@ def render_frame() -> None:
             column.image(picture, caption=caption, width="stretch")
         with st.expander("Upload your own images"):
             for slot in ("content", "style"):
-                image_uploader(f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot))
+                image_uploader(
+                    f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True
+                )
         st.divider()
         _model_panel()
         _preset_picker()
+        remember_owner()
 
 
 def _image_picker(slot: Slot, title: str) -> None:
     default = DEFAULT_EXAMPLES[slot]
     labels = {name: get_example(name).title for name in [default, *example_names(slot)]}
+    _open_linked_upload(slot)
     upload = st.session_state.get(f"{slot}_upload")
     if upload is not None:
-        labels[UPLOADED] = upload.label.capitalize()
+        # The option's text is what the URL carries: the stored upload's id, never the file's name.
+        labels[UPLOADED] = f"{UPLOAD_PREFIX}{upload.source}"
     # format_func must not read session state: AppTest replays it outside a script run.
     st.selectbox(title, list(labels), format_func=labels.__getitem__, key=slot, bind="query-params")
+
+
+def _open_linked_upload(slot: Slot) -> None:
+    """A link's ``content=upload:<id>`` (or ``style=``): load that stored upload into this session, or say
+    plainly that it cannot be opened (the picker then falls back to the example)."""
+    requested = st.query_params.get(slot, "")
+    image_id = requested.removeprefix(UPLOAD_PREFIX)
+    upload = st.session_state.get(f"{slot}_upload")
+    if not requested.startswith(UPLOAD_PREFIX) or (upload is not None and upload.source == image_id):
+        return
+    try:
+        image = image_from_upload(get_store().get_image(image_id), "from a link", image_id)
+    except (RunNotFoundError, ImageError):
+        st.error(f"The {slot} image this link names is not stored on this server, so it cannot be opened.")
+        return
+    st.session_state[f"{slot}_upload"] = image
 
 
 def _model_panel() -> None:

@@ -48,7 +48,7 @@ class PickedImage(NamedTuple):
     digest: str
     label: str
     kind: ImageKind = "example"
-    source: str | None = None  # example name, upload file name, or the job id of a run
+    source: str | None = None  # example name, stored upload's id (else its file name), or a run's job id
 
 
 @dataclass(frozen=True)
@@ -131,10 +131,11 @@ def example_image(name: str) -> PickedImage:
     return PickedImage(tensor, content_digest(data), get_example(name).title, "example", name)
 
 
-def image_from_upload(data: bytes, file_name: str) -> PickedImage:
-    """Decode an uploaded file; raises ``ImageError`` with a message for the user."""
+def image_from_upload(data: bytes, file_name: str, image_id: str | None = None) -> PickedImage:
+    """Decode an uploaded file; raises ``ImageError`` with a message for the user. ``image_id``: its id
+    in the run store when it was kept there (links and stored runs name it by that id, never by file name)."""
     tensor = load_image(data, max_side=IMAGE_MAX_SIDE)
-    return PickedImage(tensor, content_digest(data), f"your upload: {file_name}", "upload", file_name)
+    return PickedImage(tensor, content_digest(data), f"your upload: {file_name}", "upload", image_id or file_name)
 
 
 def image_from_tensor(tensor: Tensor, label: str, kind: ImageKind, source: str | None = None) -> PickedImage:

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from nst_core.runs.export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
 from tests.helpers import APP
+from ui.store import run_saver
 
 RUN_PAGE = "app_pages/run.py"
 DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
@@ -85,7 +86,7 @@ def test_tiny_run_shows_its_result_and_downloads(finished: AppTest) -> None:
     assert labels["Download the image (PNG)"].proto.url.endswith(".png")
     assert labels["Download the run's data (ZIP)"].proto.deferred_file_id  # built on click by run_archive
     (link,) = [link for link in finished.page_link if "Compare" in link.value]
-    assert job.id in link.proto.query_string
+    assert link.proto.query_string == f"run={run_saver().stored_id(job.id)}"  # the stored run: a shareable link
     assert finished.dataframe[0].value["Status"].tolist() == ["done"]
 
 

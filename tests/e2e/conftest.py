@@ -8,11 +8,13 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.e2e.e2e_helpers import open_page
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.e2e_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("STYLE_LENS_CHROMIUM", "/usr/bin/chromium")
@@ -42,12 +44,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`bash dev.sh app` on a free port; the random weights unless ImageNet weights are cached."""
+@contextmanager
+def serve_app(folder: Path, **env: str) -> Iterator[str]:
+    """`bash dev.sh app` on a free port, with its data folder and log in ``folder``; yields its URL once
+    its health check answers (no page has been requested yet: the first visit is the caller's)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random")}
+    log = folder / "streamlit.log"
+    env = {
+        **os.environ,
+        "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random"),
+        "STYLE_LENS_DATA": str(folder / "data"),
+        **env,
+    }
     cmd = [
         "bash", str(ROOT / "dev.sh"), "app",
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -72,6 +80,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`bash dev.sh app` on a free port; the random weights unless ImageNet weights are cached."""
+    with serve_app(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.e2e.e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_page, screenshot, wait_for_app, wait_for_drawings
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.e2e_helpers import (
+    FIRST_LOAD_MS,
+    no_error_shown,
+    open_page,
+    screenshot,
+    wait_for_app,
+    wait_for_drawings,
+)
 
 RUN_SIZE, RUN_STEPS = 64, 10
 RUN_DEADLINE_MS = 420_000  # seconds on an idle machine; up to 30 s a step seen on a 2-core one under load 14

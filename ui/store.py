@@ -1,0 +1,252 @@
+"""Runs that outlive a browser tab: the process-wide ``RunStore``, the saving of every finished run, the
+visitor's owner token, share links and the runs a page shows (a live job of this session or a stored run).
+
+Who owns a run: a random token (``new_id``, 128 bits) kept in the ``style_lens_owner`` cookie. Streamlit
+reads cookies (``st.context.cookies``) but cannot set one, so the frame sets it once with a line of
+JavaScript. A cookie survives reloads and new tabs of the same browser and is never part of a URL, so a
+shared link carries only ``?run=<id>`` and cannot make its reader the owner. The trade-off: a visitor who
+clears cookies or switches browser loses the list of "my runs" (every run still opens by its link).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Final
+
+import streamlit as st
+
+from nst_core import JobStatus, RunConfig, RunStore, StoredRun, default_root
+from nst_core.errors import RunNotFoundError, StoredRunError
+from nst_core.store import is_valid_id, new_id
+
+from .resources import get_executor
+from .runs import run_number
+from .state import PickedImage, register_run, runs
+
+if TYPE_CHECKING:
+    from nst_core import Job, RunEntry, RunResult
+
+_log = logging.getLogger(__name__)
+
+RUN_PARAM: Final = "run"
+"""Query parameter naming a stored run (both the Run and the Style vs generated page read it)."""
+UPLOAD_PREFIX: Final = "upload:"
+"""A link's ``content=`` / ``style=`` value for a stored upload: ``upload:<image id>``."""
+OWNER_COOKIE: Final = "style_lens_owner"
+OWNER_KEY: Final = "_owner"
+GALLERY_ENV: Final = "STYLE_LENS_GALLERY"
+MAX_BYTES_ENV: Final = "STYLE_LENS_DATA_MAX_BYTES"
+DEFAULT_MAX_BYTES: Final = 4 * 2**30
+"""The store is pruned, oldest runs first, to stay under this (``$STYLE_LENS_DATA_MAX_BYTES`` overrides it)."""
+MAX_RUNS: Final = 5000
+SAVE_WAIT_S: Final = 10.0
+"""How long a page waits for a just-finished run to be written before showing it without a link."""
+NOT_FOUND: Final = "This link names no run stored on this server: it may be mistyped, or the run was deleted."
+
+
+# ---------------------------------------------------------------- the store and the saver
+
+
+class RunSaver:
+    """Writes every finished run of the jobs it tracks into the store, from the executor's thread: a run
+    launched from a tab that was closed meanwhile still lands there, and its link works."""
+
+    def __init__(self, store: RunStore, max_bytes: int) -> None:
+        self.store = store
+        self._max_bytes = max_bytes
+        self._changed = threading.Condition()
+        self._saved: dict[str, str | None] = {}  # job id -> stored id (None: not done, or could not be written)
+        self._active: dict[str, list[Job]] = {}  # owner -> their queued or running jobs
+
+    def track(self, job: Job, *, owner: str, title: str, content: str, style: str) -> None:
+        """Save ``job``'s result once it is done, under ``owner``, with ``content`` / ``style`` naming its images."""
+        with self._changed:
+            self._active.setdefault(owner, []).append(job)
+        job.add_done_callback(partial(self._save, owner=owner, title=title, content=content, style=style))
+
+    def stored_id(self, job_id: str, wait_s: float = 0.0) -> str | None:
+        """The stored id of a tracked job's run, waiting up to ``wait_s`` while its writing is under way."""
+        with self._changed:
+            if not self._tracked(job_id):
+                return None
+            self._changed.wait_for(lambda: job_id in self._saved, timeout=wait_s)
+            return self._saved.get(job_id)
+
+    def job_of(self, run_id: str, jobs: list[Job]) -> Job | None:
+        """The job among ``jobs`` that was stored as ``run_id``."""
+        with self._changed:
+            return next((job for job in jobs if self._saved.get(job.id) == run_id), None)
+
+    def active(self, owner: str) -> list[Job]:
+        """``owner``'s queued and running jobs, oldest first: a reloaded tab picks them up again."""
+        with self._changed:
+            return [job for job in self._active.get(owner, []) if not job.status.finished]
+
+    def _tracked(self, job_id: str) -> bool:
+        return job_id in self._saved or any(job.id == job_id for jobs in self._active.values() for job in jobs)
+
+    def _save(self, job: Job, *, owner: str, title: str, content: str, style: str) -> None:
+        run_id = None
+        try:
+            if job.status == JobStatus.DONE:
+                run_id = self.store.put(_described(job.result(), content, style), owner=owner, title=title)
+                self.store.prune(max_runs=MAX_RUNS, max_bytes=self._max_bytes)
+        except Exception:  # noqa: BLE001 - a full disk must not lose the session's view of the run: it just has no link
+            _log.exception("run %s could not be stored", job.id)
+        finally:
+            with self._changed:
+                self._saved[job.id] = run_id
+                self._active[owner] = [j for j in self._active.get(owner, []) if j is not job]
+                self._changed.notify_all()
+
+
+def _described(result: RunResult, content: str, style: str) -> RunResult:
+    """The result with its config's images named (an example, ``upload <image id>``), not given as pixels."""
+    return dataclasses.replace(result, config=dataclasses.replace(result.config, content=content, style=style))
+
+
+def _max_bytes() -> int:
+    configured = os.environ.get(MAX_BYTES_ENV, "").strip()
+    return int(configured) if configured.isdigit() else DEFAULT_MAX_BYTES
+
+
+@st.cache_resource(show_spinner=False)
+def _saver(root: str) -> RunSaver:
+    return RunSaver(RunStore(root), _max_bytes())
+
+
+def run_saver() -> RunSaver:
+    """The saver of this process's data folder (``$STYLE_LENS_DATA``; one per folder)."""
+    return _saver(str(default_root()))
+
+
+def get_store() -> RunStore:
+    """The process-wide store of finished runs and uploads."""
+    return run_saver().store
+
+
+def gallery_enabled() -> bool:
+    return os.environ.get(GALLERY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# ---------------------------------------------------------------- the visitor
+
+
+def owner_token() -> str:
+    """This visitor's token: the cookie's, else a new one (which ``remember_owner`` writes into the cookie)."""
+    token = st.session_state.get(OWNER_KEY)
+    if token is None:
+        cookie = st.context.cookies.get(OWNER_COOKIE)
+        token = cookie if is_valid_id(cookie) else new_id()
+        st.session_state[OWNER_KEY] = token
+    return token
+
+
+def remember_owner() -> None:
+    """Write the visitor's token into its cookie once per session, if the browser did not send it."""
+    token = owner_token()
+    if st.context.cookies.get(OWNER_COOKIE) == token or st.session_state.get("_owner_cookie_set"):
+        return
+    st.session_state["_owner_cookie_set"] = True
+    st.html(
+        f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=31536000; SameSite=Lax';</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def submit_run(config: RunConfig, content: PickedImage, style: PickedImage) -> Job:
+    """Queue a run for this visitor and this session; its result is stored once it is done."""
+    job = get_executor().submit(config)
+    title = f"{image_title(content)} in the style of {image_title(style)}"
+    run_saver().track(
+        job, owner=owner_token(), title=title, content=image_reference(content), style=image_reference(style)
+    )
+    register_run(job)
+    return job
+
+
+def image_reference(image: PickedImage) -> str:
+    """What a stored config names: the example's name, or ``upload <image id>`` (never a file name)."""
+    return f"upload {image.source}" if image.kind == "upload" else str(image.source)
+
+
+def image_title(image: PickedImage) -> str:
+    return "an upload" if image.kind == "upload" else image.label
+
+
+def adopt_active_runs(session_runs: dict[str, Job]) -> None:
+    """Put this visitor's queued and running jobs back into a reloaded session."""
+    for job in run_saver().active(owner_token()):
+        session_runs.setdefault(job.id, job)
+
+
+# ---------------------------------------------------------------- what a page shows
+
+
+@dataclass(frozen=True)
+class ShownRun:
+    """A finished run as the pages show it, live from this session or stored: ``result`` has a
+    ``RunResult``'s attributes either way."""
+
+    result: RunResult | StoredRun
+    label: str  # "Run 2", or a stored run's title
+    key: str  # the job id of a live run, the stored id of a stored one: suffix of its widgets' keys
+    name: str  # for file names: "run-2", or the stored id
+    run_id: str | None  # the stored id its link names; None until it is stored
+    owned: bool  # launched by this visitor
+
+
+def stored_run(run_id: str) -> ShownRun:
+    """A stored run; ``RunNotFoundError`` / ``StoredRunError`` with the store's sentence if it cannot be opened."""
+    run = get_store().get(run_id).load()
+    owned = run.owner is not None and run.owner == owner_token()
+    return ShownRun(run, run.title or "Shared run", run.id, run.id, run.id, owned)
+
+
+def session_run(job_id: str) -> ShownRun:
+    """A finished run of this session (its result must be ready), with its stored id once it is written."""
+    number = run_number(job_id)
+    result = runs()[job_id].result()
+    return ShownRun(result, f"Run {number}", job_id, f"run-{number}", run_saver().stored_id(job_id, SAVE_WAIT_S), True)
+
+
+def open_linked_run(run_id: str) -> ShownRun | None:
+    """The stored run a link names, or None after one sentence saying why it cannot be shown."""
+    try:
+        return stored_run(run_id)
+    except RunNotFoundError:
+        st.error(NOT_FOUND)
+    except StoredRunError:
+        st.error("The run this link names is damaged on this server and cannot be shown.")
+    return None
+
+
+def share_link(run_id: str, url_path: str) -> str:
+    """The absolute link to ``run_id`` on the current page: built from the browser's own address
+    (``st.context.url``), so it is right behind a proxy too; relative when that is unknown."""
+    base = st.context.url or f"/{url_path}"
+    return f"{base.rstrip('/')}?{RUN_PARAM}={run_id}"
+
+
+def copy_link(run_id: str | None, url_path: str) -> None:
+    """The run's share link, in a code block with a copy button (read-only for whoever opens it)."""
+    if run_id is None:
+        st.caption("This run could not be stored, so it has no link.")
+        return
+    st.caption("**Copy link**: anyone who opens it sees this run, read-only.")
+    st.code(share_link(run_id, url_path), language=None)
+
+
+def my_runs(limit: int = 20) -> list[RunEntry]:
+    """This visitor's stored runs, newest first."""
+    return get_store().list(owner=owner_token(), limit=limit)
+
+
+def gallery_runs(limit: int = 12) -> list[RunEntry]:
+    """Everyone's latest stored runs (only shown when the gallery is enabled)."""
+    return get_store().list(limit=limit)
