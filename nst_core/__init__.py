@@ -1,6 +1,18 @@
 """Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
 
-from .errors import ConfigError, ImageError, NonFiniteLossError, NSTError, OutOfMemoryError, RunCancelled, RunError, WeightsError
+from .errors import (
+    AdmissionError,
+    ConfigError,
+    ImageError,
+    NonFiniteLossError,
+    NSTError,
+    OutOfMemoryError,
+    QueueFullError,
+    RunCancelled,
+    RunError,
+    TooManyRunsError,
+    WeightsError,
+)
 from .extractor import VGGExtractor, load_extractor
 from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
@@ -10,13 +22,16 @@ __all__ = [
     "DEFAULT_STYLE_LAYERS",
     "LAYER_NAMES",
     "RELU_LAYERS",
+    "AdmissionError",
     "ConfigError",
     "ImageError",
     "NSTError",
     "NonFiniteLossError",
     "OutOfMemoryError",
+    "QueueFullError",
     "RunCancelled",
     "RunError",
+    "TooManyRunsError",
     "VGGExtractor",
     "WeightsError",
     "content_cost",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class NSTError(Exception):
     """Base class of every error raised on purpose by ``nst_core``."""
@@ -45,3 +47,33 @@ class OutOfMemoryError(RunError):
 
 class RunCancelled(RunError):
     """The run was cancelled by its owner."""
+
+
+class AdmissionError(NSTError):
+    """A run was refused by the server's fair-queue limits; the message says why and what to do."""
+
+
+class TooManyRunsError(AdmissionError):
+    """The visitor already has ``limit`` runs queued or running (``STYLE_LENS_MAX_ACTIVE``)."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        runs = "run" if active == 1 else "runs"
+        super().__init__(
+            f"You already have {active} {runs} queued or running, the most one visitor may have on this server "
+            f"({limit}): wait until it finishes, or stop it, then launch again."
+        )
+        self.active = active
+        self.limit = limit
+
+
+class QueueFullError(AdmissionError):
+    """``limit`` runs are already waiting (``STYLE_LENS_MAX_QUEUE``); ``wait_s`` estimates the backlog."""
+
+    def __init__(self, limit: int, wait_s: float) -> None:
+        self.limit = limit
+        self.wait_s = wait_s
+        self.wait_minutes = max(1, math.ceil(wait_s / 60))
+        super().__init__(
+            f"The queue is full, about {self.wait_minutes} min of runs ahead ({limit} runs are waiting, the most "
+            "this server takes): try again later."
+        )

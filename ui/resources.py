@@ -43,7 +43,7 @@ def get_extractor() -> VGGExtractor:
 @st.cache_resource(show_spinner=False)
 def get_executor() -> Executor:
     """The process-wide run executor: one queue of jobs shared by every session."""
-    return ThreadExecutor()
+    return ThreadExecutor.from_env()
 
 
 # ---------------------------------------------------------------- ImageNet weights download

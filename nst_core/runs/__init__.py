@@ -1,5 +1,6 @@
 """Runs: the optimisation engine (``run``), background jobs (``ThreadExecutor``) and time/memory estimates."""
 
+from .admission import AdmissionPolicy, HostedLimits, hosted_limits
 from .config import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_LR, MAX_SIZE, MIN_SIZE, RunConfig
 from .engine import run
 from .estimate import RunEstimate, estimate_run, suggest_size
@@ -14,8 +15,10 @@ __all__ = [
     "DEFAULT_LR",
     "MAX_SIZE",
     "MIN_SIZE",
+    "AdmissionPolicy",
     "Executor",
     "ExtractorCache",
+    "HostedLimits",
     "ImageInputError",
     "Job",
     "JobSnapshot",
@@ -31,6 +34,7 @@ __all__ = [
     "ThreadExecutor",
     "choose_precision",
     "estimate_run",
+    "hosted_limits",
     "run",
     "suggest_size",
 ]
