@@ -47,7 +47,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`bash dev.sh app` on a free port; the random weights unless ImageNet weights are cached."""
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random")}
+    env = {
+        **os.environ,
+        "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random"),
+        # Every run step lasts at least this long, so a tiny run is seen in progress on the fastest CPU.
+        "STYLE_LENS_TEST_STEP_DELAY_S": "0.5",
+    }
     cmd = [
         "bash", str(ROOT / "dev.sh"), "app",
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
