@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh clone: `bash dev.sh app` starts the app, `bash dev.sh test` runs every test.
-# Both create .venv (if missing) and install what they need into it first.
+# Both create .venv (if missing) and install what they need into it first. STYLE_LENS_HOSTED=1 bash dev.sh app
+# starts the app for a hosted server (no file watching).
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${STYLE_LENS_VENV:-.venv}
@@ -37,6 +38,11 @@ case "${1:-}" in
         # Ray is an optional extra: installed when the app is asked to run on it.
         if [ "${STYLE_LENS_EXECUTOR:-thread}" = ray ] && ! "$VENV/bin/python" -c "import ray" 2>/dev/null; then
             "$VENV/bin/python" -m pip install -q -e ".[ray]"
+        fi
+        # Hosted mode (a public or class server): watch no file at all; .streamlit/config.toml polls the
+        # app's own sources for development.
+        if [ "${STYLE_LENS_HOSTED:-0}" = 1 ]; then
+            set -- --server.fileWatcherType none --server.runOnSave false "$@"
         fi
         exec "$VENV/bin/python" -m streamlit run app.py "$@"
         ;;

@@ -1,6 +1,7 @@
 """Style Lens core: the Gatys style mathematics, VGG19 features, images, runs and jobs. No Streamlit here."""
 
 from .errors import (
+    AdmissionError,
     ArchiveError,
     ConfigError,
     ExecutorUnavailableError,
@@ -13,6 +14,7 @@ from .errors import (
     RunError,
     RunNotFoundError,
     StoredRunError,
+    TooManyRunsError,
     WeightsError,
     WorkerLostError,
 )
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_STYLE_LAYERS",
     "LAYER_NAMES",
     "RELU_LAYERS",
+    "AdmissionError",
     "ConfigError",
     "ExecutorUnavailableError",
     "ImageError",
@@ -37,6 +40,7 @@ __all__ = [
     "RunError",
     "RunNotFoundError",
     "StoredRunError",
+    "TooManyRunsError",
     "VGGExtractor",
     "WeightsError",
     "WorkerLostError",

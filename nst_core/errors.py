@@ -67,6 +67,19 @@ class AdmissionError(NSTError):
     """A run was refused by the server's fair-queue limits; the message says why and what to do."""
 
 
+class TooManyRunsError(AdmissionError):
+    """The visitor already has ``limit`` runs queued or running (``STYLE_LENS_MAX_ACTIVE``)."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        runs = "run" if active == 1 else "runs"
+        super().__init__(
+            f"You already have {active} {runs} queued or running, the most one visitor may have on this server "
+            f"({limit}): wait until it finishes, or stop it, then launch again."
+        )
+        self.active = active
+        self.limit = limit
+
+
 class QueueFullError(AdmissionError):
     """``limit`` runs are already waiting (``STYLE_LENS_MAX_QUEUE``); ``wait_s`` estimates the backlog."""
 

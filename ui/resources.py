@@ -18,10 +18,10 @@ from torch import Tensor
 from nst_core import (
     Executor,
     OutOfMemoryError,
-    ThreadExecutor,
     VGGExtractor,
     load_extractor,
 )
+from nst_core.runs import executor_from_env
 from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
@@ -45,8 +45,9 @@ def get_extractor() -> VGGExtractor:
 
 @st.cache_resource(show_spinner=False)
 def get_executor() -> Executor:
-    """The process-wide run executor: one queue of jobs shared by every session."""
-    return ThreadExecutor()
+    """The process-wide run executor: one queue of jobs shared by every session, on threads or on Ray as
+    ``STYLE_LENS_EXECUTOR`` says (``nst_core.runs.executor_from_env``)."""
+    return executor_from_env()
 
 
 # ---------------------------------------------------------------- ImageNet weights download

@@ -1,6 +1,7 @@
 """Runs: the optimisation engine (``run``), background jobs (``ThreadExecutor``, ``RayExecutor``, chosen by
 ``executor_from_env``) and time/memory estimates."""
 
+from .admission import AdmissionPolicy, HostedLimits, hosted_limits
 from .config import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_LR, MAX_SIZE, MIN_SIZE, RunConfig
 from .engine import run
 from .estimate import RunEstimate, estimate_run, suggest_size
@@ -17,8 +18,10 @@ __all__ = [
     "DEFAULT_LR",
     "MAX_SIZE",
     "MIN_SIZE",
+    "AdmissionPolicy",
     "Executor",
     "ExtractorCache",
+    "HostedLimits",
     "ImageInputError",
     "Job",
     "JobSnapshot",
@@ -36,6 +39,7 @@ __all__ = [
     "choose_precision",
     "estimate_run",
     "executor_from_env",
+    "hosted_limits",
     "run",
     "suggest_size",
 ]

@@ -29,7 +29,7 @@ def executor_from_env(environ: Mapping[str, str] | None = None) -> Executor:
     if kind not in EXECUTORS:
         raise ConfigError(EXECUTOR_ENV, f"{kind!r} is not an executor; use one of {', '.join(EXECUTORS)}")
     if kind == "thread":
-        return ThreadExecutor()
+        return ThreadExecutor.from_env()
     from .ray_executor import RayExecutor
 
     share = environ.get(GPUS_PER_RUN_ENV, "1")

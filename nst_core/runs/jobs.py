@@ -1,7 +1,9 @@
 """Background runs: the ``Executor`` / ``Job`` interface, and ``ThreadExecutor``, its in-process implementation.
 
-Callers (the app, a notebook) only use ``Executor.submit(config) -> Job`` and the ``Job`` methods, so
-another engine (a cluster scheduler such as Ray) can implement both interfaces without changing them.
+Callers (the app, a notebook) only use ``Executor.submit(config, owner=...) -> Job``,
+``Executor.cancel_owner`` and the ``Job`` methods, so another engine (a cluster scheduler such as Ray) can
+implement both interfaces without changing them. The fair-queue rules live in ``admission.AdmissionPolicy``,
+which every executor applies at submit.
 
 ``ThreadExecutor`` keeps one FIFO queue and one worker thread per slot: one per GPU, or one on a CPU
 machine (a run already uses every core). A worker loads the weights it needs through an
@@ -31,6 +33,7 @@ import torch
 from ..errors import NSTError, RunCancelled
 from ..extractor import Pooling, VGGExtractor, load_extractor
 from ..images import to_pil
+from .admission import AdmissionPolicy
 from .config import RunConfig
 from .engine import run
 from .estimate import RunEstimate, estimate_run
@@ -68,8 +71,11 @@ class JobSnapshot:
     first step; ``elapsed_s``: seconds since the job started running (0 while queued); ``eta_s``:
     estimated seconds left (from the estimate before the first step, from the measured pace after;
     0 when done, None after a failure or a cancel); ``queue_position``: 1 for the next job to start,
-    None unless queued; ``error``: the message of the failure or cancel. ``phase`` says what a running
-    job is doing ("loading weights", "optimising"); ``snapshots``: the snapshots recorded so far.
+    None unless queued; ``queue_eta_s``: estimated seconds until a queued job starts (the time left of
+    the running jobs plus the estimates of the queued ones ahead, shared over the executor's slots), None
+    unless queued; ``error``: the message of the failure or cancel. ``phase`` says what a running job is
+    doing ("loading weights", "optimising"); ``snapshots``: the snapshots recorded so far; ``owner``: whom
+    the job was submitted for.
     """
 
     status: JobStatus
@@ -84,14 +90,17 @@ class JobSnapshot:
     job_id: str = ""
     phase: str = ""
     snapshots: tuple[Snapshot, ...] = ()
+    queue_eta_s: float | None = None
+    owner: str | None = None
 
 
 class Job(ABC):
     """A submitted run. Every method is thread-safe."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, owner: str | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.config = config
+        self.owner = owner
 
     @property
     @abstractmethod
@@ -127,8 +136,15 @@ class Executor(ABC):
     """Runs submitted configurations in the background."""
 
     @abstractmethod
-    def submit(self, config: RunConfig) -> Job:
-        """Validate ``config`` (``ConfigError`` at once if invalid) and queue it."""
+    def submit(self, config: RunConfig, *, owner: str | None = None) -> Job:
+        """Validate ``config`` (``ConfigError`` at once if invalid) and queue it for ``owner`` (a visitor's
+        id; None: no per-owner limit). Raises ``TooManyRunsError`` when ``owner`` already has the
+        policy's ``max_active`` runs queued or running, ``QueueFullError`` when ``max_queue`` runs wait."""
+
+    @abstractmethod
+    def cancel_owner(self, owner: str, queued_only: bool = True) -> int:
+        """Cancel ``owner``'s queued jobs (and running ones unless ``queued_only``), for a visitor who left;
+        return how many were cancelled."""
 
     @abstractmethod
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
@@ -183,8 +199,10 @@ class ExtractorCache:
 class ThreadJob(Job):
     """A job of ``ThreadExecutor``; its worker thread drives the private methods."""
 
-    def __init__(self, config: RunConfig, executor: ThreadExecutor, estimate: RunEstimate | None) -> None:
-        super().__init__(config)
+    def __init__(
+        self, config: RunConfig, executor: ThreadExecutor, estimate: RunEstimate | None, owner: str | None = None
+    ) -> None:
+        super().__init__(config, owner)
         self.estimate = estimate
         self._executor = executor
         self._lock = threading.Lock()
@@ -215,6 +233,8 @@ class ThreadJob(Job):
         return self._finished_event.is_set()
 
     def snapshot(self) -> JobSnapshot:
+        # The queue's figures first, without this job's lock: the executor takes its lock before a job's.
+        position, wait = self._executor._queue_place(self)
         with self._lock:
             now = time.perf_counter()
             started, ended = self._started, self._ended
@@ -228,12 +248,20 @@ class ThreadJob(Job):
                 preview=self._preview,
                 elapsed_s=elapsed,
                 eta_s=self._eta(step),
-                queue_position=self.queue_position if self._status is JobStatus.QUEUED else None,
+                queue_position=position if self._status is JobStatus.QUEUED else None,
                 error=None if self._error is None else str(self._error),
                 job_id=self.id,
                 phase=self._phase,
                 snapshots=tuple(self._snapshots),
+                queue_eta_s=wait if self._status is JobStatus.QUEUED else None,
+                owner=self.owner,
             )
+
+    def _remaining_s(self) -> float:
+        """Estimated seconds until this job ends (0 when finished or unknown): for the queue's estimates."""
+        with self._lock:
+            step = self._history[-1].step if self._history else 0
+            return self._eta(step) or 0.0
 
     def _eta(self, step: int) -> float | None:
         if self._status is JobStatus.DONE:
@@ -254,12 +282,16 @@ class ThreadJob(Job):
             if self._status.finished:
                 return False
             self.cancel_event.set()
-            if self._status is not JobStatus.QUEUED:
-                return True  # the run sees the event before its next step
-            self._executor._dequeue(self)
+            queued = self._status is JobStatus.QUEUED
+        # A worker that took the job meanwhile sees the event when it starts it (or before the next step).
+        if queued and self._executor._dequeue(self):
+            self._cancelled_before_start()
+        return True
+
+    def _cancelled_before_start(self) -> None:
+        with self._lock:
             self._end(JobStatus.CANCELLED, error=RunCancelled("The job was cancelled before it started."))
         self._notify()
-        return True
 
     def result(self, timeout: float | None = None) -> RunResult:
         if not self._finished_event.wait(timeout):
@@ -280,6 +312,9 @@ class ThreadJob(Job):
 
     def _start(self) -> bool:
         """Mark the job running; False when it was cancelled in the meantime."""
+        if self.cancel_event.is_set():
+            self._cancelled_before_start()
+            return False
         with self._lock:
             if self._status is not JobStatus.QUEUED:
                 return False
@@ -367,14 +402,28 @@ class ThreadExecutor(Executor):
     """A FIFO queue served by daemon worker threads: one per GPU (``slots`` None), or one on CPU.
 
     ``model_cache`` shares loaded extractors with other parts of an application (a new one by default).
+    ``policy``: the fair-queue limits (``AdmissionPolicy.from_env()`` by default). ``step_delay_s``: a
+    pause after every step, for tests that must watch a run in progress whatever the machine's speed
+    (``from_env`` reads it from ``STYLE_LENS_TEST_STEP_DELAY_S``); a cancel still stops the run at once.
     """
 
-    def __init__(self, slots: int | None = None, model_cache: ExtractorCache | None = None) -> None:
+    def __init__(
+        self,
+        slots: int | None = None,
+        model_cache: ExtractorCache | None = None,
+        *,
+        policy: AdmissionPolicy | None = None,
+        step_delay_s: float = 0.0,
+    ) -> None:
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         slots = slots if slots is not None else max(1, gpus)
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
+        if step_delay_s < 0:
+            raise ValueError(f"step_delay_s must be 0 or more, got {step_delay_s}")
         self.model_cache = model_cache or ExtractorCache()
+        self.policy = policy or AdmissionPolicy.from_env()
+        self.step_delay_s = step_delay_s
         self._cond = threading.Condition()
         self._pending: deque[ThreadJob] = deque()
         self._running: set[ThreadJob] = set()
@@ -396,19 +445,38 @@ class ThreadExecutor(Executor):
         slots = len(self._workers)
         return f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, {f'{gpus} GPU(s)' if gpus else 'CPU'}"
 
-    def submit(self, config: RunConfig) -> Job:
+    @classmethod
+    def from_env(cls, model_cache: ExtractorCache | None = None) -> ThreadExecutor:
+        """The app's executor: ``AdmissionPolicy.from_env()`` and ``STYLE_LENS_TEST_STEP_DELAY_S`` (seconds,
+        default 0; only the browser tests set it)."""
+        text = os.environ.get("STYLE_LENS_TEST_STEP_DELAY_S", "").strip()
+        return cls(model_cache=model_cache, step_delay_s=float(text) if text else 0.0)
+
+    def submit(self, config: RunConfig, *, owner: str | None = None) -> Job:
         config.validate()
         try:
             estimate = estimate_run(config)
         except NSTError:
             estimate = None
-        job = ThreadJob(config, self, estimate)
+        job = ThreadJob(config, self, estimate, owner)
         with self._cond:
             if self._closed:
                 raise RuntimeError("this executor is shut down; it accepts no more jobs")
+            active = [*self._running, *self._pending]
+            owner_active = 0 if owner is None else sum(other.owner == owner for other in active)
+            self.policy.check(
+                owner, owner_active, len(self._pending), lambda: self._backlog_s(list(self._pending))
+            )
             self._pending.append(job)
             self._cond.notify()
         return job
+
+    def cancel_owner(self, owner: str, queued_only: bool = True) -> int:
+        with self._cond:
+            jobs = [job for job in self._pending if job.owner == owner]
+            if not queued_only:
+                jobs += [job for job in self._running if job.owner == owner]
+        return sum(job.cancel() for job in jobs)
 
     def shutdown(self, wait: bool = True, cancel: bool = False) -> None:
         with self._cond:
@@ -422,17 +490,31 @@ class ThreadExecutor(Executor):
                 if worker is not threading.current_thread():
                     worker.join()
 
-    def _queue_position(self, job: ThreadJob) -> int | None:
+    def _queue_place(self, job: ThreadJob) -> tuple[int | None, float | None]:
+        """(position, estimated seconds until it starts) of a queued job; (None, None) otherwise."""
         with self._cond:
             try:
-                return self._pending.index(job) + 1
+                index = self._pending.index(job)
             except ValueError:
-                return None
+                return None, None
+            return index + 1, self._backlog_s(list(self._pending)[:index])
 
-    def _dequeue(self, job: ThreadJob) -> None:
+    def _backlog_s(self, ahead: list[ThreadJob]) -> float:
+        """Seconds of work before the jobs ``ahead`` are all done, shared over the slots (under ``_cond``)."""
+        work = sum(job._remaining_s() for job in self._running)
+        work += sum(job.estimate.seconds if job.estimate else 0.0 for job in ahead)
+        return work / len(self._workers)
+
+    def _queue_position(self, job: ThreadJob) -> int | None:
+        return self._queue_place(job)[0]
+
+    def _dequeue(self, job: ThreadJob) -> bool:
+        """Take ``job`` out of the queue; False when a worker had already taken it."""
         with self._cond:
             if job in self._pending:
                 self._pending.remove(job)
+                return True
+            return False
 
     def _take(self) -> ThreadJob | None:
         with self._cond:
@@ -459,7 +541,7 @@ class ThreadExecutor(Executor):
         try:
             extractor = self.model_cache.get(config.weights, device, progress=job._download_progress)
             job._set_phase("optimising")
-            result = run(config, on_progress=job._on_progress, cancel=job.cancel_event, extractor=extractor)
+            result = run(config, on_progress=self._progress_of(job), cancel=job.cancel_event, extractor=extractor)
         except Exception as error:  # noqa: BLE001 - every failure belongs to the job, never to the worker
             if not isinstance(error, NSTError):
                 _log.error("run of job %s failed unexpectedly", job.id, exc_info=error)
@@ -469,6 +551,16 @@ class ThreadExecutor(Executor):
             job._finish(result)
             return
         _free_memory(device)
+
+    def _progress_of(self, job: ThreadJob) -> Callable[[RunProgress], None]:
+        if not self.step_delay_s:
+            return job._on_progress
+
+        def throttled(progress: RunProgress) -> None:
+            job._on_progress(progress)
+            job.cancel_event.wait(self.step_delay_s)
+
+        return throttled
 
 
 def _free_memory(device: torch.device) -> None:

@@ -11,7 +11,9 @@ Measured for this project (``bench/optimize.py``):
   float32 (with channels-last where that alone was measured faster).
 - CUDA (not measured here: no GPU): the same rule, with bfloat16 where the GPU has it (Ampere and
   later); float32 convolutions use cuDNN's TF32 by default.
-The costs are computed in float32 from the activations whatever this policy says.
+The costs are computed in float32 from the activations whatever this policy says; the reported J values
+are those of the optimiser's own forward pass (see ``StepRecord``), so under bfloat16 they carry its
+rounding (~1e-2 relative to a float32 recomputation).
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ JSON_FORMAT = "style-lens-run/1"
 
 @dataclass(frozen=True)
 class StepRecord:
-    """The costs at one step (one evaluation of J), the formulas' own values in float32.
+    """The costs at one step (one evaluation of J): the formulas' own values, never scaled.
+
+    They are what the optimiser's own forward pass computed, so the history shows what was minimised:
+    activations in the run's precision (``RunResult.precision``: under bfloat16 autocast the convolutions
+    run in bfloat16), Gram matrices and costs in float32 from those activations. Under float32 they match a
+    float32 recomputation to ~1e-5 relative; under bfloat16 (8-bit mantissa) to ~1e-2.
 
     ``J = alpha * J_content + beta * J_style``, ``J_style = Σ_l λ^[l] J_style_layers[l]``: the course's
     Gram formula whatever the style loss (guided by the masks when the run has regions), so every run

@@ -54,6 +54,8 @@ def serve_app(folder: Path, **env: str) -> Iterator[str]:
         **os.environ,
         "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random"),
         "STYLE_LENS_DATA": str(folder / "data"),
+        # Every run step lasts at least this long, so a tiny run is seen in progress on the fastest CPU.
+        "STYLE_LENS_TEST_STEP_DELAY_S": "0.5",
         **env,
     }
     cmd = [

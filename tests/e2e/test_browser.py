@@ -128,11 +128,15 @@ def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str
     expect(inputs.filter(has_text="k (row)").locator("input")).to_have_value(str(row), timeout=30_000)
     expect(inputs.filter(has_text="column").locator("input")).to_have_value(str(col))
     expect(page.get_by_test_id("stHeading").filter(has_text=f"What G[{row}, {col}] adds up")).to_be_visible()
+    # While the page re-renders, the old chart and the new one are both in the DOM: wait for the one that
+    # shows the picked pair, then for the rerun to end, when it is the only one left.
     maps = page.locator(".st-key-pair_maps").get_by_test_id("stPlotlyChart")
-    expect(maps).to_contain_text(f"channel k = {row}")
-    expect(maps).to_contain_text(f"channel k′ = {col}")
+    picked = maps.filter(has_text=f"channel k = {row}").filter(has_text=f"channel k′ = {col}")
+    expect(picked.first).to_be_visible()
     expect(page).to_have_url(re.compile(rf"k={row}&k2={col}|k2={col}&k={row}"))
     wait_for_app(page)
+    expect(maps).to_have_count(1)
+    expect(picked).to_have_count(1)
     no_error_shown(page)
     screenshot(page, "gram_click")
 
@@ -146,7 +150,8 @@ def _set_number(page: Page, label: str, value: int) -> None:
     wait_for_app(page)
 
 
-# Records the text of every progress bar drawn: a tiny run may finish between two polls of the test.
+# Records the text of every progress bar drawn. The server's runs are throttled (conftest.py:
+# STYLE_LENS_TEST_STEP_DELAY_S), so the page polls a running run several times whatever the CPU.
 _WATCH_PROGRESS = """() => {
     window.__progress = [];
     new MutationObserver(() => {
