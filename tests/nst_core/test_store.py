@@ -4,11 +4,12 @@ isolation, listing and pruning, threads and processes sharing one root, ZIP arch
 from __future__ import annotations
 
 import io
-import multiprocessing
+import json
 import os
 import re
 import sqlite3
 import string
+import subprocess
 import sys
 import time
 import zipfile
@@ -277,21 +278,31 @@ def test_threads_share_one_store(store: RunStore, light: RunResult) -> None:
     assert len(store.list(owner="t0", limit=None)) == 8
 
 
-def _import_in_process(root: str, archive: bytes, count: int) -> tuple[list[str], list[str]]:
-    """Import ``archive`` ``count`` times; also say which UI libraries importing nst_core pulled in (none)."""
-    store = RunStore(root)
-    ui = sorted(name for name in sys.modules if name.split(".")[0] in ("plotly", "streamlit"))
-    return [store.import_archive(archive, owner=f"pid{os.getpid()}") for _ in range(count)], ui
+# Run by fresh interpreters (not multiprocessing: a page test's AppTest leaves the app script as __main__,
+# which a spawned child would re-run). It prints the ids it imported, then the UI libraries it pulled in.
+_IMPORTER = """
+import json, os, sys
+from nst_core import RunStore
+store = RunStore(sys.argv[1])
+archive = open(sys.argv[2], "rb").read()
+ids = [store.import_archive(archive, owner=f"pid{os.getpid()}") for _ in range(int(sys.argv[3]))]
+ui = sorted(name for name in sys.modules if name.split(".")[0] in ("plotly", "streamlit"))
+print(json.dumps([ids, ui]))
+"""
 
 
 def test_processes_share_one_root(tmp_path: Path, light: RunResult) -> None:
-    archive = run_archive(light)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(2) as pool:
-        batches = pool.starmap(_import_in_process, [(str(tmp_path), archive, 3)] * 2)
-    assert [ui for _, ui in batches] == [[], []], "a spawned process imports nst_core without Plotly or Streamlit"
+    archive = tmp_path / "run.zip"
+    archive.write_bytes(run_archive(light))
+    root = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(nst_core.__file__).parents[1]), *sys.path])}
+    command = [sys.executable, "-c", _IMPORTER, str(root), str(archive), "3"]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    batches = [json.loads(worker.communicate(timeout=300)[0]) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    assert [ui for _, ui in batches] == [[], []], "a fresh process imports nst_core without Plotly or Streamlit"
     ids = [run_id for batch, _ in batches for run_id in batch]
-    store = RunStore(tmp_path)
+    store = RunStore(root)
     assert {entry.id for entry in store.list(limit=None)} == set(ids) and len(ids) == 6
     assert len({entry.owner for entry in store.list()}) == 2
     assert all(store.get(run_id).history == light.history for run_id in ids)
