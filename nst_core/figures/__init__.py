@@ -2,7 +2,6 @@
 without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses and its Gram targets."""
 
 from .gram import (
-    ACTIVATION_SCALE,
     DIVERGING,
     FONT_SIZE,
     MAPS_SCALE,
@@ -10,6 +9,7 @@ from .gram import (
     SATURATE_PERCENTILE,
     SELECTION_COLOUR,
     SEQUENTIAL,
+    ZERO_COLOUR,
     THUMBNAIL_CELLS,
     TILE_CELLS,
     base_layout,
@@ -37,7 +37,6 @@ from .runs import (
 )
 
 __all__ = [
-    "ACTIVATION_SCALE",
     "DIVERGING",
     "FONT_SIZE",
     "GENERATED_COLOUR",
@@ -47,6 +46,7 @@ __all__ = [
     "SATURATE_PERCENTILE",
     "SELECTION_COLOUR",
     "SEQUENTIAL",
+    "ZERO_COLOUR",
     "STYLE_COLOUR",
     "THUMBNAIL_CELLS",
     "TILE_CELLS",
