@@ -209,7 +209,7 @@ def main() -> None:
     with side:
         k, k2 = _cell_inputs(n_c, layer)
     with plot:
-        st.markdown(f"**{VIEW_LABELS[view]} of {layer}** · {image.label}")
+        st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
         # Square and as tall as its colour bar: the figure's margins are 80 px tall and, with the colour
         # bar, 180 px wide; no taller than the window below the title, so it is seen whole.
         with width_sized("gram_box", "min(calc(100cqw - 100px), calc(100vh - 250px))"):

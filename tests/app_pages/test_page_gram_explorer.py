@@ -14,11 +14,6 @@ from nst_core.images import load_image
 from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
 
 
-def _heading(at: AppTest) -> str:
-    """The line over the heatmap: "**<view> of <layer>** · <image>"."""
-    return next(m.value for m in at.markdown if " of relu" in m.value)
-
-
 def _metric(at: AppTest, starts: str) -> tuple[str, float]:
     (metric,) = [m for m in at.metric if m.label.startswith(starts)]
     return metric.label, float(metric.value)
@@ -64,7 +59,7 @@ def test_query_parameters_reproduce_a_view(monkeypatch: pytest.MonkeyPatch) -> N
     assert label.startswith("G[4, 9]")
     _, correlation = _metric(at, "correlation")
     assert -1.0 <= correlation <= 1.0
-    assert "relu1_2" in _heading(at)
+    assert "relu1_2" in at.subheader[0].value
 
 
 def test_a_corrupt_generated_upload_is_reported_and_the_page_keeps_working(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +109,7 @@ def test_a_finished_run_offers_its_result_and_snapshots(monkeypatch: pytest.Monk
     ]
     at.selectbox(key="image").select("latest generated").run()
     assert_no_exception(at)
-    assert _heading(at).endswith("run 1, result")
+    assert at.subheader[0].value.endswith("run 1, result")
     assert any("n_H × n_W = 10 × 14" in c.value for c in at.caption)
 
 
@@ -144,7 +139,7 @@ def test_the_result_stays_when_it_equals_the_last_snapshot_and_a_second_identica
     options = at.selectbox(key="image").options
     assert {"generated: run 2, result", "generated: run 2, step 10", "generated: run 2, step 20"} <= set(options)
     at.selectbox(key="image").select("latest generated").run()
-    assert _heading(at).endswith("run 2, result")
+    assert at.subheader[0].value.endswith("run 2, result")
 
 
 def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
