@@ -121,7 +121,9 @@ def _show_run(job_id: str) -> None:
         rows.append((weighted, latex.number(weight * j_layer)))
     distance = r"$\lVert G_G - G_S \rVert_F \,/\, \lVert G_S \rVert_F$ (0 % when they agree)"
     rows.append((distance, f"{relative * 100:.1f} \\%"))
-    numbers.markdown("| | |\n|:--|--:|\n" + "\n".join(f"| {name} | ${value}$ |" for name, value in rows))
+    numbers.markdown(
+        f"| at step {record.step} | value |\n|:--|--:|\n" + "\n".join(f"| {name} | ${value}$ |" for name, value in rows)
+    )
     st.plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
 
     left, right = st.columns(2)

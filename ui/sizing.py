@@ -12,8 +12,8 @@ from typing import Final
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-PAIR_FIGURE_HEIGHT: Final = "calc(19cqw + 60px)"
-"""``channel_pair_figure`` with the image: four square panels of 19 % of the plot width (the width less
+PAIR_FIGURE_HEIGHT: Final = "calc(18cqw + 65px)"
+"""``channel_pair_figure`` with the image: four square panels of 18 % of the plot width (the width less
 160 px of margins) and 100 px of margins, a little short so that the colour bars keep the panels' height."""
 
 

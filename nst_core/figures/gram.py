@@ -350,7 +350,7 @@ def channel_pair_figure(
             hoverinfo="skip",
         )
         panels.insert(0, ("image", [picture]))
-        domains = [(0.0, 0.19), (0.23, 0.42), (0.45, 0.64), (0.79, 0.98)]
+        domains = [(0.0, 0.18), (0.21, 0.39), (0.42, 0.60), (0.80, 0.98)]
     data: list[Any] = []
     layout: dict[str, Any] = {}
     annotations = []

@@ -286,12 +286,12 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
         layout=base_layout(
             f"Row k = {k} of both matrices at {layer}",
             height,
-            {"l": 80, "r": 30, "t": 70, "b": 110},
+            {"l": 80, "r": 30, "t": 70, "b": 135},
             xaxis={"title": {"text": "channel k′"}, "range": [-0.5, n - 0.5]},
             yaxis={"title": {"text": f"G[{k}, k′]"}},
             shapes=[marker],
             # Below the axis title: above the plot, a narrow column puts the legend over the title.
-            legend={**_LEGEND, "orientation": "h", "y": -0.22, "yanchor": "top", "x": 0.0, "xanchor": "left"},
+            legend={**_LEGEND, "orientation": "h", "y": -0.35, "yanchor": "top", "x": 0.0, "xanchor": "left"},
             hovermode="x unified",
         ),
     )
