@@ -212,7 +212,7 @@ def main() -> None:
         st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
         # Square and as tall as its colour bar: the figure's margins are 80 px tall and, with the colour
         # bar, 180 px wide; no taller than the window below the title, so it is seen whole.
-        with width_sized("gram_box", "min(calc(100cqw - 100px), calc(100vh - 250px))"):
+        with width_sized("gram_box", "min(calc(100cqw - 100px), calc(100vh - 290px))"):
             st.plotly_chart(
                 gram_heatmap(matrix, view, order, selected=(k, k2), height=None),
                 theme=None,
