@@ -29,6 +29,7 @@ from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from ui.latex import number
 from ui.pickers import analysed_image_picker
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
+from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
 from ui.state import PickedImage
 
 DEFAULT_LAYER: Final = "relu3_1"
@@ -59,7 +60,8 @@ def _on_click(chart: str) -> None:
 
 
 def _thumbnails(image: PickedImage, view: str) -> None:
-    columns = st.columns(len(DEFAULT_STYLE_LAYERS))
+    # Bottom-aligned: a caption that wraps onto two lines must not lift its button above its neighbours.
+    columns = st.columns(len(DEFAULT_STYLE_LAYERS), vertical_alignment="bottom")
     for column, layer in zip(columns, DEFAULT_STYLE_LAYERS, strict=True):
         with column:
             st.image(
@@ -69,13 +71,13 @@ def _thumbnails(image: PickedImage, view: str) -> None:
 
 
 def _controls() -> tuple[str, str, str]:
-    left, middle, right = st.columns(3)
+    left, right = st.columns(2)
     with left:
         # Bound widgets write their displayed text into the URL, so their options are plain names.
         layer = st.selectbox(
             "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
         )
-    with middle:
+    with right:
         view = st.selectbox(
             "View",
             VIEWS,
@@ -83,15 +85,14 @@ def _controls() -> tuple[str, str, str]:
             bind="query-params",
             help="  \n".join(f"**{name}**: {label}" for name, label in VIEW_LABELS.items()),
         )
-    with right:
-        order = st.radio(
-            "Channel order",
-            ORDERINGS,
-            horizontal=True,
-            key="order",
-            bind="query-params",
-            help="Clustered: channels that fire together are put next to each other, so blocks appear.",
-        )
+    order = st.radio(
+        "Channel order",
+        ORDERINGS,
+        horizontal=True,
+        key="order",
+        bind="query-params",
+        help="Clustered: channels that fire together are put next to each other, so blocks appear.",
+    )
     return layer, view, order
 
 
@@ -108,18 +109,29 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
     )
     i, j = pair.largest_at
     st.caption(
-        f"{n_h} × {n_w} = {pair.n_positions} positions; {pair.nonzero} products are non-zero (both channels fire "
-        f"there). The largest, {pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
-        "Channels are numbered from 0, positions from 1."
+        f"{pair.nonzero} of {pair.n_positions} positions (n_H × n_W = {n_h} × {n_w}) have a non-zero product: "
+        f"both channels fire there; grey cells of the product are exactly 0. The largest product, "
+        f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. Channels are numbered from 0, positions from 1."
     )
 
 
-def _cell_inputs(n_c: int) -> tuple[int, int]:
+def _clamp_cell(n_c: int, layer: str) -> None:
+    """Bring k and k' into a new layer's range before their inputs are drawn, and say so: an input
+    whose value is out of range would silently fall back to its default."""
+    for key, name in (("k", "k"), ("k2", "k′")):
+        value = st.session_state.get(key)
+        if value is not None and value > n_c - 1:
+            st.session_state[key] = n_c - 1
+            st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
+
+
+def _cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
+    _clamp_cell(n_c, layer)
     st.markdown("**Selected cell** (click the heatmap, or type)")
     left, right = st.columns(2)
     k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, value=0, step=1, key="k", bind="query-params")
     k2 = right.number_input(
-        "k′ (column)", min_value=0, max_value=n_c - 1, value=1, step=1, key="k2", bind="query-params"
+        "k′ (column)", min_value=0, max_value=n_c - 1, value=min(1, n_c - 1), step=1, key="k2", bind="query-params"
     )
     return int(k), int(k2)
 
@@ -185,44 +197,54 @@ def _channel_grid(a: Tensor, layer: str, order: np.ndarray, order_method: str) -
 
 def main() -> None:
     st.title("Gram explorer")
-    st.caption(
-        "Style, in Gatys et al.'s sense, is which channels of a layer fire together. G[k, k′] sums, over every "
-        "position of the image, channel k's activation times channel k′'s."
-    )
-    image = analysed_image_picker()
-    layer, view, order_method = _controls()
-    # Filled last: the heatmap, drawn below it, is the first thing a layer change must show.
-    overview = st.expander("The five style layers at a glance", expanded=True)
-
+    # The matrix comes first and fills its column: a change of layer, view or order shows without scrolling.
+    plot, side = st.columns([2, 1], gap="medium")
+    with side:
+        image = analysed_image_picker()
+        layer, view, order_method = _controls()
     a = layer_activations(image, layer)
     n_c, n_h, n_w = a.shape
     matrix = gram(image, layer, view)
     order = ordering(image, layer, order_method)
-
-    st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
-    st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
-    plot, side = st.columns([5, 3], gap="large")
     with side:
-        k, k2 = _cell_inputs(n_c)
+        k, k2 = _cell_inputs(n_c, layer)
     with plot:
-        figure = gram_heatmap(matrix, view, order, selected=(k, k2))
-        st.plotly_chart(
-            figure, theme=None, key="gram_click", on_select=partial(_on_click, "gram_click"), selection_mode="points"
-        )
+        st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
+        # Square and as tall as its colour bar: the figure's margins are 80 px tall and, with the colour
+        # bar, 180 px wide; no taller than the window below the title, so it is seen whole.
+        with width_sized("gram_box", "min(calc(100cqw - 100px), calc(100vh - 290px))"):
+            st.plotly_chart(
+                gram_heatmap(matrix, view, order, selected=(k, k2), height=None),
+                theme=None,
+                key="gram_click",
+                on_select=partial(_on_click, "gram_click"),
+                selection_mode="points",
+                height="stretch",
+            )
+        st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
     pair = pair_summary(a, k, k2)
     with side:
         _cell_values(matrix, view, pair)
         _magnifier(matrix, view, order, k, k2)
+    st.caption(
+        "Style, in Gatys et al.'s sense, is which channels of a layer fire together. G[k, k′] sums, over every "
+        "position of the image, channel k's activation times channel k′'s."
+    )
 
     st.subheader(f"What G[{k}, {k2}] adds up")
-    rgb = analysed_rgb(image)
     maps = a.numpy()
-    st.plotly_chart(channel_pair_figure(maps[k], maps[k2], k, k2, rgb), theme=None, key="pair_maps")
+    with width_sized("pair_box", PAIR_FIGURE_HEIGHT):
+        st.plotly_chart(
+            channel_pair_figure(maps[k], maps[k2], k, k2, analysed_rgb(image), height=None),
+            theme=None,
+            key="pair_maps",
+            height="stretch",
+        )
     _formula(layer, a, pair)
 
     _top_pairs(image, layer, a)
     _channel_grid(a, layer, order, order_method)
-    with overview:
+    with st.expander("The five style layers at a glance", expanded=False):
         _thumbnails(image, view)
 
 

@@ -22,6 +22,7 @@ from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from ui.latex import number
 from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
+from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
 from ui.state import (
     PickedImage,
     current_content,
@@ -114,11 +115,15 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
     a_s = activations(style, [layer])[layer]
     a_c = activations(content, [layer])[layer]
     s_pair, c_pair = pair_summary(a_s, v.channel, o.channel), pair_summary(a_c, v.channel, o.channel)
-    st.plotly_chart(
-        channel_pair_figure(a_s[v.channel].numpy(), a_s[o.channel].numpy(), v.channel, o.channel, analysed_rgb(style)),
-        theme=None,
-        key="lesson_pair",
-    )
+    with width_sized("lesson_pair_box", PAIR_FIGURE_HEIGHT):
+        st.plotly_chart(
+            channel_pair_figure(
+                a_s[v.channel].numpy(), a_s[o.channel].numpy(), v.channel, o.channel, analysed_rgb(style), height=None
+            ),
+            theme=None,
+            key="lesson_pair",
+            height="stretch",
+        )
     pair = f"[{v.channel}, {o.channel}]"
     for column, name, summary in zip(st.columns(2), ("Style image", "Content image"), (s_pair, c_pair), strict=True):
         column.markdown(f"**{name}**")
@@ -146,6 +151,10 @@ def _step_formula(style: PickedImage, layer: str) -> None:
     st.latex(
         f"G^{{[\\text{{{_tex(layer)}}}]}}_{{k k'}} = \\sum_{{i=1}}^{{n_H}} \\sum_{{j=1}}^{{n_W}} a_{{ijk}}\\, a_{{ijk'}}"
         f"\\qquad k, k' \\in 0 \\dots {n_c - 1},\\; n_H = {n_h},\\; n_W = {n_w}"
+    )
+    st.caption(
+        f"Here G is the **style image S's** Gram matrix: n_H × n_W = {n_h} × {n_w} are the sizes of S's maps at "
+        f"{layer}. Step 4 compares it with the generated image G's, whose maps have G's own n_H × n_W."
     )
     st.markdown(
         f"G is an n_C × n_C = **{n_c} × {n_c}** matrix: G = A Aᵀ with A the activations unrolled to "
@@ -185,6 +194,9 @@ def _step_layer_cost(breakdown: CostBreakdown, layer: str) -> None:
         f" = {number(term.constant)} \\cdot {number(term.squared_difference)} = {number(term.cost)}"
     )
     st.markdown(
+        f"Here n_H × n_W = {term.n_H} × {term.n_W} are the sizes of the **generated image G's** maps at "
+        f"{term.layer}; step 3's n_H and n_W were the style image S's. Where the two sizes differ, S's Gram matrix "
+        "is first rescaled to G's number of positions, so that both count the same positions.\n\n"
         f"The normalising constant of **{term.layer}** is 1/(2·{term.n_H}·{term.n_W}·{term.n_C})² = "
         f"${number(term.constant)}$. Each G entry is a sum over n_H·n_W positions, and the cost adds up "
         "n_C × n_C squared differences: dividing by (n_H·n_W·n_C)² keeps layers of different sizes comparable."

@@ -202,12 +202,13 @@ def _current(job: Job) -> None:
 def _runs_table(session_runs: dict[str, Job]) -> None:
     """Every run's status and progress, kept current while one of them is queued or running."""
     active = any(is_active(job) for job in session_runs.values())
+    drawn = {job_id: job.status for job_id, job in session_runs.items()}
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def table() -> None:
         snapshots = {job_id: job.snapshot() for job_id, job in session_runs.items()}
-        if active and all(snapshot.status.finished for snapshot in snapshots.values()):
-            st.rerun()  # all finished: redraw the page once, without polling
+        if any(snapshot.status != drawn[job_id] for job_id, snapshot in snapshots.items()):
+            st.rerun()  # a run changed status: redraw the page, its labels ("Show run") and its polling with it
         rows = [
             {
                 "Run": run_number(job_id),
@@ -215,7 +216,10 @@ def _runs_table(session_runs: dict[str, Job]) -> None:
                 "Size (px)": session_runs[job_id].config.size,
                 "Steps": f"{snapshot.step} of {snapshot.steps}",
                 "Optimiser": session_runs[job_id].config.optimizer,
-                "Time": duration(snapshot.elapsed_s),
+                # A finished run's time is the one its "done" message gives (the job's clock also counts set-up).
+                "Time": duration(
+                    session_runs[job_id].result().seconds if snapshot.status == JobStatus.DONE else snapshot.elapsed_s
+                ),
             }
             for job_id, snapshot in snapshots.items()
         ]
@@ -256,9 +260,10 @@ def main() -> None:
     st.title("Run a style transfer")
     st.markdown(
         f"Starting from **{current_content().label}** in the style of **{current_style().label}** (the sidebar's "
-        "images), the optimiser changes the pixels of the generated image G to lower "
-        "J(G) = α·J_content(C, G) + β·Σ_l λ^[l]·J_style^[l](S, G). The settings start from the sidebar's preset."
+        "images), the optimiser changes the pixels of the generated image G to lower the total cost "
+        "(the settings start from the sidebar's preset):"
     )
+    st.latex(r"J(G) = \alpha\, J_{content}(C, G) + \beta \sum_l \lambda^{[l]} J^{[l]}_{style}(S, G)")
     with st.container(border=True):
         _launch_panel(run_settings())
 

@@ -18,6 +18,7 @@ from nst_core.figures import (
 from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
+from ui import latex
 from ui.runs import RUN_PAGE, finished_runs, is_active, run_label
 from ui.state import runs
 from ui.store import (
@@ -126,6 +127,8 @@ def _show_run(shown: ShownRun) -> None:
         options=steps,
         value=steps[-1],
         key=f"svg_step_{job_id}",
+        help=f"The steps at which the run recorded its Gram matrices, from step {steps[0]}: the starting image "
+        "(step 0) has none recorded.",
     )
     snapshot = snapshots[steps.index(step)]
     g_S = result.style_grams[layer].detach().cpu().numpy()
@@ -133,15 +136,21 @@ def _show_run(shown: ShownRun) -> None:
     record = record_at(result.history, step)
     j_layer = record.J_style_layers.get(layer)
     relative = relative_gram_difference(g_S, g_G)
-    figures = st.columns([1, 4])
-    with figures[0]:
-        st.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")
-        if j_layer is not None:
-            weight = layer_weights.get(layer, 0.0)
-            st.metric(f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", f"{j_layer:.4g}")
-            st.metric(rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with λ = {weight:g}", f"{weight * j_layer:.4g}")
-        st.metric(r"$\|G_G - G_S\|_F \,/\, \|G_S\|_F$", f"{relative:.1%}")
-    figures[1].plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
+    picture, numbers = st.columns([1, 2], gap="medium")
+    picture.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")
+    # A table, not st.metric: metric labels and values are cut short in a narrow column.
+    rows = []
+    if j_layer is not None:
+        weight = layer_weights.get(layer, 0.0)
+        rows.append((f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", latex.number(j_layer)))
+        weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {weight:g}"
+        rows.append((weighted, latex.number(weight * j_layer)))
+    distance = r"$\lVert G_G - G_S \rVert_F \,/\, \lVert G_S \rVert_F$ (0 % when they agree)"
+    rows.append((distance, f"{relative * 100:.1f} \\%"))
+    numbers.markdown(
+        f"| at step {record.step} | value |\n|:--|--:|\n" + "\n".join(f"| {name} | ${value}$ |" for name, value in rows)
+    )
+    st.plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
 
     left, right = st.columns(2)
     left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")

@@ -188,9 +188,13 @@ def register_run(job: Job) -> None:
 
 
 def register_generated(image: PickedImage) -> None:
-    """Add a generated image (an upload of a result, say) to the session's list; duplicates are ignored."""
+    """Add a generated image (an upload of a result, say) to the session's list; the same image under
+    the same label again is ignored.
+
+    Equal pixels under another label are kept: a run's result is its last snapshot when the steps are a
+    multiple of the snapshot interval, and a second identical run makes the same pictures."""
     generated: list[PickedImage] = st.session_state.setdefault("generated", [])
-    if all(existing.digest != image.digest for existing in generated):
+    if all((existing.digest, existing.label) != (image.digest, image.label) for existing in generated):
         generated.append(image)
 
 

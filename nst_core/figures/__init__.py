@@ -2,7 +2,6 @@
 without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses and its Gram targets."""
 
 from .gram import (
-    ACTIVATION_SCALE,
     DIVERGING,
     FONT_SIZE,
     MAPS_SCALE,
@@ -12,6 +11,7 @@ from .gram import (
     SEQUENTIAL,
     THUMBNAIL_CELLS,
     TILE_CELLS,
+    ZERO_COLOUR,
     base_layout,
     channel_mosaic,
     channel_pair_figure,
@@ -37,7 +37,6 @@ from .runs import (
 )
 
 __all__ = [
-    "ACTIVATION_SCALE",
     "DIVERGING",
     "FONT_SIZE",
     "GENERATED_COLOUR",
@@ -50,6 +49,7 @@ __all__ = [
     "STYLE_COLOUR",
     "THUMBNAIL_CELLS",
     "TILE_CELLS",
+    "ZERO_COLOUR",
     "StepLosses",
     "base_layout",
     "channel_mosaic",

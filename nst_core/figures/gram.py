@@ -30,20 +30,13 @@ FONT_SIZE: Final = 16
 SEQUENTIAL: Final = "Viridis"
 DIVERGING: Final = "RdBu_r"
 MAPS_SCALE: Final = ["#000000", *pcolors.sequential.Inferno[1:]]  # Inferno without the #000004 placeholder
-# Activations drawn over the image: silent positions are transparent, strong ones opaque and bright.
-ACTIVATION_SCALE: Final = [
-    [0.0, "rgba(0,0,4,0)"],
-    [0.15, "rgba(87,16,110,0.45)"],
-    [0.45, "rgba(188,55,84,0.75)"],
-    [0.75, "rgba(249,142,9,0.9)"],
-    [1.0, "rgba(252,255,164,0.95)"],
-]
+ZERO_COLOUR: Final = "#c8c8c8"
+"""Products that are exactly 0: a neutral grey, not a colour of ``MAPS_SCALE``."""
 # Largest side of a thumbnail or mosaic tile, in cells: enough to see structure, small to send.
 THUMBNAIL_CELLS: Final = 128
 TILE_CELLS: Final = 48
 SELECTION_COLOUR: Final = "#ff2d95"
 SATURATE_PERCENTILE: Final = 99.0
-UNDERLAY_SCALE: Final = 4
 OVERLAY_CELLS: Final = 128
 """Click markers per side of a heatmap at most; above it one marker stands for a block of cells."""
 SVG_MARKERS_UP_TO: Final = 1024
@@ -77,8 +70,10 @@ def _axis(title: str = "", **extra: Any) -> dict[str, Any]:
     }
 
 
-def base_layout(title: str, height: int, margin: dict[str, int], **extra: Any) -> dict[str, Any]:
-    """The layout every figure here starts from: projector-sized fonts, a white plot area, ``extra`` on top."""
+def base_layout(title: str, height: int | None, margin: dict[str, int], **extra: Any) -> dict[str, Any]:
+    """The layout every figure here starts from: projector-sized fonts, a white plot area, ``extra`` on top.
+
+    ``height`` None: as tall as the element that holds the figure (``autosize``)."""
     return {
         "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "x": 0.0, "xanchor": "left"},
         "font": {"size": FONT_SIZE},
@@ -117,7 +112,7 @@ def _matrix_figure(
     clickable: bool,
     axis_titles: tuple[str, str],
     title: str,
-    height: int,
+    height: int | None,
     tick_step: int = 1,
     show_scale: bool = True,
 ) -> go.Figure:
@@ -131,7 +126,9 @@ def _matrix_figure(
     def hover(k: str, k2: str, value: str, note: str = "") -> str:
         return f"{note}k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
 
-    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=colourbar(label), showscale=show_scale, **colours)
+    # The colour bar spans the plot area's height, which the square matrix fills (see ``_axis``).
+    bar = colourbar(label, len=1.0, lenmode="fraction", y=0.5, yanchor="middle", ypad=0)
+    heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
         # One invisible marker per cell, or per block of cells in large matrices: plotly.js needs
@@ -189,8 +186,10 @@ def _matrix_figure(
         layout=base_layout(
             title,
             height,
-            {"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
-            xaxis=_axis(axis_titles[1], range=[-0.5, n_cols - 0.5], **ticks[0]),
+            {"l": 70, "r": 30, "t": 70 if title else 20, "b": 60},
+            # Square cells: the wider side gives up room (towards the colour bar), so a plot area wider
+            # than tall keeps the full height and the colour bar stays as tall as the matrix.
+            xaxis=_axis(axis_titles[1], range=[-0.5, n_cols - 0.5], constraintoward="right", **ticks[0]),
             yaxis=_axis(axis_titles[0], range=[n_rows - 0.5, -0.5], scaleanchor="x", **ticks[1]),
             shapes=shapes,
             clickmode="event+select" if clickable else "none",
@@ -205,7 +204,7 @@ def gram_heatmap(
     order: np.ndarray | None = None,
     selected: tuple[int, int] | None = None,
     title: str = "",
-    height: int = 680,
+    height: int | None = 680,
     clickable: bool = True,
 ) -> go.Figure:
     """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
@@ -214,7 +213,8 @@ def gram_heatmap(
     click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up to ``OVERLAY_CELLS`` a side,
     else one per block of cells, at the block's centre. Marker x/y are display positions (column, row)
     and ``customdata`` is (k, k', value) of the marker's cell. The cells of ``selected`` = (k, k') and
-    its mirror are outlined.
+    its mirror are outlined. Cells are square and the colour bar is as tall as the plot area: give the
+    figure a plot area at least as wide as tall (``height`` None: the height of its container).
     """
     order = np.arange(matrix.shape[0]) if order is None else np.asarray(order)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(order, order)]
@@ -302,91 +302,92 @@ def _png_data_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _image_trace(source: str, image_shape: tuple[int, int], shape: tuple[int, int], axis: str) -> go.Image:
-    """The input image stretched under a map of ``shape`` cells (cell centres at integers)."""
-    (h, w), (big_h, big_w) = shape, image_shape
-    dy, dx = h / big_h, w / big_w
-    return go.Image(
-        source=source,
-        x0=-0.5 + dx / 2,
-        y0=-0.5 + dy / 2,
-        dx=dx,
-        dy=dy,
-        hoverinfo="skip",
-        xaxis=f"x{axis}",
-        yaxis=f"y{axis}",
-    )
-
-
 def channel_pair_figure(
     map_k: np.ndarray,
     map_k2: np.ndarray,
     k: int,
     k2: int,
     image: np.ndarray | None = None,
-    height: int = 440,
+    height: int | None = 400,
 ) -> go.Figure:
     """Channel k's map, channel k''s map (one shared colour scale) and their element-wise product.
 
-    The sum of the product over all positions is G[k, k']. Maps are (n_H, n_W); ``image`` (H, W, 3)
-    uint8, faded, is drawn underneath: silent positions show the picture, strong ones cover it.
+    The sum of the product over all positions is G[k, k']. Maps are (n_H, n_W), drawn opaque so that
+    nothing but the colour scale gives a cell its colour; products that are exactly 0 (one of the two
+    channels silent) are drawn ``ZERO_COLOUR``, a grey no colour scale here contains. ``image`` (H, W, 3)
+    uint8, if given, is drawn as a first panel of its own, for where things are.
     """
     product = map_k.astype(np.float64) * map_k2.astype(np.float64)
-    titles = (f"channel k = {k}", f"channel k′ = {k2}", f"product: channel {k} × channel {k2}")
-    panels = ((map_k, "coloraxis"), (map_k2, "coloraxis"), (product, "coloraxis2"))
-    # Panels 1 and 2 share the y axis labels of panel 1 and the colour bar right of panel 2.
-    domains = ((0.0, 0.28), (0.31, 0.59), (0.72, 1.0))
-    source, underlay_shape = None, (0, 0)
+    zero = product == 0
+    n_h, n_w = product.shape
+    hover = "row i = %{y}<br>column j = %{x}<br>value = %{z:.4g}<extra></extra>"
+
+    def heatmap(values: np.ndarray, colour_axis: str) -> go.Heatmap:
+        return go.Heatmap(z=values.astype(np.float32), coloraxis=colour_axis, zsmooth=False, hovertemplate=hover)
+
+    zeros = go.Heatmap(
+        z=np.where(zero, 0.0, np.nan).astype(np.float32),
+        colorscale=[[0.0, ZERO_COLOUR], [1.0, ZERO_COLOUR]],
+        showscale=False,
+        zsmooth=False,
+        hovertemplate="row i = %{y}<br>column j = %{x}<br>product = 0<extra></extra>",
+    )
+    panels: list[tuple[str, list[Any]]] = [
+        (f"channel {k}", [heatmap(map_k, "coloraxis")]),
+        (f"channel {k2}", [heatmap(map_k2, "coloraxis")]),
+        (f"product {k} × {k2}", [zeros, heatmap(np.where(zero, np.nan, product), "coloraxis2")]),
+    ]
+    # Room for a colour bar right of the second map and right of the product.
+    domains = [(0.0, 0.26), (0.29, 0.55), (0.72, 0.98)]
     if image is not None:
-        faded = Image.fromarray((0.55 * image.astype(np.float32) + 0.45 * 255.0).astype(np.uint8))
-        # Four pixels per map cell are plenty under a heatmap and keep the three copies light.
-        faded.thumbnail((UNDERLAY_SCALE * map_k.shape[1], UNDERLAY_SCALE * map_k.shape[0]))
-        source, underlay_shape = _png_data_uri(np.asarray(faded)), (faded.height, faded.width)
+        # The picture stretched over the maps' n_H × n_W cells, so that its axes read like theirs.
+        picture = go.Image(
+            source=_png_data_uri(np.ascontiguousarray(image)),
+            x0=-0.5 + n_w / image.shape[1] / 2,
+            y0=-0.5 + n_h / image.shape[0] / 2,
+            dx=n_w / image.shape[1],
+            dy=n_h / image.shape[0],
+            hoverinfo="skip",
+        )
+        panels.insert(0, ("image", [picture]))
+        domains = [(0.0, 0.18), (0.21, 0.39), (0.42, 0.60), (0.80, 0.98)]
     data: list[Any] = []
     layout: dict[str, Any] = {}
     annotations = []
-    for index, ((values, colour_axis), domain, title) in enumerate(zip(panels, domains, titles, strict=True)):
+    for index, ((title, traces), domain) in enumerate(zip(panels, domains, strict=True)):
         suffix = "" if index == 0 else str(index + 1)
-        if source is not None:
-            data.append(_image_trace(source, underlay_shape, values.shape, suffix))
-        data.append(
-            go.Heatmap(
-                z=values.astype(np.float32),
-                coloraxis=colour_axis,
-                zsmooth=False,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                hovertemplate="row i = %{y}<br>column j = %{x}<br>value = %{z:.4g}<extra></extra>",
-            )
-        )
-        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}")
+        for trace in traces:
+            trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+            data.append(trace)
+        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[-0.5, n_w - 0.5])
         layout[f"yaxis{suffix}"] = _axis(
             "i (height)" if index == 0 else "",
             anchor=f"x{suffix}",
-            autorange="reversed",
+            range=[n_h - 0.5, -0.5],
             scaleanchor=f"x{suffix}",
-            # Every map has the same rows: only the first panel labels them, so no labels crowd a neighbour.
+            # Every panel has the same rows: only the first labels them, so no labels crowd a neighbour.
             showticklabels=index == 0,
         )
-        annotations.append(panel_title(title, suffix))
+        annotations.append(panel_title(title, suffix, FONT_SIZE - 1))
     high = float(max(map_k.max(), map_k2.max(), 0.0)) or 1.0
     product_high = float(product.max()) or 1.0
+    maps_end, product_end = domains[-2][1], domains[-1][1]
     layout.update(
         coloraxis={
-            "colorscale": ACTIVATION_SCALE,
+            "colorscale": MAPS_SCALE,
             "cmin": 0.0,
             "cmax": high,
-            "colorbar": colourbar("activation", x=domains[1][1] + 0.01, len=0.9),
+            "colorbar": colourbar("activation", x=maps_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
         },
         coloraxis2={
-            "colorscale": ACTIVATION_SCALE,
+            "colorscale": MAPS_SCALE,
             "cmin": 0.0,
             "cmax": product_high,
-            "colorbar": colourbar("product", x=domains[2][1] + 0.01, len=0.9),
+            "colorbar": colourbar("product", x=product_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
         },
         annotations=annotations,
     )
-    return go.Figure(data=data, layout=base_layout("", height, {"l": 70, "r": 90, "t": 50, "b": 60}, **layout))
+    return go.Figure(data=data, layout=base_layout("", height, {"l": 70, "r": 90, "t": 40, "b": 60}, **layout))
 
 
 def channel_mosaic(

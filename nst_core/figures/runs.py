@@ -286,11 +286,12 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
         layout=base_layout(
             f"Row k = {k} of both matrices at {layer}",
             height,
-            {"l": 80, "r": 30, "t": 70, "b": 60},
+            {"l": 80, "r": 30, "t": 70, "b": 135},
             xaxis={"title": {"text": "channel k′"}, "range": [-0.5, n - 0.5]},
             yaxis={"title": {"text": f"G[{k}, k′]"}},
             shapes=[marker],
-            legend={**_LEGEND, "orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+            # Below the axis title: above the plot, a narrow column puts the legend over the title.
+            legend={**_LEGEND, "orientation": "h", "y": -0.35, "yanchor": "top", "x": 0.0, "xanchor": "left"},
             hovermode="x unified",
         ),
     )
@@ -323,7 +324,8 @@ def style_layer_bars(
             title,
             height,
             {"l": 80, "r": 30, "t": 90, "b": 60},
-            xaxis={"title": {"text": "style layer l"}},
+            # automargin places the axis title below the labels, tilted or not: they ran into each other.
+            xaxis={"title": {"text": "style layer l", "standoff": 12}, "automargin": True},
             yaxis=_LOG_AXIS,
             barmode="group",
             legend=_LEGEND,

@@ -111,3 +111,48 @@ def test_a_finished_run_offers_its_result_and_snapshots(monkeypatch: pytest.Monk
     assert_no_exception(at)
     assert at.subheader[0].value.endswith("run 1, result")
     assert any("n_H × n_W = 10 × 14" in c.value for c in at.caption)
+
+
+def _finished_job(job_id: str, steps: int, every: int, seed: int) -> SimpleNamespace:
+    """A done job whose last snapshot is its result, as when steps is a multiple of snapshot_every."""
+    gen = torch.Generator().manual_seed(seed)
+    images = [torch.rand(1, 3, 40, 56, generator=gen) for _ in range(steps // every)]
+    snapshots = [SimpleNamespace(step=every * (n + 1), image=image) for n, image in enumerate(images)]
+    result = SimpleNamespace(image=images[-1].clone(), snapshots=snapshots)
+    return SimpleNamespace(id=job_id, status=JobStatus.DONE, result=lambda timeout=None: result)
+
+
+def test_the_result_stays_when_it_equals_the_last_snapshot_and_a_second_identical_run_adds_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at = new_app(monkeypatch)
+    first = _finished_job("job-1", 20, 10, seed=5)
+    second = _finished_job("job-2", 20, 10, seed=5)  # the same pictures, pixel for pixel
+    at.session_state["runs"] = {first.id: first}
+    at.run()
+    options = at.selectbox(key="image").options
+    assert "latest generated" in options and "generated: run 1, result" in options
+    assert "generated: run 1, step 20" in options
+    at.session_state["runs"] = {first.id: first, second.id: second}
+    at.run()
+    assert_no_exception(at)
+    options = at.selectbox(key="image").options
+    assert {"generated: run 2, result", "generated: run 2, step 10", "generated: run 2, step 20"} <= set(options)
+    at.selectbox(key="image").select("latest generated").run()
+    assert at.subheader[0].value.endswith("run 2, result")
+
+
+def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    assert not at.info
+    at.number_input(key="k").set_value(200)
+    at.number_input(key="k2").set_value(7)
+    at.run()
+    at.selectbox(key="layer").select("relu1_1").run()  # 64 channels
+    assert_no_exception(at)
+    assert (at.number_input(key="k").value, at.number_input(key="k2").value) == (63, 7)
+    (note,) = [info.value for info in at.info if "relu1_1" in info.value]
+    assert "k = 200" in note and "k = 63" in note
+    label, _ = _metric(at, "G[")
+    assert label.startswith("G[63, 7]")

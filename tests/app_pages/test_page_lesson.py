@@ -30,6 +30,10 @@ def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyP
     layer_cost = next(text for text in latex if text.startswith("= \\frac{1}{(2"))
     # chelsea (451 x 300) is analysed at 256 x 170; relu2_1 halves it: n_H = 85, n_W = 128, n_C = 128
     assert "(2 \\cdot 85 \\cdot 128 \\cdot 128)^2" in layer_cost
+    # Steps 3 and 4 say whose maps their n_H × n_W are: the style image's (128 × 128), then G's (85 × 128).
+    texts = [element.value for element in (*at.caption, *at.markdown)]
+    assert any("style image S's" in t and "128 × 128" in t for t in texts)
+    assert any("generated image G's" in t and "85 × 128" in t for t in texts)
     total = next(text for text in latex if text.startswith("J(G)"))
     alpha, j_content, beta, j_style, j = _latex_numbers(total.split("=", 2)[2])
     assert (alpha, beta) == (DEFAULT_ALPHA, DEFAULT_BETA)  # the run's defaults, not a copy of them

@@ -17,6 +17,7 @@ from nst_core import Job, RunConfig, ThreadExecutor
 from nst_core.gram import gram_style_cost
 from nst_core.layers import layer_shape
 from tests.helpers import APP
+from ui.latex import number
 
 PAGE = "app_pages/style_vs_generated.py"
 
@@ -73,7 +74,9 @@ def array(value: Any) -> np.ndarray:
 
 
 def metric(at: AppTest, starts: str) -> str:
-    (found,) = [m.value for m in at.metric if m.label.startswith(starts)]
+    """The value in the numbers table's row whose name starts with ``starts``, as LaTeX."""
+    rows = [line.strip("| ").split(" | ") for m in at.markdown for line in m.value.splitlines() if line.startswith("| $")]
+    (found,) = [value.strip("$") for name, value in rows if name.startswith(starts)]
     return found
 
 
@@ -104,14 +107,15 @@ def test_a_run_is_shown_with_its_figures_and_numbers(finished_jobs: list[Job]) -
     )
     assert scatter["data"][2]["name"].startswith("G<sub>G</sub> =")
     (record,) = [r for r in result.history if r.step == last.step]
-    assert metric(at, "$J_{style}") == f"{record.J_style_layers[layer]:.4g}"
+    assert metric(at, "$J_{style}") == number(record.J_style_layers[layer])
     # ... and it is the layer's style cost of the two matrices drawn, by the core's formula.
     n_C, n_H, n_W = layer_shape(layer, *result.image.shape[-2:])
     g_S, g_G = (torch.from_numpy(array(trace["z"]).copy()) for trace in pair["data"][:2])
     drawn_cost = float(gram_style_cost(g_S, g_G, n_H, n_W, n_C))
     assert drawn_cost == pytest.approx(record.J_style_layers[layer], rel=1e-5)
     weight = result.config.style_layers[layer]
-    assert metric(at, r"$\lambda") == f"{weight * record.J_style_layers[layer]:.4g}"
+    assert metric(at, r"$\lambda") == number(weight * record.J_style_layers[layer])
+    assert metric(at, r"$\lVert G_G - G_S \rVert_F").endswith("\\%")
     np.testing.assert_allclose(
         array(bars["data"][0]["y"]), [record.J_style_layers[name] for name in result.config.style_layers]
     )
@@ -132,7 +136,7 @@ def test_the_step_slider_scrubs_the_snapshots(finished_jobs: list[Job]) -> None:
     np.testing.assert_allclose(array(pair["data"][1]["z"]), first.grams[layer].numpy())
     assert any(f"step {first.step}" in caption for image in at.image for caption in image.captions)
     record = max((r for r in result.history if r.step <= first.step), key=lambda r: r.step, default=result.history[0])
-    assert metric(at, "$J_{style}") == f"{record.J_style_layers[layer]:.4g}"
+    assert metric(at, "$J_{style}") == number(record.J_style_layers[layer])
 
 
 def test_layer_and_channel_pickers_redraw_the_matrices(finished_jobs: list[Job]) -> None:

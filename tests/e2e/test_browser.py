@@ -131,7 +131,7 @@ def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str
     # While the page re-renders, the old chart and the new one are both in the DOM: wait for the one that
     # shows the picked pair, then for the rerun to end, when it is the only one left.
     maps = page.locator(".st-key-pair_maps").get_by_test_id("stPlotlyChart")
-    picked = maps.filter(has_text=f"channel k = {row}").filter(has_text=f"channel k′ = {col}")
+    picked = maps.filter(has_text=f"channel {row}").filter(has_text=f"channel {col}")
     expect(picked.first).to_be_visible()
     expect(page).to_have_url(re.compile(rf"k={row}&k2={col}|k2={col}&k={row}"))
     wait_for_app(page)

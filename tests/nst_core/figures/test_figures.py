@@ -19,6 +19,7 @@ from nst_core.figures import (
     SATURATE_PERCENTILE,
     SEQUENTIAL,
     TILE_CELLS,
+    ZERO_COLOUR,
     channel_mosaic,
     channel_pair_figure,
     colourise,
@@ -157,20 +158,68 @@ def test_pair_figure_shares_one_scale_for_both_maps_and_one_for_the_product() ->
     a_k, a_k2 = rng.random((6, 9)), 3.0 * rng.random((6, 9))
     image = (rng.random((24, 36, 3)) * 255).astype(np.uint8)
     fig = channel_pair_figure(a_k, a_k2, 4, 7, image)
-    heatmaps = [t for t in fig.data if t.type == "heatmap"]
-    assert len(heatmaps) == 3 and sum(t.type == "image" for t in fig.data) == 3
-    assert [t.coloraxis for t in heatmaps] == ["coloraxis", "coloraxis", "coloraxis2"]
-    np.testing.assert_allclose(np.asarray(heatmaps[2].z), a_k * a_k2, rtol=1e-6)
+    coloured = [t for t in fig.data if t.type == "heatmap" and t.coloraxis]
+    assert [t.coloraxis for t in coloured] == ["coloraxis", "coloraxis", "coloraxis2"]
+    assert sum(t.type == "image" for t in fig.data) == 1  # the picture in a panel of its own, under nothing
+    np.testing.assert_allclose(np.asarray(coloured[2].z), a_k * a_k2, rtol=1e-6)
     assert fig.layout.coloraxis.cmax == pytest.approx(max(a_k.max(), a_k2.max()))
     assert fig.layout.coloraxis2.cmax == pytest.approx((a_k * a_k2).max())
     assert fig.layout.coloraxis.colorbar.title.text == "activation"
     assert fig.layout.coloraxis2.colorbar.title.text == "product"
-    assert "4" in fig.layout.annotations[0].text and "7" in fig.layout.annotations[1].text
-    underlay = next(t for t in fig.data if t.type == "image")
-    picture = Image.open(io.BytesIO(base64.b64decode(underlay.source.split(",", 1)[1])))
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["image", "channel 4", "channel 7", "product 4 × 7"]
+    picture = next(t for t in fig.data if t.type == "image")
+    decoded = Image.open(io.BytesIO(base64.b64decode(picture.source.split(",", 1)[1])))
     # the picture spans exactly the map's cells, from -0.5 to n - 0.5 on both axes
-    assert underlay.x0 - underlay.dx / 2 == pytest.approx(-0.5) and underlay.dx * picture.width == pytest.approx(9)
-    assert underlay.y0 - underlay.dy / 2 == pytest.approx(-0.5) and underlay.dy * picture.height == pytest.approx(6)
+    assert picture.x0 - picture.dx / 2 == pytest.approx(-0.5) and picture.dx * decoded.width == pytest.approx(9)
+    assert picture.y0 - picture.dy / 2 == pytest.approx(-0.5) and picture.dy * decoded.height == pytest.approx(6)
+
+
+def test_pair_figure_draws_exact_zero_products_grey_and_the_rest_opaque() -> None:
+    a_k = np.zeros((4, 4))
+    a_k2 = np.ones((4, 4))
+    a_k[1, 2], a_k[3, 0] = 2.0, 0.5  # two non-zero products of 16
+    fig = channel_pair_figure(a_k, a_k2, 0, 1)
+    zeros = next(t for t in fig.data if t.type == "heatmap" and not t.coloraxis)
+    product = next(t for t in fig.data if t.type == "heatmap" and t.coloraxis == "coloraxis2")
+    # Every position is drawn by exactly one of the two: grey where the product is 0, the scale elsewhere.
+    zero_cells = np.isfinite(np.asarray(zeros.z, dtype=float))
+    product_cells = np.isfinite(np.asarray(product.z, dtype=float))
+    assert zero_cells.sum() == 14 and product_cells.sum() == 2
+    assert not (zero_cells & product_cells).any() and (zero_cells | product_cells).all()
+    assert {c for _, c in zeros.colorscale} == {ZERO_COLOUR}
+    assert not zeros.showscale
+    # No colour scale of the figure is transparent or contains the zero grey.
+    for axis in (fig.layout.coloraxis, fig.layout.coloraxis2):
+        colours = [c.lower() for _, c in axis.colorscale]
+        assert ZERO_COLOUR not in colours and not any(c.startswith("rgba") for c in colours)
+    assert not any(t.type == "image" for t in fig.data)
+
+
+def test_pair_figure_colour_bars_span_the_plot_height() -> None:
+    rng = np.random.default_rng(3)
+    fig = channel_pair_figure(rng.random((5, 5)), rng.random((5, 5)), 0, 1, height=None)
+    assert fig.layout.height is None  # sized by its container (see ui.sizing)
+    for axis in (fig.layout.coloraxis, fig.layout.coloraxis2):
+        assert axis.colorbar.len == 1.0 and axis.colorbar.lenmode == "fraction" and axis.colorbar.ypad == 0
+    for name in ("yaxis", "yaxis2", "yaxis3"):
+        assert fig.layout[name].scaleanchor == "x" + name[5:]  # square cells in every panel
+
+
+@pytest.mark.parametrize("height", [680, None])
+def test_heatmap_cells_are_square_and_its_colour_bar_as_tall_as_the_plot(height: int | None) -> None:
+    fig = gram_heatmap(_symmetric(12), "raw", height=height)
+    layout = fig.layout
+    assert layout.height == height
+    assert layout.yaxis.scaleanchor == "x"
+    # Both axes give up domain, not range, to stay square: the matrix keeps every cell in view.
+    assert layout.xaxis.constrain == "domain" and layout.yaxis.constrain == "domain"
+    assert list(layout.xaxis.range) == [-0.5, 11.5] and list(layout.yaxis.range) == [11.5, -0.5]
+    bar = fig.data[0].colorbar
+    assert bar.len == 1.0 and bar.lenmode == "fraction" and bar.ypad == 0
+    assert bar.y == 0.5 and bar.yanchor == "middle"
+    # The plot area's full height is the matrix's when the wider x axis is the one constrained.
+    assert layout.xaxis.constraintoward == "right"
 
 
 def test_mosaic_tiles_maps_on_one_scale_and_names_their_channels() -> None:

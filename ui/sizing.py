@@ -1,0 +1,27 @@
+"""Figures whose height follows the width of the column they are drawn in.
+
+Plotly sizes a figure's width to its element but takes its height as given, so a square heatmap in a
+column of unknown width is either cut short or left in blank space. CSS can do what the server cannot
+know: the element's height is computed in the browser from the container's width (``cqw`` units).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+PAIR_FIGURE_HEIGHT: Final = "calc(18cqw + 65px)"
+"""``channel_pair_figure`` with the image: four square panels of 18 % of the plot width (the width less
+160 px of margins) and 100 px of margins, a little short so that the colour bars keep the panels' height."""
+
+
+def width_sized(key: str, height: str) -> DeltaGenerator:
+    """A container whose Plotly charts are ``height`` tall, a CSS length in which ``100cqw`` is the
+    container's width (e.g. ``"calc(100cqw - 100px)"``); draw them with ``height="stretch"``."""
+    st.html(
+        f"<style>.st-key-{key} {{ container-type: inline-size; }}"
+        f" .st-key-{key} [data-testid='stPlotlyChart'] {{ height: {height} !important; }}</style>"
+    )
+    return st.container(key=key)
