@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from nst_core import RunConfig, RunResult, RunStore, ThreadExecutor
 from tests.helpers import APP, assert_no_exception, png_bytes
+from ui import latex
 
 RUN_PAGE = "app_pages/run.py"
 COMPARE_PAGE = "app_pages/style_vs_generated.py"
@@ -116,8 +117,8 @@ def test_style_vs_generated_shows_the_stored_grams_and_steps(store: RunStore, re
     assert list(map(int, slider.options)) == [s.step for s in result.snapshots if s.grams]
     layer = at.selectbox(key=f"svg_layer_{run_id}").value
     final = result.history[-1].J_style_layers[layer]
-    (shown,) = [m.value for m in at.metric if m.label.startswith("$J_{style}^{[l]}$")]
-    assert shown == f"{final:.4g}"
+    rows = [line for m in at.markdown for line in m.value.splitlines() if line.startswith("| $J_{style}^{[l]}$")]
+    assert len(rows) == 1 and rows[0].endswith(f"| ${latex.number(final)}$ |")
     assert at.query_params["run"] == run_id  # the URL keeps naming it: a reload shows it again
     assert any(code.value.endswith(f"/compare?run={run_id}") for code in at.code)
 
