@@ -88,6 +88,12 @@ def test_the_form_is_capped_by_the_hosted_limits(
     assert "96 px" in size.help and "40" in steps.help
 
 
+def test_the_sidebar_says_what_serves_the_runs() -> None:
+    at = open_run_page()
+    (line,) = [caption.value for caption in at.sidebar.caption if "Runs served by" in caption.value]
+    assert "threads on this machine" in line and "slot" in line, line
+
+
 def test_visitors_drop_queued_runs_only_when_their_last_tab_ends() -> None:
     class Recorder:
         def __init__(self) -> None:
