@@ -176,15 +176,17 @@ def estimate_run(
     *,
     measured_pace: bool = True,
 ) -> RunEstimate:
-    """Estimate ``config``'s run; the image is taken square (the worst case for its longest side) unless
-    ``height`` and ``width`` are given. ``config`` is validated first. ``seconds_per_step`` and
+    """Estimate ``config``'s run at ``height`` x ``width``: by default the content's own shape when it is
+    given as pixels (a tensor), else a square (the worst case for its longest side). ``config`` is validated first. ``seconds_per_step`` and
     ``setup_seconds`` are those of the last (full-size) scale; ``seconds`` adds up every scale. The times
     follow the pace measured on this process's finished runs unless ``measured_pace`` is False."""
     config.validate()
+    given = (height, width) if height and width else None
+    height, width = given or _shape(config, config.size)
     device = resolve_device(config.device)
     precision = precision or choose_precision(device, config.optimizer)
     calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
-    work = estimate_work(config, height or config.size, width or config.size)
+    work = estimate_work(config, height, width)
     per_gflop = calibration.seconds_per_gflop
     if device.type == "cpu":
         per_gflop *= calibration.threads / torch.get_num_threads()
@@ -198,9 +200,8 @@ def estimate_run(
     seconds = 0.0
     for scale, steps in zip(config.scales, config.scale_steps, strict=True):
         ratio = scale / config.size
-        at = estimate_work(
-            config, max(1, round((height or config.size) * ratio)), max(1, round((width or config.size) * ratio))
-        )
+        shape = (max(1, round(height * ratio)), max(1, round(width * ratio))) if given else _shape(config, scale)
+        at = estimate_work(config, *shape)
         seconds += (1 + len(config.styles)) * (per_gflop * at.forward_gflop + overhead)
         seconds += steps * (per_gflop * at.step_gflop + overhead)
     peak = (
@@ -220,6 +221,16 @@ def estimate_run(
         calibrated=calibration.measured or pace is not None,
         note=calibration.note if pace is None else f"{calibration.note}; x{pace:.2f} as measured on this server's runs",
     )
+
+
+def _shape(config: RunConfig, side: int) -> tuple[int, int]:
+    """The generated image's shape at ``side``: a tensor content's, capped at ``side`` as the engine caps it
+    (never enlarged); a square for a file or an example, whose shape is not known without reading it."""
+    if not isinstance(config.content, torch.Tensor):
+        return side, side
+    height, width = config.content.shape[-2:]
+    scale = min(1.0, side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def suggest_size(config: RunConfig, free_bytes: int, height: int | None = None, width: int | None = None) -> int | None:

@@ -36,9 +36,9 @@ def config() -> RunConfig:
 
 
 def test_later_estimates_follow_the_measured_pace(config: RunConfig) -> None:
-    prior = estimate_run(replace(config, size=256, steps=200))
+    config = replace(config, content="chelsea", size=256, steps=200)
+    prior = estimate_run(config)
     assert prior.seconds >= PACE_MIN_ESTIMATE_S
-    config = replace(config, size=256, steps=200)
     record_pace("cpu", prior.precision, prior.seconds, 3 * prior.seconds)
     slower = estimate_run(config)
     assert slower.seconds == pytest.approx(3 * prior.seconds)
@@ -65,3 +65,9 @@ def test_a_finished_run_teaches_the_estimate_its_own_time(
     # With one run measured, the estimate of that same run is its measured time (within the bounds).
     expected = prior * min(high, max(low, result.seconds / prior))
     assert estimate_run(config, height, width).seconds == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_tensor_contents_shape_is_estimated_not_a_square(config: RunConfig) -> None:
+    wide = replace(config, content=torch.rand(1, 3, 300, 600), size=128)  # runs at 64 x 128
+    assert estimate_run(wide).seconds == pytest.approx(estimate_run(wide, 64, 128).seconds)
+    assert estimate_run(wide).seconds < estimate_run(replace(wide, content="chelsea")).seconds
