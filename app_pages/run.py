@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 import streamlit as st
 
 from nst_core import ConfigError, Job, JobStatus, NSTError, estimate_run
+from nst_core.errors import AdmissionError
 from nst_core.figures import loss_curve_figure
 from nst_core.images import to_pil, to_png_bytes
 from nst_core.runs.export import run_archive
@@ -69,6 +70,9 @@ def _launch_panel(fields: dict[str, Any]) -> None:
         if st.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch"):
             try:
                 job = submit_run(config, current_content(), current_style())
+            except AdmissionError as exc:  # the fair queue's limits: why this visitor waits or is refused
+                st.warning(str(exc), icon=":material/hourglass_top:")
+                return
             except NSTError as exc:
                 st.error(str(exc))
                 return
@@ -95,7 +99,8 @@ def _live(job: Job) -> None:
             after = (
                 "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
             )
-            st.info(f"Waiting in the queue (position {position}): it starts after {after}.")
+            wait = "" if snapshot.queue_eta_s is None else f" Estimated wait: {duration(snapshot.queue_eta_s)}."
+            st.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
             text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {_remaining(snapshot.eta_s)}"

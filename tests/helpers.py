@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,19 @@ def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
 
 def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+@contextmanager
+def app_executor(**environ: str) -> Iterator[None]:
+    """The app's executor rebuilt under ``environ`` (``STYLE_LENS_MAX_QUEUE="4"``...), shut down after; the
+    next test gets one built from its own environment again."""
+    from ui.resources import get_executor
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        get_executor.clear()
+        try:
+            yield
+        finally:
+            get_executor.clear()

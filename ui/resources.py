@@ -21,10 +21,10 @@ from nst_core import (
     VGGExtractor,
     load_extractor,
 )
-from nst_core.runs import executor_from_env
 from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
+from nst_core.runs import executor_from_env
 from nst_core.weights_download import WeightsDownload
 
 from .state import PickedImage, current_device, current_preset, current_weights
@@ -43,10 +43,15 @@ def get_extractor() -> VGGExtractor:
     return _extractor(current_weights(), current_device())
 
 
-@st.cache_resource(show_spinner=False)
+def _shut_down(executor: Executor) -> None:
+    executor.shutdown(wait=False, cancel=True)
+
+
+@st.cache_resource(show_spinner=False, on_release=_shut_down)
 def get_executor() -> Executor:
     """The process-wide run executor: one queue of jobs shared by every session, on threads or on Ray as
-    ``STYLE_LENS_EXECUTOR`` says (``nst_core.runs.executor_from_env``)."""
+    ``STYLE_LENS_EXECUTOR`` says (``nst_core.runs.executor_from_env``). ``get_executor.clear()`` shuts it
+    down (tests that change the queue's limits start a fresh one)."""
     return executor_from_env()
 
 

@@ -19,7 +19,8 @@ from nst_core.layers import (
     LAYER_CHANNELS,
     RELU_LAYERS,
 )
-from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
+from nst_core.runs import DEFAULT_LR, MIN_SIZE
+from nst_core.runs.admission import HostedLimits, hosted_limits
 
 from .state import (
     current_content,
@@ -105,8 +106,17 @@ def save_form(keys: list[str]) -> None:
     st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys})
 
 
+def _cap(limits: HostedLimits) -> None:
+    """Bring a remembered, preset or copied size and step count within this server's limits (a number input
+    refuses a value above its maximum)."""
+    for name, cap in (("size", limits.max_size), ("steps", limits.max_steps)):
+        st.session_state[widget_key(name)] = min(st.session_state[widget_key(name)], cap)
+
+
 def _draw_widgets() -> dict[str, float]:
     """Draw the settings; returns the λ of each chosen style layer."""
+    limits = hosted_limits()
+    _cap(limits)
     c1, c2, c3, c4 = st.columns(4)
     c1.number_input("α: content weight", key=widget_key("alpha"), format="%g", help="J = α·J_content + β·J_style")
     c2.number_input("β: style weight", key=widget_key("beta"), format="%g", help="J = α·J_content + β·J_style")
@@ -124,8 +134,22 @@ def _draw_widgets() -> dict[str, float]:
         format_func={"content": "content image", "noise": "noise"}.get,
     )
     c1, c2, c3, c4, c5 = st.columns(5)
-    c1.number_input("Size (px, longest side)", min_value=MIN_SIZE, max_value=MAX_SIZE, step=16, key=widget_key("size"))
-    c2.number_input("Steps", min_value=1, max_value=10_000, step=10, key=widget_key("steps"), help="Evaluations of J.")
+    c1.number_input(
+        "Size (px, longest side)",
+        min_value=MIN_SIZE,
+        max_value=limits.max_size,
+        step=16,
+        key=widget_key("size"),
+        help=f"At most {limits.max_size} px on this server (`STYLE_LENS_MAX_SIZE`).",
+    )
+    c2.number_input(
+        "Steps",
+        min_value=1,
+        max_value=limits.max_steps,
+        step=10,
+        key=widget_key("steps"),
+        help=f"Evaluations of J; at most {limits.max_steps} on this server (`STYLE_LENS_MAX_STEPS`).",
+    )
     c3.radio(
         "Optimiser", ["lbfgs", "adam"], key=widget_key("optimizer"), format_func={"lbfgs": "L-BFGS", "adam": "Adam"}.get
     )

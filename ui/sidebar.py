@@ -14,7 +14,7 @@ from nst_core.weights import imagenet_weights_cached
 from nst_core.weights_download import WeightsDownload
 
 from .pickers import image_uploader
-from .resources import weights_download
+from .resources import get_executor, weights_download
 from .state import (
     DEFAULT_EXAMPLES,
     PRESETS,
@@ -30,7 +30,7 @@ from .state import (
     use_upload,
     weights_pinned_random,
 )
-from .store import UPLOAD_PREFIX, get_store, remember_owner
+from .store import UPLOAD_PREFIX, get_store, keep_visit, remember_owner
 
 WEIGHTS_LABELS: Final = {"imagenet": "VGG19 ImageNet (trained)", "random": "Random VGG19 (untrained)"}
 RANDOM_WEIGHTS_NOTE: Final = (
@@ -63,6 +63,7 @@ def render_frame() -> None:
         _model_panel()
         _preset_picker()
         remember_owner()
+        keep_visit()
 
 
 def _image_picker(slot: Slot, title: str) -> None:
@@ -119,6 +120,7 @@ def _model_panel() -> None:
     else:
         st.session_state["device"] = "cpu"
         st.markdown(f"**Device:** {device_label('cpu')} (no GPU found)")
+    st.caption(f"**Runs served by:** {get_executor().describe()}")
 
 
 def _download_progress(download: WeightsDownload) -> None:

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Final
@@ -29,7 +30,7 @@ from .runs import run_number
 from .state import PickedImage, register_run, runs
 
 if TYPE_CHECKING:
-    from nst_core import Job, RunEntry, RunResult
+    from nst_core import Executor, Job, RunEntry, RunResult
 
 _log = logging.getLogger(__name__)
 
@@ -159,9 +160,74 @@ def remember_owner() -> None:
     )
 
 
+# ---------------------------------------------------------------- open tabs and the queue
+
+
+class Visitors:
+    """How many sessions (tabs) each visitor has open. The owner token is one cookie shared by all the tabs
+    of a browser, so a visitor's queued runs are dropped only when their LAST tab ends: closing one of two
+    tabs, or reloading one (the new session arrives before the old one is released), keeps them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: Counter[str] = Counter()
+
+    def arrive(self, owner: str) -> None:
+        with self._lock:
+            self._open[owner] += 1
+
+    def leave(self, owner: str, executor: Executor) -> int:
+        """One session of ``owner`` ended; when it was their last, cancel their queued runs (a running one
+        finishes and is stored: its link works). Returns how many runs were dropped."""
+        with self._lock:
+            self._open[owner] -= 1
+            if self._open[owner] > 0:
+                return 0
+            del self._open[owner]
+        return executor.cancel_owner(owner, queued_only=True)
+
+    def count(self, owner: str) -> int:
+        with self._lock:
+            return self._open[owner]
+
+
+@st.cache_resource(show_spinner=False)
+def visitors() -> Visitors:
+    """The process's count of open sessions per visitor."""
+    return Visitors()
+
+
+@dataclass(frozen=True)
+class _Visit:
+    owner: str
+    executor: Executor
+    visitors: Visitors
+
+
+def _end_visit(visit: _Visit) -> None:
+    dropped = visit.visitors.leave(visit.owner, visit.executor)
+    if dropped:
+        _log.info("a visitor left: %d queued run(s) dropped", dropped)
+
+
+@st.cache_resource(scope="session", on_release=_end_visit, show_spinner=False)
+def _visit(owner: str) -> _Visit:
+    counter = visitors()
+    counter.arrive(owner)
+    return _Visit(owner, get_executor(), counter)
+
+
+def keep_visit() -> None:
+    """Count this session as one of its visitor's open tabs until Streamlit releases it (the tab closed or
+    lost its connection): a closed tab never holds the queue longer than its one running run."""
+    _visit(owner_token())
+
+
 def submit_run(config: RunConfig, content: PickedImage, style: PickedImage) -> Job:
-    """Queue a run for this visitor and this session; its result is stored once it is done."""
-    job = get_executor().submit(config)
+    """Queue a run for this visitor and this session; its result is stored once it is done. Raises the
+    queue's ``AdmissionError`` (``TooManyRunsError``, ``QueueFullError``) when the run is refused."""
+    keep_visit()
+    job = get_executor().submit(config, owner=owner_token())
     title = f"{image_title(content)} in the style of {image_title(style)}"
     run_saver().track(
         job, owner=owner_token(), title=title, content=image_reference(content), style=image_reference(style)

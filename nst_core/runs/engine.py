@@ -18,7 +18,7 @@ from ..errors import ConfigError, NonFiniteLossError, OutOfMemoryError, RunCance
 from ..extractor import VGGExtractor, load_extractor, resolve_device
 from ..layers import layer_shape
 from .config import RunConfig
-from .estimate import LBFGS_HISTORY, suggest_size
+from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size
 from .objective import Evaluation, Objective, RunImages
 from .precision import Precision, choose_precision
 from .result import RunProgress, RunResult, Snapshot, StepRecord
@@ -93,6 +93,10 @@ def _optimise(
         steps.run_scale(objective, canvas, variable.requires_grad_(True), budget, scale)
         variable = variable.detach()
     assert steps.final is not None and steps.objective is not None
+    seconds = time.perf_counter() - started
+    height, width = final_shape
+    estimated = estimate_run(config, height, width, precision, measured_pace=False).seconds
+    record_pace(str(extractor.device), str(precision), estimated, seconds)
     return RunResult(
         image=steps.final,
         history=steps.history,
@@ -103,7 +107,7 @@ def _optimise(
         device=str(extractor.device),
         loss_scaling=steps.objective.loss_scaling,
         precision=str(precision),
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
     )
 
 

@@ -11,10 +11,16 @@ the backward pass, plus its temporaries), pool indices, the optimiser's state (L
 
 Re-measure the constants with ``python bench/optimize.py --calibrate`` (it prints the fitted values to
 paste into ``CALIBRATION``).
+
+The constants are a prior: every finished run reports its measured time (``record_pace``, called by the
+engine), and later estimates for the same device and precision are scaled by how far off the earlier ones
+were (``pace_factor``). That follows what the table cannot know: another CPU (the bfloat16 and
+channels-last rows are derived from another machine's ratios), the machine's load, runs sharing a GPU.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -63,6 +69,40 @@ CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
     ("cuda", "float32, channels-last"): Calibration(1.25e-4, 0.004, 1.0, 0, False, "assumed: ~8 TFLOP/s effective"),
 }
 _FALLBACK: Final = CALIBRATION[("cpu", "float32")]
+
+PACE_WEIGHT: Final = 0.5
+"""Weight of the newest run in the measured pace (an exponential average): the machine's load changes."""
+PACE_BOUNDS: Final = (0.1, 50.0)
+"""The measured ÷ estimated ratio kept within these, so one odd run (a throttled test run) cannot swamp it."""
+PACE_MIN_ESTIMATE_S: Final = 1.0
+"""Runs estimated under this are mostly fixed costs (first calls, set-up): they teach nothing about the pace."""
+_pace: dict[tuple[str, str], float] = {}
+_pace_lock = threading.Lock()
+
+
+def record_pace(device: str, precision: str, estimated_s: float, measured_s: float) -> None:
+    """A run estimated at ``estimated_s`` took ``measured_s`` on ``device`` ("cpu", "cuda:0"...) in
+    ``precision``: later estimates for them follow (thread-safe; per process)."""
+    if estimated_s < PACE_MIN_ESTIMATE_S or measured_s <= 0:
+        return
+    low, high = PACE_BOUNDS
+    ratio = min(high, max(low, measured_s / estimated_s))
+    key = (device.split(":")[0], precision)
+    with _pace_lock:
+        previous = _pace.get(key)
+        _pace[key] = ratio if previous is None else (1 - PACE_WEIGHT) * previous + PACE_WEIGHT * ratio
+
+
+def pace_factor(device: str, precision: str) -> float | None:
+    """Measured ÷ estimated time of this process's recent runs on ``device`` in ``precision``; None before any."""
+    with _pace_lock:
+        return _pace.get((device.split(":")[0], str(precision)))
+
+
+def forget_pace() -> None:
+    """Back to the table's constants alone (tests)."""
+    with _pace_lock:
+        _pace.clear()
 
 
 @dataclass(frozen=True)
@@ -129,29 +169,39 @@ def _optimizer_bytes(optimizer: str, image_numel: int) -> int:
 
 
 def estimate_run(
-    config: RunConfig, height: int | None = None, width: int | None = None, precision: Precision | None = None
+    config: RunConfig,
+    height: int | None = None,
+    width: int | None = None,
+    precision: Precision | None = None,
+    *,
+    measured_pace: bool = True,
 ) -> RunEstimate:
-    """Estimate ``config``'s run; the image is taken square (the worst case for its longest side) unless
-    ``height`` and ``width`` are given. ``config`` is validated first. ``seconds_per_step`` and
-    ``setup_seconds`` are those of the last (full-size) scale; ``seconds`` adds up every scale."""
+    """Estimate ``config``'s run at ``height`` x ``width``: by default the content's own shape when it is
+    given as pixels (a tensor), else a square (the worst case for its longest side). ``config`` is validated first. ``seconds_per_step`` and
+    ``setup_seconds`` are those of the last (full-size) scale; ``seconds`` adds up every scale. The times
+    follow the pace measured on this process's finished runs unless ``measured_pace`` is False."""
     config.validate()
+    given = (height, width) if height and width else None
+    height, width = given or _shape(config, config.size)
     device = resolve_device(config.device)
     precision = precision or choose_precision(device, config.optimizer)
     calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
-    work = estimate_work(config, height or config.size, width or config.size)
+    work = estimate_work(config, height, width)
     per_gflop = calibration.seconds_per_gflop
     if device.type == "cpu":
         per_gflop *= calibration.threads / torch.get_num_threads()
     overhead = calibration.seconds_overhead
+    pace = pace_factor(device.type, str(precision)) if measured_pace else None
+    if pace is not None:
+        per_gflop, overhead = per_gflop * pace, overhead * pace
     per_step = per_gflop * work.step_gflop + overhead
     setup = (1 + len(config.styles)) * (per_gflop * work.forward_gflop + overhead)
     # Coarse-to-fine: each scale sets up its targets and runs its share of the steps at its own size.
     seconds = 0.0
     for scale, steps in zip(config.scales, config.scale_steps, strict=True):
         ratio = scale / config.size
-        at = estimate_work(
-            config, max(1, round((height or config.size) * ratio)), max(1, round((width or config.size) * ratio))
-        )
+        shape = (max(1, round(height * ratio)), max(1, round(width * ratio))) if given else _shape(config, scale)
+        at = estimate_work(config, *shape)
         seconds += (1 + len(config.styles)) * (per_gflop * at.forward_gflop + overhead)
         seconds += steps * (per_gflop * at.step_gflop + overhead)
     peak = (
@@ -168,9 +218,19 @@ def estimate_run(
         seconds_per_step=per_step,
         setup_seconds=setup,
         precision=str(precision),
-        calibrated=calibration.measured,
-        note=calibration.note,
+        calibrated=calibration.measured or pace is not None,
+        note=calibration.note if pace is None else f"{calibration.note}; x{pace:.2f} as measured on this server's runs",
     )
+
+
+def _shape(config: RunConfig, side: int) -> tuple[int, int]:
+    """The generated image's shape at ``side``: a tensor content's, capped at ``side`` as the engine caps it
+    (never enlarged); a square for a file or an example, whose shape is not known without reading it."""
+    if not isinstance(config.content, torch.Tensor):
+        return side, side
+    height, width = config.content.shape[-2:]
+    scale = min(1.0, side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def suggest_size(config: RunConfig, free_bytes: int, height: int | None = None, width: int | None = None) -> int | None:

@@ -14,7 +14,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nst_core.runs.export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
-from tests.helpers import APP
+from tests.helpers import APP, app_executor
 from ui.store import run_saver
 
 RUN_PAGE = "app_pages/run.py"
@@ -106,6 +106,11 @@ def test_run_archive_holds_history_grams_and_image(finished: AppTest) -> None:
 
 
 def test_stop_cancels_the_running_job_and_a_queued_one_never_starts() -> None:
+    with app_executor(STYLE_LENS_MAX_ACTIVE="2", STYLE_LENS_MAX_STEPS="5000"):
+        _stop_running_and_queued()
+
+
+def _stop_running_and_queued() -> None:
     at = set_form(open_run_page(), size=32, steps=5000, snapshot_every=50)
     launch(at)
     launch(at)

@@ -212,7 +212,7 @@ def test_cli_flags_reach_the_run_config(tmp_path, monkeypatch, capsys) -> None:
 def test_coarse_to_fine_is_estimated_faster_than_the_same_steps_at_full_size(config) -> None:
     from nst_core import estimate_run
 
-    full = replace(config, size=256, steps=100)
+    full = replace(config, content="chelsea", size=256, steps=100)
     coarse = estimate_run(replace(full, start_size=64))
     assert coarse.seconds < 0.8 * estimate_run(full).seconds
     assert coarse.peak_bytes == estimate_run(full).peak_bytes  # the last scale is the full size

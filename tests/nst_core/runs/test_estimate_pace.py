@@ -1,0 +1,73 @@
+"""The estimate follows the pace measured on finished runs: the table's constants are only a prior."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import torch
+
+from nst_core import RunConfig, estimate_run, run
+from nst_core.extractor import VGGExtractor
+from nst_core.runs import estimate
+from nst_core.runs.estimate import PACE_BOUNDS, PACE_MIN_ESTIMATE_S, forget_pace, pace_factor, record_pace
+
+
+@pytest.fixture(autouse=True)
+def _no_pace() -> Iterator[None]:
+    forget_pace()
+    yield
+    forget_pace()
+
+
+@pytest.fixture
+def config() -> RunConfig:
+    generator = torch.Generator().manual_seed(0)
+    return RunConfig(
+        content=torch.rand(1, 3, 32, 32, generator=generator),
+        style=torch.rand(1, 3, 32, 32, generator=generator),
+        size=32,
+        steps=3,
+        weights="random",
+        device="cpu",
+        snapshot_every=0,
+    )
+
+
+def test_later_estimates_follow_the_measured_pace(config: RunConfig) -> None:
+    config = replace(config, content="chelsea", size=256, steps=200)
+    prior = estimate_run(config)
+    assert prior.seconds >= PACE_MIN_ESTIMATE_S
+    record_pace("cpu", prior.precision, prior.seconds, 3 * prior.seconds)
+    slower = estimate_run(config)
+    assert slower.seconds == pytest.approx(3 * prior.seconds)
+    assert slower.seconds_per_step == pytest.approx(3 * prior.seconds_per_step)
+    assert slower.calibrated and "x3.00 as measured" in slower.note
+    assert estimate_run(config, measured_pace=False).seconds == pytest.approx(prior.seconds)
+    record_pace("cpu", prior.precision, prior.seconds, prior.seconds)  # the newest run weighs half
+    assert pace_factor("cpu", prior.precision) == pytest.approx(2.0)
+    assert pace_factor("cuda", prior.precision) is None  # another device keeps the table's figure
+    record_pace("cpu", prior.precision, prior.seconds, 1e6 * prior.seconds)
+    assert pace_factor("cpu", prior.precision) <= PACE_BOUNDS[1]
+    record_pace("cpu", "float32", PACE_MIN_ESTIMATE_S / 2, 100.0)  # a tiny run: mostly fixed costs
+    assert pace_factor("cpu", "float32") is None
+
+
+def test_a_finished_run_teaches_the_estimate_its_own_time(
+    config: RunConfig, random_extractor: VGGExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(estimate, "PACE_MIN_ESTIMATE_S", 0.0)  # a tiny run counts here
+    result = run(config, extractor=random_extractor)
+    height, width = result.image.shape[-2:]
+    prior = estimate_run(config, height, width, measured_pace=False).seconds
+    low, high = PACE_BOUNDS
+    # With one run measured, the estimate of that same run is its measured time (within the bounds).
+    expected = prior * min(high, max(low, result.seconds / prior))
+    assert estimate_run(config, height, width).seconds == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_tensor_contents_shape_is_estimated_not_a_square(config: RunConfig) -> None:
+    wide = replace(config, content=torch.rand(1, 3, 300, 600), size=128)  # runs at 64 x 128
+    assert estimate_run(wide).seconds == pytest.approx(estimate_run(wide, 64, 128).seconds)
+    assert estimate_run(wide).seconds < estimate_run(replace(wide, content="chelsea")).seconds
