@@ -117,12 +117,13 @@ def _finished(shown: ShownRun) -> None:
     _summary(shown)
     if history:
         last = history[-1]
+        # Four significant digits in three columns: longer values are cut short ("0.000707…") at 1280 px.
         for column, (label, value) in zip(
-            st.columns(4),
+            st.columns(3),
             (("Final J", last.J), ("Final J_content", last.J_content), ("Final J_style", last.J_style)),
-            strict=False,
+            strict=True,
         ):
-            column.metric(label, f"{value:.6g}")
+            column.metric(label, f"{value:.4g}")
     picture, curves = st.columns([1, 2])
     picture.image(to_pil(result.image), caption=f"{shown.label}: the generated image", width="stretch")
     curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{shown.key}")
