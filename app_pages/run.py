@@ -22,6 +22,7 @@ from ui.runs import (
     run_label,
     run_number,
     show_outcome,
+    time_left,
 )
 from ui.state import current_content, current_style, current_weights, runs
 from ui.store import (
@@ -76,12 +77,6 @@ def _launch_panel(fields: dict[str, Any]) -> None:
             st.query_params.pop(RUN_PARAM, None)  # the page now shows the new run, not the linked one
 
 
-def _remaining(eta_s: float | None) -> str:
-    if eta_s is None:
-        return "time left unknown"
-    return "almost done" if eta_s < 1 else f"about {duration(eta_s)} left"
-
-
 def _live(job: Job) -> None:
     """Progress of a queued or running job, redrawn every second without rerunning the page."""
 
@@ -98,7 +93,7 @@ def _live(job: Job) -> None:
             st.info(f"Waiting in the queue (position {position}): it starts after {after}.")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
-            text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {_remaining(snapshot.eta_s)}"
+            text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {time_left(snapshot)}"
             st.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
         preview, curves = st.columns([1, 2])
         if snapshot.preview is not None:
