@@ -138,3 +138,12 @@ def test_every_page_answers_at_its_own_path_and_the_root_forwards_its_parameters
     assert {"explorer", "compare", "stylize", "walkthrough"} <= set(served)
     assert at.title[0].value == "Gram explorer"
     assert at.selectbox(key="layer").value == "relu2_1" and at.number_input(key="k").value == 4
+
+
+def test_the_uploaders_say_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An oversized file is refused by the browser and never reaches the app: only the help can say why.
+    at = new_app(monkeypatch)
+    at.run()
+    limit = f"at most {st.get_option('server.maxUploadSize')} MB"
+    helps = [uploader.help for uploader in at.get("file_uploader")]
+    assert helps and all(limit in text for text in helps), helps
