@@ -19,12 +19,22 @@ PAGES = [
     ("app_pages/lesson.py", "Lesson", ":material/school:", "walkthrough"),
 ]
 
+
+def _home() -> None:
+    """The root URL opens the first page, the link's query parameters with it (``?layer=…&k=…``)."""
+    params = [(name, value) for name in st.query_params for value in st.query_params.get_all(name)]
+    st.switch_page(pages[0], query_params=params)
+
+
 st.set_page_config(page_title="Style Lens", page_icon=":material/texture:", layout="wide")
-page = st.navigation(
-    [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
-)
+pages = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
+# Streamlit serves its default page only at the root, so a default explorer would answer "/explorer" with
+# "Page not found": a hidden default page forwards the root instead, and every page keeps its own path.
+home = st.Page(_home, title="Style Lens", url_path="home", default=True, visibility="hidden")
+page = st.navigation([home, *pages])
 try:
-    render_frame()
+    if page is not home:  # the forwarding page draws nothing, not even the frame
+        render_frame()
     page.run()
 except NSTError as exc:  # the core's typed errors carry a sentence for the user
     st.error(str(exc))

@@ -23,6 +23,7 @@ from ui.runs import (
     run_label,
     run_number,
     show_outcome,
+    time_left,
 )
 from ui.state import current_content, current_style, current_weights, runs
 from ui.store import (
@@ -80,12 +81,6 @@ def _launch_panel(fields: dict[str, Any]) -> None:
             st.query_params.pop(RUN_PARAM, None)  # the page now shows the new run, not the linked one
 
 
-def _remaining(eta_s: float | None) -> str:
-    if eta_s is None:
-        return "time left unknown"
-    return "almost done" if eta_s < 1 else f"about {duration(eta_s)} left"
-
-
 def _live(job: Job) -> None:
     """Progress of a queued or running job, redrawn every second without rerunning the page."""
 
@@ -103,7 +98,7 @@ def _live(job: Job) -> None:
             st.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
-            text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {_remaining(snapshot.eta_s)}"
+            text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {time_left(snapshot)}"
             st.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
         preview, curves = st.columns([1, 2])
         if snapshot.preview is not None:
@@ -122,12 +117,13 @@ def _finished(shown: ShownRun) -> None:
     _summary(shown)
     if history:
         last = history[-1]
+        # Four significant digits in three columns: longer values are cut short ("0.000707…") at 1280 px.
         for column, (label, value) in zip(
-            st.columns(4),
+            st.columns(3),
             (("Final J", last.J), ("Final J_content", last.J_content), ("Final J_style", last.J_style)),
-            strict=False,
+            strict=True,
         ):
-            column.metric(label, f"{value:.6g}")
+            column.metric(label, f"{value:.4g}")
     picture, curves = st.columns([1, 2])
     picture.image(to_pil(result.image), caption=f"{shown.label}: the generated image", width="stretch")
     curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{shown.key}")

@@ -31,8 +31,8 @@ from ui.store import (
 )
 
 RUN_KEY: Final = "svg_run"
-LINKED_KEY: Final = "svg_linked"
-"""Session key: the stored runs this session opened from links (stored id -> ShownRun)."""
+# A page script's bare strings are drawn by Streamlit's "magic": this note stays a comment.
+LINKED_KEY: Final = "svg_linked"  # session key: the stored runs this session opened from links (id -> ShownRun)
 URL_PATH: Final = "compare"
 
 

@@ -61,6 +61,16 @@ def duration(seconds: float | None) -> str:
     return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
+def time_left(snapshot: JobSnapshot) -> str:
+    """What remains of a running job, in words. Before its first step the estimate counts the steps only,
+    not the set-up under way (loading weights, starting a Ray worker), so it is not a time left."""
+    if snapshot.eta_s is None:
+        return "time left unknown"
+    if not snapshot.step:
+        return f"its steps estimated at {duration(snapshot.eta_s)}"
+    return "almost done" if snapshot.eta_s < 1 else f"about {duration(snapshot.eta_s)} left"
+
+
 def show_outcome(snapshot: JobSnapshot) -> None:
     """A failed or cancelled run's message as a sentence (never a traceback)."""
     if snapshot.status == JobStatus.CANCELLED:

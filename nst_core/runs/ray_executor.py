@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import queue
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -295,12 +297,35 @@ def _connect(ray: ModuleType, address: str | None) -> None:
         return
     try:
         if address is None and not os.environ.get("RAY_ADDRESS"):
-            ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            _start_local(ray)
         else:
             ray.init(address=address)  # None: RAY_ADDRESS
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or os.environ.get("RAY_ADDRESS") or "this machine"
         raise ExecutorUnavailableError(f"Cannot start or join Ray at {where}: {exc}") from None
+
+
+def _start_local(ray: ModuleType) -> None:
+    """Start a local Ray instance from a thread that lives as long as this process.
+
+    Ray ties the daemons it starts (GCS, raylet) to the thread that starts them (``PR_SET_PDEATHSIG``):
+    started from a short-lived thread, a Streamlit script run for one, they are killed when it ends, and
+    a minute later Ray ends this whole process, the web server with it."""
+    started: queue.Queue[BaseException | None] = queue.Queue(maxsize=1)
+
+    def host() -> None:
+        try:
+            ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            started.put(exc)
+            return
+        started.put(None)
+        threading.Event().wait()  # never set: the daemons' parent thread must not end
+
+    threading.Thread(target=host, name="ray-local-instance", daemon=True).start()
+    error = started.get()
+    if error is not None:
+        raise error
 
 
 def _address(ray: ModuleType, address: str | None) -> str:

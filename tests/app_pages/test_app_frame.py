@@ -14,6 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -114,3 +115,35 @@ def test_weights_download_switches_the_app_to_imagenet(
     assert at.sidebar.radio(key="weights").value == "imagenet"
     assert not [b for b in at.sidebar.button if "ImageNet" in b.label]
     assert not any("Random weights" in c.value for c in at.sidebar.caption)
+
+
+def test_every_page_answers_at_its_own_path_and_the_root_forwards_its_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Streamlit serves its default page only at the root: were the explorer the default, "/explorer"
+    # (the path links already shared use) would answer "Page not found".
+    served: list[str] = []
+    navigation = st.navigation
+
+    def spy(pages: list[st.Page], **kwargs: object) -> st.Page:
+        chosen = navigation(pages, **kwargs)  # it makes the first page the default when none is
+        served[:] = [page.url_path for page in pages]
+        return chosen
+
+    monkeypatch.setattr(st, "navigation", spy)
+    at = new_app(monkeypatch)
+    at.query_params.update({"layer": "relu2_1", "k": "4"})
+    at.run()
+    assert_no_exception(at)
+    assert {"explorer", "compare", "stylize", "walkthrough"} <= set(served)
+    assert at.title[0].value == "Gram explorer"
+    assert at.selectbox(key="layer").value == "relu2_1" and at.number_input(key="k").value == 4
+
+
+def test_the_uploaders_say_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An oversized file is refused by the browser and never reaches the app: only the help can say why.
+    at = new_app(monkeypatch)
+    at.run()
+    limit = f"at most {st.get_option('server.maxUploadSize')} MB"
+    helps = [uploader.help for uploader in at.get("file_uploader")]
+    assert helps and all(limit in text for text in helps), helps

@@ -61,8 +61,8 @@ def test_a_stored_run_opens_read_only_with_its_numbers(store: RunStore, result: 
     run_id = store.put(result, owner=OWNER, title="Chelsea, painted")
     at = open_page(RUN_PAGE, run_id)
     last = store.get(run_id).history[-1]
-    assert metric(at, "Final J_style") == f"{last.J_style:.6g}" == f"{result.history[-1].J_style:.6g}"
-    assert metric(at, "Final J") == f"{last.J:.6g}"
+    assert metric(at, "Final J_style") == f"{last.J_style:.4g}" == f"{result.history[-1].J_style:.4g}"
+    assert metric(at, "Final J") == f"{last.J:.4g}"
     assert any("read-only" in info.value for info in at.info)
     assert not [b for b in at.button if b.label == "Stop"]
     assert [b for b in at.button if b.label == "Use these settings"]

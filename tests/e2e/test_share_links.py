@@ -83,6 +83,12 @@ def test_a_finished_runs_link_shows_the_same_run_elsewhere_read_only(
         open_page(page, link)
         no_error_shown(page)
         assert _metric(page, "Final J_style") == j_style
+        page.set_viewport_size({"width": 1280, "height": 720})  # a projector: every final number is whole
+        clipped = page.get_by_test_id("stMetricValue").evaluate_all(
+            "values => values.filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth))"
+            ".map(v => v.innerText)"
+        )
+        assert clipped == [], f"numbers cut short at 1280 px: {clipped}"
         expect(page.get_by_text("read-only").first).to_be_visible()
         expect(page.get_by_role("button", name="Stop")).to_have_count(0)
         expect(page.get_by_role("heading", name="My runs")).to_have_count(0)  # not theirs: unlisted

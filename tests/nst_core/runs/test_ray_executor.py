@@ -6,7 +6,9 @@ The jobs run in a Ray worker process that loads its own seeded random weights; e
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +181,29 @@ def test_executor_from_env_joins_the_running_ray(ray_cluster) -> None:
     with executor_from_env({"STYLE_LENS_EXECUTOR": " Ray ", "STYLE_LENS_GPUS_PER_RUN": "0.5"}) as pool:
         assert isinstance(pool, RayExecutor) and pool.gpus_per_run == 0.5
         assert pool.describe().startswith("Ray at ") and "1 worker " in pool.describe()
+
+
+_FROM_A_SHORT_LIVED_THREAD = """
+import threading
+from nst_core import RayExecutor
+from tests.nst_core.runs.job_helpers import small_config
+
+made = []
+starter = threading.Thread(target=lambda: made.append(RayExecutor(max_pending=1)))
+starter.start()
+starter.join()  # as a Streamlit script run ends after creating the app's executor
+result = made[0].submit(small_config(2, optimizer="lbfgs")).result(timeout=180)
+print("steps:", len(result.history))
+made[0].shutdown(wait=True, cancel=True)
+"""
+
+
+def test_a_local_instance_started_from_a_thread_outlives_it() -> None:
+    # Ray kills the daemons it starts when their starting thread ends; then it ends the whole process.
+    # Its own process: the module's cluster must not be the one joined, and a failure must not end pytest.
+    pytest.importorskip("ray")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "RAY_ADDRESS": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", _FROM_A_SHORT_LIVED_THREAD], check=False, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "steps: 2" in done.stdout, done.stderr[-2000:]
