@@ -1,19 +1,25 @@
-"""Helpers shared by the AppTest page tests: a fresh app session, small pictures, error checks."""
+"""Helpers shared by the tests: a fresh app session, small pictures, error checks (page tests); small run
+configurations and waiting for a state (executor tests)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from nst_core import Job, RunConfig
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+WAIT_S = 60.0
 
 
 def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
@@ -50,3 +56,32 @@ def app_executor(**environ: str) -> Iterator[None]:
             yield
         finally:
             get_executor.clear()
+
+
+def small_config(steps: int = 3, **changes: object) -> RunConfig:
+    """A 32 px run on random weights and two shallow style layers; its images depend on ``steps`` only."""
+    generator = torch.Generator().manual_seed(steps)
+    fields: dict[str, object] = {
+        "content": torch.rand(1, 3, 32, 32, generator=generator),
+        "style": torch.rand(1, 3, 32, 32, generator=generator),
+        "size": 32,
+        "steps": steps,
+        "weights": "random",
+        "device": "cpu",
+        "style_layers": {"relu1_1": 0.5, "relu2_1": 0.5},
+        "content_layer": "relu2_2",
+        "snapshot_every": 2,
+    }
+    return RunConfig(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
+    """Wait for a state, never for a duration: the tests must not depend on the machine's speed."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def running(job: Job) -> bool:
+    return job.snapshot().step >= 1

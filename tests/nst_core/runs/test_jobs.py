@@ -26,10 +26,10 @@ from nst_core import (
 )
 from nst_core.extractor import VGGExtractor
 from nst_core.runs import ExtractorCache, engine
-from tests.nst_core.runs.job_helpers import WAIT_S
-from tests.nst_core.runs.job_helpers import running as _running
-from tests.nst_core.runs.job_helpers import small_config as _config
-from tests.nst_core.runs.job_helpers import wait_until as _wait_until
+from tests.helpers import WAIT_S
+from tests.helpers import running as _running
+from tests.helpers import small_config as _config
+from tests.helpers import wait_until as _wait_until
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from nst_core import (
 from nst_core.images import to_pil
 from nst_core.runs import executor_from_env
 from nst_core.runs.ray_executor import _portable
-from tests.nst_core.runs.job_helpers import running, small_config, wait_until
+from tests.helpers import running, small_config, wait_until
 
 WAIT_S = 120.0
 
@@ -186,7 +186,7 @@ def test_executor_from_env_joins_the_running_ray(ray_cluster) -> None:
 _FROM_A_SHORT_LIVED_THREAD = """
 import threading
 from nst_core import RayExecutor
-from tests.nst_core.runs.job_helpers import small_config
+from tests.helpers import small_config
 
 made = []
 starter = threading.Thread(target=lambda: made.append(RayExecutor(max_pending=1)))
