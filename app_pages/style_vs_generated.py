@@ -18,6 +18,7 @@ from nst_core.figures import (
 from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
+from ui.loss_views import show_loss_views, show_regions
 from ui.runs import (
     COMPARE_PARAM,
     RUN_PAGE,
@@ -125,6 +126,8 @@ def _show_run(job_id: str) -> None:
         _channel_rows(g_S, g_G, layer, job_id)
     bars = style_layer_bars(record.J_style_layers, layer_weights, step=record.step)
     right.plotly_chart(bars, theme=None, key="svg_bars")
+    show_loss_views(job_id, result, layer)
+    show_regions(result, number)
 
 
 def main() -> None:
