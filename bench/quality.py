@@ -57,6 +57,15 @@ def _tile(image: Image.Image, label: str, side: int) -> Image.Image:
     return tile
 
 
+def _sheet(tiles: list[Image.Image], columns: int = 3) -> Image.Image:
+    columns = min(columns, len(tiles))
+    width, height = tiles[0].size
+    sheet = Image.new("RGB", (columns * width, -(-len(tiles) // columns) * height), "white")
+    for index, tile in enumerate(tiles):
+        sheet.paste(tile, ((index % columns) * width, (index // columns) * height))
+    return sheet
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=256)
@@ -70,6 +79,7 @@ def main() -> None:
     print(f"{args.size} px, {args.steps} L-BFGS steps, {extractor.weights_source}, {torch.get_num_threads()} threads, "
           f"load average {load:.1f} at the start")
     tiles: list[Image.Image] = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     chosen = {name: fields for name, fields in options(args.size).items() if not args.only or name in args.only}
     for name, fields in chosen.items():
         base: dict[str, Any] = {"content": CONTENT, "style": STYLE, "size": args.size, "steps": args.steps,
@@ -84,14 +94,7 @@ def main() -> None:
         print(f"{name:38s} {seconds:6.1f} s  J_style {last.J_style:.3g}  J_content {last.J_content:.3g}  "
               f"J_tv {last.J_tv:.3g}\n    J_style^[l] {gram}\n    {config.style_loss}^[l] {own}", flush=True)
         tiles.append(_tile(to_pil(result.image), f"{name} ({seconds:.0f} s)", args.size))
-    columns = min(3, len(tiles))
-    rows = -(-len(tiles) // columns)
-    width, height = tiles[0].size
-    sheet = Image.new("RGB", (columns * width, rows * height), "white")
-    for index, tile in enumerate(tiles):
-        sheet.paste(tile, ((index % columns) * width, (index // columns) * height))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+        _sheet(tiles).save(args.out)  # after every option: an interrupted bench still leaves its sheet
     print(f"wrote {args.out} ({len(tiles)} tiles); load average {os.getloadavg()[0]:.1f} at the end")
 
 
