@@ -35,11 +35,11 @@ def _halves(size: int) -> list[torch.Tensor]:
 
 def options(size: int) -> dict[str, dict[str, Any]]:
     """Each option's RunConfig fields on top of the shared ones; coarse-to-fine starts at half ``size``."""
-    # The class-demo preset of the app (ui.state.PRESETS["class_demo"]: from 128 to 256 px, TV 0.5).
+    # The class-demo preset of the app (ui.state.PRESETS["class_demo"]: from 128 to 256 px, TV 1.5).
     half = max(16, size // 2)
     return {
         "default": {},
-        "class_preset": {"start_size": half, "tv_weight": 0.5},
+        "class_preset": {"start_size": half, "tv_weight": 1.5},
         "tv 0.5": {"tv_weight": 0.5},
         f"start_size {half}": {"start_size": half},
         "mean_cov": {"style_loss": "mean_cov"},
@@ -51,8 +51,9 @@ def options(size: int) -> dict[str, dict[str, Any]]:
 
 
 def _tile(image: Image.Image, label: str, side: int) -> Image.Image:
-    tile = Image.new("RGB", (side, side + 22), "white")
-    tile.paste(image.resize((side, round(side * image.height / image.width))), (0, 22))
+    height = round(side * image.height / image.width)
+    tile = Image.new("RGB", (side, height + 22), "white")
+    tile.paste(image.resize((side, height)), (0, 22))
     ImageDraw.Draw(tile).text((4, 4), label, fill="black")
     return tile
 
