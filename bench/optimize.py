@@ -242,7 +242,7 @@ def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.dev
     contenders = {
         "ours, default (L-BFGS, one scale)": base,
         "ours, coarse to fine from half size": replace(base, start_size=size // 2, steps=evaluations),
-        "ours, coarse to fine + TV 0.5 (class preset)": replace(base, start_size=size // 2, tv_weight=0.5, steps=evaluations),
+        "ours, coarse to fine + TV 1.5 (class preset)": replace(base, start_size=size // 2, tv_weight=1.5, steps=evaluations),
         "ours, Adam": replace(base, optimizer="adam"),
     }
     for name, config in contenders.items():
