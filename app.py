@@ -16,6 +16,7 @@ PAGES = [
     ("app_pages/gram_explorer.py", "Gram explorer", ":material/grid_on:", "explorer"),
     ("app_pages/style_vs_generated.py", "Style vs generated", ":material/compare:", "compare"),
     ("app_pages/run.py", "Run", ":material/play_circle:", "stylize"),
+    ("app_pages/compare_runs.py", "Compare runs", ":material/difference:", "compare-runs"),
     ("app_pages/lesson.py", "Lesson", ":material/school:", "walkthrough"),
 ]
 

@@ -19,6 +19,7 @@ from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
 from ui import latex
+from ui.loss_views import show_loss_views, show_regions
 from ui.runs import RUN_PAGE, finished_runs, is_active, run_label
 from ui.state import runs
 from ui.store import (
@@ -160,6 +161,8 @@ def _show_run(shown: ShownRun) -> None:
         _channel_rows(g_S, g_G, layer, job_id)
     bars = style_layer_bars(record.J_style_layers, layer_weights, step=record.step)
     right.plotly_chart(bars, theme=None, key="svg_bars")
+    show_loss_views(job_id, result, layer)
+    show_regions(result, shown.label)
 
 
 def main() -> None:

@@ -8,16 +8,23 @@ reach within the same wall-clock budget from the content image. Same layers, wei
     python bench/optimize.py                    # 128 and 256 px on CPU (+ 512 on CUDA), < 3 min on 2 cores
     python bench/optimize.py --quick            # 128 px only, shorter budget
     python bench/optimize.py --calibrate        # fit nst_core.runs.estimate.CALIBRATION for this device
-    python bench/optimize.py --bf16-check       # bfloat16 vs float32: J_style after a fixed number of steps
+    python bench/optimize.py --bf16-check       # bfloat16 vs float32: J_style^[l] after 100 steps, both optimisers
+    python bench/optimize.py --race             # time to the tutorial's per-layer J_style after 300 evaluations
+
+The ratios (ours / the tutorial) are measured in one process, interleaved where the bench can: on a
+machine shared with other work they stay meaningful while the absolute seconds do not (the load
+average is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -37,6 +44,7 @@ from nst_core import (
     run,
     style_cost,
 )
+from nst_core.gram import layer_style_cost
 from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.runs import RunProgress
 from nst_core.runs.estimate import estimate_work
@@ -104,6 +112,9 @@ def per_step_seconds(
         "tutorial, frozen weights": lambda: _tutorial_block(extractor, content, style, args.steps, freeze=True),
         f"ours ({policy})": lambda: _ours_block(config, extractor, policy),
     }
+    adam = replace(config, optimizer="adam")
+    adam_policy = choose_precision(device, "adam")
+    variants[f"ours, Adam ({adam_policy})"] = lambda: _ours_block(adam, extractor, adam_policy)
     fast_bf16 = device.type == "cuda" or cpu_has_fast_bf16()
     for other in (FLOAT32, FLOAT32_CHANNELS_LAST, *([BFLOAT16] if fast_bf16 else [])):
         if other != policy:
@@ -175,17 +186,82 @@ def calibrate(extractor: VGGExtractor, device: torch.device, weights: str) -> No
 
 
 def bf16_check(size: int, steps: int, extractor: VGGExtractor, device: torch.device, weights: str) -> None:
-    config = _config(size, steps, weights, device)
-    results = {precision: run(config, extractor=extractor, precision=precision) for precision in (FLOAT32, BFLOAT16)}
-    full, reduced = results[FLOAT32], results[BFLOAT16]
-    j_full, j_reduced = full.history[-1].J_style, reduced.history[-1].J_style
-    print(f"bf16 check at {size} px, {steps} L-BFGS steps on {device}:")
-    for precision, result in results.items():
-        per_step = statistics.median(_per_step([r.elapsed_s for r in result.history]))
-        print(f"  {precision!s:34s} J_style {result.history[-1].J_style:.4g}  {per_step:.3f} s/step")
-    print(
-        f"  bf16 J_style / fp32 J_style = {j_reduced / j_full:.3f} (policy: within 5% -> {abs(j_reduced / j_full - 1) <= 0.05})"
+    """J_style^[l] after ``steps`` steps in bfloat16 / in float32, per layer, for both optimisers."""
+    print(f"bf16 check at {size} px, {steps} steps on {device}:")
+    for optimizer in ("adam", "lbfgs"):
+        config = replace(_config(size, steps, weights, device), optimizer=optimizer)
+        results = {precision: run(config, extractor=extractor, precision=precision) for precision in (FLOAT32, BFLOAT16)}
+        full, reduced = (results[p].history[-1].J_style_layers for p in (FLOAT32, BFLOAT16))
+        ratios = {layer: reduced[layer] / full[layer] for layer in full}
+        worst = max(abs(r - 1.0) for r in ratios.values())
+        per_step = {
+            str(p): statistics.median(_per_step([r.elapsed_s for r in result.history])) for p, result in results.items()
+        }
+        print(
+            f"  {optimizer}: bf16/fp32 J_style^[l] "
+            + " ".join(f"{layer} {ratio:.3f}" for layer, ratio in ratios.items())
+            + f"; worst {worst:.1%} (within 5%: {worst <= 0.05}); s/step "
+            + ", ".join(f"{name} {seconds:.3f}" for name, seconds in per_step.items())
+        )
+
+
+def _layer_costs(extractor: VGGExtractor, style: torch.Tensor, image: torch.Tensor) -> dict[str, float]:
+    """J_style^[l] of ``image`` against ``style`` (the seed's formula), per default style layer."""
+    layers = list(DEFAULT_STYLE_LAYERS)
+    with torch.no_grad():
+        a_S, a_G = extractor(style, layers), extractor(image, layers)
+    return {layer: float(layer_style_cost(a_S[layer][0], a_G[layer][0])) for layer in layers}
+
+
+def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.device, weights: str) -> None:
+    """The tutorial's per-layer J_style after ``evaluations`` evaluations, then how long ours takes to reach it.
+
+    Ours reaches it when every layer's J_style^[l] at the final size is at or below the tutorial's. Both
+    clocks include computing the targets; times are wall (perf_counter) and this process's CPU time.
+    """
+    content, style = (image.to(device) for image in _images(size))
+    # Warm-up: the first passes of a process build oneDNN's kernels, which would count against the tutorial.
+    _tutorial_block(extractor, content, style, 3, freeze=False)
+    _ours_block(_config(size, 3, weights, device), extractor, choose_precision(device))
+    wall, cpu = time.perf_counter(), time.process_time()
+    model, style_losses, content_losses = build_model(
+        extractor.features, style, content, list(DEFAULT_STYLE_LAYERS), [DEFAULT_CONTENT_LAYER], freeze=False
     )
+
+    def stop(count: int) -> None:
+        if count >= evaluations:
+            raise Deadline
+
+    image = run_style_transfer(model, style_losses, content_losses, content.clone(), evaluations, on_evaluation=stop)
+    tutorial_wall, tutorial_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    target = _layer_costs(extractor, style, image)
+    print(f"\n{size} px race, load average {os.getloadavg()[0]:.1f}: the tutorial's {evaluations} evaluations "
+          f"took {tutorial_wall:.1f} s wall, {tutorial_cpu:.1f} s CPU; J_style^[l] "
+          + " ".join(f"{layer} {value:.3g}" for layer, value in target.items()))
+    base = _config(size, evaluations * 2, weights, device)
+    contenders = {
+        "ours, default (L-BFGS, one scale)": base,
+        "ours, coarse to fine from half size": replace(base, start_size=size // 2, steps=evaluations),
+        "ours, coarse to fine + TV 1.5 (class preset)": replace(base, start_size=size // 2, tv_weight=1.5, steps=evaluations),
+        "ours, Adam": replace(base, optimizer="adam"),
+    }
+    for name, config in contenders.items():
+        reached: list[tuple[int, float, float]] = []
+
+        def watch(progress: RunProgress) -> None:
+            record = progress.record
+            if record.scale == size and all(record.J_style_layers[l] <= v for l, v in target.items()) and not reached:
+                reached.append((record.step, time.perf_counter() - wall, time.process_time() - cpu))
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        with contextlib.suppress(RunCancelled):
+            run(config, extractor=extractor, on_progress=watch, cancel=lambda: bool(reached))
+        if reached:
+            step, seconds, cpu_seconds = reached[0]
+            print(f"  {name:46s} reached at step {step:4d}: {seconds:6.1f} s wall ({seconds / tutorial_wall:.2f}x), "
+                  f"{cpu_seconds:6.1f} s CPU ({cpu_seconds / tutorial_cpu:.2f}x)")
+        else:
+            print(f"  {name:46s} not reached in {config.steps} steps ({time.perf_counter() - wall:.1f} s wall)")
 
 
 def main() -> None:
@@ -199,6 +275,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--bf16-check", action="store_true")
+    parser.add_argument("--race", action="store_true")
+    parser.add_argument("--evaluations", type=int, default=300, help="the tutorial's evaluations in --race")
     args = parser.parse_args()
     device = resolve_device(args.device)
     extractor = load_extractor(args.weights, device)
@@ -211,15 +289,20 @@ def main() -> None:
         return
     if args.bf16_check:
         bf16_check(
-            args.sizes[0] if args.sizes else 64, args.steps if args.steps != 4 else 30, extractor, device, args.weights
+            args.sizes[0] if args.sizes else 64, args.steps if args.steps != 4 else 100, extractor, device, args.weights
         )
+        return
+    if args.race:
+        for size in args.sizes or [256]:
+            race(size, args.evaluations, extractor, device, args.weights)
         return
     sizes = args.sizes or ([128] if args.quick else [128, 256] + ([512] if device.type == "cuda" else []))
     for size in sizes:
         medians = per_step_seconds(size, args, extractor, device)
         tutorial = medians["tutorial (as written)"]
         print(
-            f"\n{size} px: seconds per forward+backward (median of {args.repeats}x{args.steps - 1} steps, interleaved)"
+            f"\n{size} px: seconds per forward+backward (median of {args.repeats}x{args.steps - 1} steps, interleaved), "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         for name, seconds in medians.items():
             print(f"  {name:34s} {seconds:8.4f} s   {seconds / tutorial:5.2f}x the tutorial")

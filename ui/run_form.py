@@ -13,14 +13,11 @@ from typing import Any, Final
 import streamlit as st
 
 from nst_core import ConfigError, RunConfig
-from nst_core.layers import (
-    DEFAULT_CONTENT_LAYER,
-    DEFAULT_STYLE_LAYERS,
-    LAYER_CHANNELS,
-    RELU_LAYERS,
-)
-from nst_core.runs import DEFAULT_LR, MIN_SIZE
+from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from nst_core.losses import STYLE_LOSSES
+from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from nst_core.runs.admission import HostedLimits, hosted_limits
+from nst_core.runs.config import PRESERVE_COLORS
 
 from .state import (
     current_content,
@@ -46,6 +43,11 @@ FIELD_LABELS: Final = {
     "snapshot_layers": "Style layers",
     "snapshot_every": "Snapshot every",
     "device": "Device",
+    "start_size": "Coarse to fine: start size",
+    "tv_weight": "TV weight (smoothness)",
+    "preserve_colors": "Colours",
+    "style_loss": "Style loss",
+    "regions": "Region mask",
     "content": "the content image (sidebar)",
     "style": "the style image (sidebar)",
     "weights": "the weights (sidebar)",
@@ -54,6 +56,19 @@ FIELD_LABELS: Final = {
 SAVED_FORM: Final = "_run_form"
 """Session key of the form's last values."""
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+STYLE_CONTROLS: Final = {
+    "start_size": "Runs small first, then grows the image by √2 per scale: large strokes appear early, and "
+    "the coarse scales cost little. Empty (or not below Size): one scale at Size.",
+    "tv_weight": "Penalises differences between neighbouring pixels: removes speckle; too much blurs the strokes.",
+    "preserve_colors": "none: the style's colours; luminance: only brightness is stylised, the content keeps its "
+    "colours; match: the style is recoloured to the content's palette first.",
+    "style_loss": "gram: the course's Gram matrices; mean_cov: matches mean and covariance of the channels (W2 "
+    "between Gaussians); sliced_wasserstein: matches the distribution along random directions.",
+    "regions": "White where the style applies, black where it does not (guided Gram matrices); "
+    "no mask: everywhere.",
+}
+"""The one-line "what it does" of each style control, shown under its widget."""
+COLOUR_LABELS: Final = {"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"}
 
 
 def widget_key(name: str) -> str:
@@ -72,6 +87,8 @@ def _preset_values() -> dict[str, Any]:
         widget_key("steps"): preset.steps,
         widget_key("optimizer"): preset.optimizer,
         widget_key("snapshot_every"): preset.snapshot_every,
+        widget_key("start_size"): preset.start_size,
+        widget_key("tv_weight"): float(preset.tv_weight),
         widget_key("device"): current_device(),
     }
 
@@ -89,6 +106,8 @@ def seed_form() -> list[str]:
         widget_key("init"): _DEFAULTS["init"],
         widget_key("seed"): int(_DEFAULTS["seed"]),
         widget_key("content_layer"): DEFAULT_CONTENT_LAYER,
+        widget_key("preserve_colors"): _DEFAULTS["preserve_colors"],
+        widget_key("style_loss"): _DEFAULTS["style_loss"],
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
         **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
@@ -178,6 +197,7 @@ def _draw_widgets() -> dict[str, float]:
             layer_weights[layer] = column.number_input(
                 f"λ {layer} ({LAYER_CHANNELS[layer]} ch)", key=_lambda_key(layer), format="%g", step=0.05
             )
+    _style_controls()
     with st.expander("Device and snapshots"):
         left, right = st.columns(2)
         left.radio("Device", ["cuda", "cpu"] if gpu_available() else ["cpu"], key=widget_key("device"), horizontal=True)
@@ -189,6 +209,49 @@ def _draw_widgets() -> dict[str, float]:
             help="How often the preview and the Gram matrices G_G of the style layers are recorded.",
         )
     return layer_weights
+
+
+def _style_controls() -> None:
+    """Coarse-to-fine, TV, colours, loss and region mask, each with its one-line caption."""
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        st.number_input(
+            FIELD_LABELS["start_size"] + " (px)",
+            min_value=MIN_SIZE,
+            max_value=MAX_SIZE,
+            step=16,
+            key=widget_key("start_size"),
+            placeholder="off: one scale",
+        )
+        st.caption(STYLE_CONTROLS["start_size"])
+    with c2:
+        st.number_input(FIELD_LABELS["tv_weight"], min_value=0.0, step=0.1, format="%g", key=widget_key("tv_weight"))
+        st.caption(STYLE_CONTROLS["tv_weight"])
+    with c3:
+        st.selectbox(
+            FIELD_LABELS["preserve_colors"], PRESERVE_COLORS, key=widget_key("preserve_colors"), format_func=COLOUR_LABELS.get
+        )
+        st.caption(STYLE_CONTROLS["preserve_colors"])
+    with c4:
+        st.selectbox(FIELD_LABELS["style_loss"], STYLE_LOSSES, key=widget_key("style_loss"))
+        st.caption(STYLE_CONTROLS["style_loss"])
+    st.file_uploader(
+        f"{FIELD_LABELS['regions']} for the style image (optional)",
+        type=["png", "jpg", "jpeg", "webp"],
+        key=widget_key("regions"),
+    )
+    st.caption(STYLE_CONTROLS["regions"])
+
+
+def _regions() -> list[bytes] | None:
+    """The uploaded mask's bytes, one per style image (the sidebar has one), or None."""
+    upload = st.session_state.get(widget_key("regions"))
+    return None if upload is None else [upload.getvalue()]
+
+
+def _start_size(value: float | None, size: int) -> int | None:
+    """None (one scale) when empty or not below Size: a preset's start size then needs no editing for a tiny run."""
+    return None if value is None or int(value) >= size else int(value)
 
 
 def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
@@ -208,6 +271,11 @@ def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
         "snapshot_layers": tuple(layer_weights),
         "device": state[widget_key("device")],
         "snapshot_every": int(state[widget_key("snapshot_every")]),
+        "start_size": _start_size(state[widget_key("start_size")], int(state[widget_key("size")])),
+        "tv_weight": float(state[widget_key("tv_weight")]),
+        "preserve_colors": state[widget_key("preserve_colors")],
+        "style_loss": state[widget_key("style_loss")],
+        "regions": _regions(),
     }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..runs.config import RunConfig
 from ..runs.result import StepRecord
 
 
@@ -19,3 +21,9 @@ def record_at(history: Sequence[StepRecord], step: int) -> StepRecord:
     """The history record of ``step``, else the last one before it (the first if none is)."""
     before = [record for record in history if record.step <= step]
     return before[-1] if before else history[0]
+
+
+def config_differences(a: RunConfig, b: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """The settings two runs differ in, by ``RunConfig`` field: (a's value, b's value), as ``describe`` gives them."""
+    first, second = a.describe(), b.describe()
+    return {name: (value, second.get(name)) for name, value in first.items() if value != second.get(name)}

@@ -23,6 +23,8 @@ from .gram import (
     panel_title,
     view_colours,
 )
+from .compare import run_gram_pair_figure, run_pair_bars
+from .losses import covariance_pair_figure, mean_vector_figure, sorted_projections_figure
 from .runs import (
     GENERATED_COLOUR,
     MAX_SCATTER_POINTS,
@@ -56,8 +58,13 @@ __all__ = [
     "channel_pair_figure",
     "colourbar",
     "colourise",
+    "covariance_pair_figure",
     "gram_difference_figure",
     "gram_heatmap",
+    "mean_vector_figure",
+    "run_gram_pair_figure",
+    "run_pair_bars",
+    "sorted_projections_figure",
     "gram_pair_figure",
     "gram_row_figure",
     "gram_scatter_figure",

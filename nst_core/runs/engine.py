@@ -86,7 +86,7 @@ def _optimise(
     steps = _Steps(config, on_progress, cancel, started, final_shape)
     variable: Tensor | None = None
     for scale, budget in zip(config.scales, config.scale_steps, strict=True):
-        images, content = _scale_images(config, scale)
+        images, content = scale_images(config, scale)
         objective = Objective(extractor, precision, config, images)
         canvas = _Canvas(config, content.to(extractor.device))
         variable = canvas.start(config) if variable is None else canvas.resume(variable)
@@ -111,7 +111,7 @@ def _optimise(
     )
 
 
-def _scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
+def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
     """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content."""
     content = load_input("content", config.content, scale)
     styles = [load_input("style", source, scale) for source in config.styles]

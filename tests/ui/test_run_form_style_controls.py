@@ -1,0 +1,65 @@
+"""The Run form's style controls: each with its caption, the class-demo preset's values, their RunConfig
+fields, a region mask upload, and ConfigError sentences that name them."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from nst_core import ConfigError, RunConfig
+from ui.run_form import FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
+from ui.state import PRESETS
+
+
+def _form_script() -> None:
+    import streamlit as st
+
+    from ui.run_form import run_settings
+
+    st.session_state["fields"] = run_settings()
+
+
+def _form(preset: str = "class_demo") -> AppTest:
+    at = AppTest.from_function(_form_script, default_timeout=30)
+    at.session_state["preset"] = preset
+    at.session_state["device"] = "cpu"
+    return at.run()
+
+
+def test_each_style_control_has_its_one_line_caption_and_a_field_label() -> None:
+    at = _form()
+    assert not at.exception
+    captions = [caption.value for caption in at.caption]
+    for name, what in STYLE_CONTROLS.items():
+        assert what in captions, name
+        assert name in FIELD_LABELS
+    labels = {w.label for kind in ("number_input", "selectbox") for w in at.get(kind)}
+    assert {FIELD_LABELS["tv_weight"], FIELD_LABELS["preserve_colors"], FIELD_LABELS["style_loss"]} <= labels
+
+
+def test_the_class_demo_preset_runs_coarse_to_fine_with_a_little_tv() -> None:
+    fields = _form().session_state["fields"]
+    preset = PRESETS["class_demo"]
+    assert preset.start_size is not None and preset.start_size < preset.size and preset.tv_weight > 0.0
+    assert (fields["size"], fields["start_size"], fields["tv_weight"]) == (256, preset.start_size, preset.tv_weight)
+    assert (fields["preserve_colors"], fields["style_loss"], fields["regions"]) == ("none", "gram", None)
+    config = RunConfig(content="chelsea", style="orange_strokes", **fields).validate()
+    assert config.scales[0] == preset.start_size and config.scales[-1] == 256
+
+
+def test_the_controls_reach_the_config_and_a_start_size_not_below_size_means_one_scale() -> None:
+    at = _form("quality")
+    assert at.session_state["fields"]["start_size"] is None and at.session_state["fields"]["tv_weight"] == 0.0
+    at.number_input(key=widget_key("start_size")).set_value(600)
+    at.number_input(key=widget_key("tv_weight")).set_value(2.0)
+    at.selectbox(key=widget_key("preserve_colors")).set_value("luminance")
+    at.selectbox(key=widget_key("style_loss")).set_value("sliced_wasserstein").run()
+    fields = at.session_state["fields"]
+    assert (fields["start_size"], fields["tv_weight"]) == (None, 2.0)  # 600 px is not below Size (512)
+    assert (fields["preserve_colors"], fields["style_loss"]) == ("luminance", "sliced_wasserstein")
+    at.number_input(key=widget_key("start_size")).set_value(128).run()
+    assert at.session_state["fields"]["start_size"] == 128
+
+
+def test_config_errors_of_the_new_fields_name_their_widget() -> None:
+    for field in ("start_size", "tv_weight", "preserve_colors", "style_loss", "regions"):
+        assert config_problem(ConfigError(field, "bad")) == f"Check **{FIELD_LABELS[field]}**: bad"
