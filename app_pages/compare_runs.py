@@ -59,7 +59,7 @@ def _show(a: str, b: str) -> None:
 
 
 def main() -> None:
-    st.title("Compare two runs")
+    st.title("Compare runs")
     st.markdown(
         "Two finished runs side by side: the images, the per-layer style costs (the Gram formula, whatever loss "
         "each run minimised) and the generated Gram matrices at their last snapshot. Same content and style, "

@@ -60,7 +60,7 @@ def _tile(image: Image.Image, label: str, side: int) -> Image.Image:
 
 def _sheet(tiles: list[Image.Image], columns: int = 3) -> Image.Image:
     columns = min(columns, len(tiles))
-    width, height = tiles[0].size
+    width, height = tiles[0].width, max(tile.height for tile in tiles)
     sheet = Image.new("RGB", (columns * width, -(-len(tiles) // columns) * height), "white")
     for index, tile in enumerate(tiles):
         sheet.paste(tile, ((index % columns) * width, (index // columns) * height))

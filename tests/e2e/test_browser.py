@@ -23,7 +23,7 @@ from tests.e2e.e2e_helpers import (
 RUN_SIZE, RUN_STEPS = 64, 10
 RUN_DEADLINE_MS = 420_000  # seconds on an idle machine; up to 30 s a step seen on a 2-core one under load 14
 
-PAGES = ("Gram explorer", "Style vs generated", "Run", "Lesson")
+PAGES = ("Gram explorer", "Style vs generated", "Run", "Compare runs", "Lesson")
 """Every page by its navigation title; each page's heading starts with its title."""
 
 
