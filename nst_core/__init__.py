@@ -23,12 +23,12 @@ from .gram import content_cost, gram_matrix, layer_style_cost, style_cost, total
 from .layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_NAMES, RELU_LAYERS
 
 __all__ = [
-    "ArchiveError",
     "DEFAULT_CONTENT_LAYER",
     "DEFAULT_STYLE_LAYERS",
     "LAYER_NAMES",
     "RELU_LAYERS",
     "AdmissionError",
+    "ArchiveError",
     "ConfigError",
     "ExecutorUnavailableError",
     "ImageError",

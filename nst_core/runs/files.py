@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 import torch
@@ -22,9 +22,6 @@ from torch import Tensor
 from ..images import to_png_bytes
 from .config import RunConfig
 from .result import LossScaling, Snapshot, StepRecord
-
-if TYPE_CHECKING:
-    from .result import RunResult
 
 README_FILE: Final = "README.txt"
 HISTORY_FILE: Final = "history.json"
