@@ -85,3 +85,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
 
 def running(job: Job) -> bool:
     return job.snapshot().step >= 1
+
+
+def _run_form_script() -> None:
+    import streamlit as st
+
+    from ui.run_form import run_settings
+
+    if st.session_state.get("show_form", True):
+        st.session_state["fields"] = run_settings()
+
+
+def run_form_app(preset: str = "class_demo") -> AppTest:
+    """The Run form alone, in a session on the CPU with ``preset``; ``show_form`` False hides it."""
+    at = AppTest.from_function(_run_form_script, default_timeout=30)
+    at.session_state["preset"] = preset
+    at.session_state["device"] = "cpu"
+    return at.run()

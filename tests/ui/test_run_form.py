@@ -3,34 +3,17 @@ across visits, preset changes, and the sentence for a bad setting."""
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from nst_core.runs.admission import hosted_limits
+from tests.helpers import run_form_app
 from ui.run_form import SAVED_FORM, config_problem, widget_key
 from ui.state import PRESETS
 
 
-def _form_script() -> None:
-    import streamlit as st
-
-    from ui.run_form import run_settings
-
-    if st.session_state.get("show_form", True):
-        st.session_state["fields"] = run_settings()
-
-
-def _form(preset: str = "class_demo") -> AppTest:
-    at = AppTest.from_function(_form_script, default_timeout=30)
-    at.session_state["preset"] = preset
-    at.session_state["device"] = "cpu"
-    return at.run()
-
-
 def test_the_form_starts_from_the_core_defaults_and_the_preset() -> None:
-    at = _form()
+    at = run_form_app()
     assert not at.exception
     fields = at.session_state["fields"]
     preset = PRESETS["class_demo"]
@@ -42,7 +25,7 @@ def test_the_form_starts_from_the_core_defaults_and_the_preset() -> None:
 
 
 def test_values_survive_leaving_the_page_and_a_preset_change_resets_only_its_fields() -> None:
-    at = _form()
+    at = run_form_app()
     at.number_input(key=widget_key("alpha")).set_value(3.0)
     at.number_input(key=widget_key("steps")).set_value(20).run()
     # Leaving the page: Streamlit drops the widgets' values, the form keeps its own copy.

@@ -3,30 +3,14 @@ fields, a region mask upload, and ConfigError sentences that name them."""
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
 from nst_core import ConfigError, RunConfig
+from tests.helpers import run_form_app
 from ui.run_form import FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
 from ui.state import PRESETS
 
 
-def _form_script() -> None:
-    import streamlit as st
-
-    from ui.run_form import run_settings
-
-    st.session_state["fields"] = run_settings()
-
-
-def _form(preset: str = "class_demo") -> AppTest:
-    at = AppTest.from_function(_form_script, default_timeout=30)
-    at.session_state["preset"] = preset
-    at.session_state["device"] = "cpu"
-    return at.run()
-
-
 def test_each_style_control_has_its_one_line_caption_and_a_field_label() -> None:
-    at = _form()
+    at = run_form_app()
     assert not at.exception
     captions = [caption.value for caption in at.caption]
     for name, what in STYLE_CONTROLS.items():
@@ -37,7 +21,7 @@ def test_each_style_control_has_its_one_line_caption_and_a_field_label() -> None
 
 
 def test_the_class_demo_preset_runs_coarse_to_fine_with_a_little_tv() -> None:
-    fields = _form().session_state["fields"]
+    fields = run_form_app().session_state["fields"]
     preset = PRESETS["class_demo"]
     assert preset.start_size is not None and preset.start_size < preset.size and preset.tv_weight > 0.0
     assert (fields["size"], fields["start_size"], fields["tv_weight"]) == (256, preset.start_size, preset.tv_weight)
@@ -47,7 +31,7 @@ def test_the_class_demo_preset_runs_coarse_to_fine_with_a_little_tv() -> None:
 
 
 def test_the_controls_reach_the_config_and_a_start_size_not_below_size_means_one_scale() -> None:
-    at = _form("quality")
+    at = run_form_app("quality")
     assert at.session_state["fields"]["start_size"] is None and at.session_state["fields"]["tv_weight"] == 0.0
     at.number_input(key=widget_key("start_size")).set_value(600)
     at.number_input(key=widget_key("tv_weight")).set_value(2.0)
