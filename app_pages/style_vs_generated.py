@@ -128,8 +128,8 @@ def _show_run(shown: ShownRun) -> None:
         options=steps,
         value=steps[-1],
         key=f"svg_step_{job_id}",
-        help=f"The steps at which the run recorded its Gram matrices, from step {steps[0]}: the starting image "
-        "(step 0) has none recorded.",
+        help="The steps at which the run recorded its Gram matrices; step 0 is the starting image, before "
+        "any optimisation (its costs are those of step 1, which evaluates that same image).",
     )
     snapshot = snapshots[steps.index(step)]
     g_S = result.style_grams[layer].detach().cpu().numpy()

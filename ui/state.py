@@ -210,6 +210,7 @@ def _images_of_run(number: int, job_id: str, result: RunResult) -> list[PickedIm
     images = [
         image_from_tensor(snapshot.image, f"run {number}, step {snapshot.step}", "snapshot", job_id)
         for snapshot in result.snapshots
+        if snapshot.step > 0  # step 0 is the starting image: nothing generated yet
     ]
     images.append(image_from_tensor(result.image, f"run {number}, result", "result", job_id))
     return images

@@ -201,6 +201,8 @@ class _Steps:
         """``budget`` steps at one scale, with a fresh optimiser (the variable's shape changed)."""
         self.objective, self.canvas, self.variable, self.scale = objective, canvas, variable, scale
         self.scale_end = self.step + budget
+        if self.step == 0 and self.every > 0:
+            self._record_start()
         lr = self.config.learning_rate
         if self.config.optimizer == "adam":
             self.optimizer = torch.optim.Adam([variable], lr=lr)
@@ -255,6 +257,17 @@ class _Steps:
         if self.on_progress is not None:
             self.on_progress(RunProgress(step, self.steps, record, shown, snapshot))
         return evaluation.objective.detach()
+
+    def _record_start(self) -> None:
+        """Snapshot 0: the starting image and its Gram matrices, so a step slider can begin where the run did.
+        Step 1 evaluates this same image, so its record holds step 0's costs (and the loss scales set here
+        are the ones step 1 would set)."""
+        assert self.objective is not None and self.canvas is not None and self.variable is not None
+        with torch.no_grad():
+            evaluated = self.canvas.evaluated(self.variable)
+            grams = self.objective.evaluate(evaluated, self.recorded).grams
+            shown = self._at_final_size(self.canvas.shown(evaluated))
+        self.snapshots.append(Snapshot(0, shown.to("cpu", copy=True), grams))
 
     def _at_final_size(self, image: Tensor) -> Tensor:
         if tuple(image.shape[-2:]) == self.final_shape:

@@ -130,6 +130,7 @@ def test_the_step_slider_scrubs_the_snapshots(finished_jobs: list[Job]) -> None:
     first = result.snapshots[0]
     slider = at.select_slider(key=f"svg_step_{job.id}")
     assert list(slider.options) == [str(s.step) for s in result.snapshots]
+    assert first.step == 0  # the slider starts where the run did: the starting image's Gram matrices
     slider.set_value(first.step).run()
     layer = at.selectbox(key=f"svg_layer_{job.id}").value
     pair = figures(at)[0]

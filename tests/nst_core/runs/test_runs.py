@@ -27,6 +27,7 @@ from nst_core import (
 from nst_core.extractor import VGGExtractor
 from nst_core.gram import content_cost, layer_style_cost, style_gram_target, total_cost
 from nst_core.runs import ImageInputError, estimate, objective
+from nst_core.runs.sources import load_input
 from nst_core.runs.estimate import forget_pace
 from nst_core.runs.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
 from nst_core.runs.sources import load_input
@@ -144,7 +145,10 @@ def test_snapshots_arrive_at_the_requested_interval(config, random_extractor) ->
     cfg = replace(config, steps=7, snapshot_every=3, snapshot_layers=["relu1_1", "relu3_2"], style_layers=SMALL_LAYERS)
     seen: list[int] = []
     result = run(cfg, on_progress=lambda p: seen.append(p.step) if p.snapshot else None, extractor=random_extractor)
-    assert [s.step for s in result.snapshots] == [3, 6] == seen
+    assert [s.step for s in result.snapshots] == [0, 3, 6] and seen == [3, 6]
+    # Snapshot 0 is the starting image (init="content": the content itself), before any step.
+    start = load_input("content", cfg.content, cfg.size)
+    torch.testing.assert_close(result.snapshots[0].image, start)
     for snapshot in result.snapshots:
         assert snapshot.image.shape == (1, 3, 48, 64) and snapshot.image.device.type == "cpu"
         assert set(snapshot.grams) == {"relu1_1", "relu3_2"}

@@ -132,7 +132,9 @@ def test_coarse_to_fine_ends_at_size_with_the_total_steps(config, random_extract
     assert all(a <= b for a, b in pairwise(scales)) and scales[-1] == 64 and scales[0] == 32
     assert scales == [32, 32, 32, 45, 45, 64, 64]
     assert result.image.shape == (1, 3, 48, 64)
-    assert [s.image.shape for s in result.snapshots] == [(1, 3, 48, 64)] * 3  # coarse ones upsampled
+    # Step 0 (the start) and the coarse snapshots are upsampled to the final size.
+    assert [s.step for s in result.snapshots] == [0, 2, 4, 6]
+    assert [s.image.shape for s in result.snapshots] == [(1, 3, 48, 64)] * 4
     assert result.style_grams["relu2_1"].shape == (128, 128)
 
 
