@@ -66,7 +66,9 @@ def _launch_panel(fields: dict[str, Any]) -> None:
             "Runs take turns in one queue shared by everyone using this server."
         )
         every, steps = config.snapshot_every, config.steps
-        if every and steps % every:
+        if every and steps < every:
+            st.caption(f"Snapshots every {every} steps: this run of {steps} records only its starting image (step 0).")
+        elif every and steps % every:
             st.caption(f"Snapshots every {every} steps: the last is at step {steps - steps % every} of {steps}.")
         if st.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch"):
             try:

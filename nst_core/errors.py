@@ -109,5 +109,9 @@ class StoredRunError(RunNotFoundError):
     """A stored run exists but its files are missing or damaged; other runs are unaffected."""
 
 
+class StoreUnavailableError(NSTError):
+    """The run store's index cannot be opened or written (its data folder is gone, unwritable or full)."""
+
+
 class ArchiveError(NSTError, ValueError):
     """A run archive (ZIP) cannot be imported: not a ZIP, too large, or holding files a run never holds."""

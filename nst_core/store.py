@@ -29,7 +29,7 @@ from typing import Final, TypeVar
 
 from torch import Tensor
 
-from .errors import ArchiveError, RunNotFoundError, StoredRunError
+from .errors import ArchiveError, RunNotFoundError, StoredRunError, StoreUnavailableError
 from .runs.config import RunConfig
 from .runs.files import (
     GRAMS_FILE,
@@ -335,8 +335,14 @@ class RunStore:
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         """A connection of its own for each call (threads and processes never share one), in one transaction."""
-        with closing(sqlite3.connect(self._index, timeout=_TIMEOUT_S)) as db, db:
-            yield db
+        try:
+            with closing(sqlite3.connect(self._index, timeout=_TIMEOUT_S)) as db, db:
+                yield db
+        except sqlite3.OperationalError as error:  # a vanished, read-only or full data folder; a lock held too long
+            raise StoreUnavailableError(
+                "The stored runs cannot be read or written right now; try again later, or ask whoever runs "
+                "this server to check its data folder (STYLE_LENS_DATA)."
+            ) from error
 
     def _entry(self, run_id: str) -> RunEntry:
         with self._db() as db:

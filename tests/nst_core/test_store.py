@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sqlite3
+import shutil
 import string
 import subprocess
 import sys
@@ -394,3 +395,11 @@ def test_default_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.delenv("XDG_DATA_HOME")
     assert default_root() == Path.home() / ".local" / "share" / "style-lens"
 
+
+
+def test_a_vanished_data_folder_is_a_typed_error_not_a_crash(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "data")
+    shutil.rmtree(tmp_path / "data")  # the folder removed (or unmounted) under a running server
+    with pytest.raises(nst_core.StoreUnavailableError, match="STYLE_LENS_DATA") as caught:
+        store.list()
+    assert isinstance(caught.value, NSTError)
