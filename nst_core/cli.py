@@ -25,7 +25,7 @@ from .gram_views import VIEWS, gram_view
 from .images import to_pil
 from .layers import DEFAULT_STYLE_LAYERS
 from .losses import STYLE_LOSSES
-from .runs.config import INITS, OPTIMIZERS, PRESERVE_COLORS, RunConfig
+from .runs.config import DEFAULT_PARAMETERIZATION, INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESERVE_COLORS, RunConfig
 from .runs.engine import run
 from .runs.result import RunProgress
 from .runs.sources import load_input
@@ -87,6 +87,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="MASK",
         help="a mask image per style, in the order of the styles (white: where that style applies); repeat the flag",
+    )
+    stylize.add_argument(
+        "--parameterization",
+        choices=PARAMETERIZATIONS,
+        help="what the optimiser moves: the pixels, or the image's frequencies (spectral, against speckle); default: "
+        + ", ".join(f"{kind} for {name}" for name, kind in DEFAULT_PARAMETERIZATION.items()),
     )
     _add_model_arguments(stylize)
     stylize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -200,6 +206,7 @@ def _stylize(args: argparse.Namespace) -> None:
         preserve_colors=args.preserve_colors,
         style_loss=args.style_loss,
         regions=args.region,
+        parameterization=args.parameterization,
     ).validate()
     bar = None if args.quiet else _ProgressBar(sys.stderr)
     result = run(config, on_progress=bar)

@@ -20,17 +20,18 @@ _COV_EPS: Final = 1e-5
 """Added to a covariance's diagonal before inverting its square root: a flat-colour image has a singular one."""
 
 
-def _apply(matrix: Tensor, image: Tensor) -> Tensor:
+def apply_color_matrix(matrix: Tensor, image: Tensor) -> Tensor:
+    """Each pixel's channel vector times ``matrix`` (C_out x C_in), in the image's dtype and device."""
     return torch.einsum("ij,njhw->nihw", matrix.to(image.device, image.dtype), image)
 
 
 def rgb_to_yiq(image: Tensor) -> Tensor:
     """(N, 3, H, W) RGB -> YIQ (Y in [0, 1]; I, Q signed)."""
-    return _apply(RGB_TO_YIQ, image)
+    return apply_color_matrix(RGB_TO_YIQ, image)
 
 
 def yiq_to_rgb(image: Tensor) -> Tensor:
-    return _apply(YIQ_TO_RGB, image)
+    return apply_color_matrix(YIQ_TO_RGB, image)
 
 
 def luminance(image: Tensor) -> Tensor:

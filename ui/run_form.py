@@ -17,7 +17,7 @@ from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_C
 from nst_core.losses import STYLE_LOSSES
 from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from nst_core.runs.admission import HostedLimits, hosted_limits
-from nst_core.runs.config import PRESERVE_COLORS
+from nst_core.runs.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
 
 from .state import (
     current_content,
@@ -48,6 +48,7 @@ FIELD_LABELS: Final = {
     "preserve_colors": "Colours",
     "style_loss": "Style loss",
     "regions": "Region mask",
+    "parameterization": "Optimise",
     "content": "the content image (sidebar)",
     "style": "the style image (sidebar)",
     "weights": "the weights (sidebar)",
@@ -66,8 +67,18 @@ STYLE_CONTROLS: Final = {
     "between Gaussians); sliced_wasserstein: matches the distribution along random directions.",
     "regions": "White where the style applies, black where it does not (guided Gram matrices); "
     "no mask: everywhere.",
+    "parameterization": "What the optimiser moves: the pixels, or the image's frequencies (spectral), which "
+    "lays out strokes instead of pixel speckle. Same J, another path.",
 }
 """The one-line "what it does" of each style control, shown under its widget."""
+OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
+PARAMETERIZATION_LABELS: Final = {
+    None: "optimiser's default ("
+    + ", ".join(f"{OPTIMIZER_LABELS[name]}: {kind}" for name, kind in DEFAULT_PARAMETERIZATION.items())
+    + ")",
+    "pixels": "pixels",
+    "spectral": "spectral (frequencies)",
+}
 COLOUR_LABELS: Final = {"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"}
 
 
@@ -108,6 +119,7 @@ def seed_form() -> list[str]:
         widget_key("content_layer"): DEFAULT_CONTENT_LAYER,
         widget_key("preserve_colors"): _DEFAULTS["preserve_colors"],
         widget_key("style_loss"): _DEFAULTS["style_loss"],
+        widget_key("parameterization"): _DEFAULTS["parameterization"],
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
         **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
@@ -170,7 +182,7 @@ def _draw_widgets() -> dict[str, float]:
         help=f"Evaluations of J; at most {limits.max_steps} on this server (`STYLE_LENS_MAX_STEPS`).",
     )
     c3.radio(
-        "Optimiser", ["lbfgs", "adam"], key=widget_key("optimizer"), format_func={"lbfgs": "L-BFGS", "adam": "Adam"}.get
+        "Optimiser", list(OPTIMIZER_LABELS), key=widget_key("optimizer"), format_func=OPTIMIZER_LABELS.get
     )
     c4.number_input(
         "Learning rate",
@@ -212,8 +224,8 @@ def _draw_widgets() -> dict[str, float]:
 
 
 def _style_controls() -> None:
-    """Coarse-to-fine, TV, colours, loss and region mask, each with its one-line caption."""
-    c1, c2, c3, c4 = st.columns(4)
+    """Coarse-to-fine, TV, colours, loss, what is optimised and region mask, each with its one-line caption."""
+    c1, c2, c3, c4, c5 = st.columns(5)
     with c1:
         st.number_input(
             FIELD_LABELS["start_size"] + " (px)",
@@ -235,6 +247,14 @@ def _style_controls() -> None:
     with c4:
         st.selectbox(FIELD_LABELS["style_loss"], STYLE_LOSSES, key=widget_key("style_loss"))
         st.caption(STYLE_CONTROLS["style_loss"])
+    with c5:
+        st.selectbox(
+            FIELD_LABELS["parameterization"],
+            [None, *PARAMETERIZATIONS],
+            key=widget_key("parameterization"),
+            format_func=PARAMETERIZATION_LABELS.get,
+        )
+        st.caption(STYLE_CONTROLS["parameterization"])
     st.file_uploader(
         f"{FIELD_LABELS['regions']} for the style image (optional)",
         type=["png", "jpg", "jpeg", "webp"],
@@ -276,6 +296,7 @@ def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
         "preserve_colors": state[widget_key("preserve_colors")],
         "style_loss": state[widget_key("style_loss")],
         "regions": _regions(),
+        "parameterization": state[widget_key("parameterization")],
     }
 
 

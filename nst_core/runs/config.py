@@ -25,6 +25,10 @@ ImageInput = Union[str, "os.PathLike[str]", bytes, Tensor]
 OPTIMIZERS: Final = ("lbfgs", "adam")
 INITS: Final = ("content", "noise")
 PRESERVE_COLORS: Final = ("none", "luminance", "match")
+PARAMETERIZATIONS: Final = ("pixels", "spectral")
+DEFAULT_PARAMETERIZATION: Final[dict[str, str]] = {"lbfgs": "spectral", "adam": "pixels"}
+"""Used when ``parameterization`` is None. Spectral coordinates keep L-BFGS from speckling the image; Adam's
+per-coordinate step sizes undo their scaling, so Adam works on the pixels (measured: ``canvas``'s docstring)."""
 SCALE_GROWTH: Final = math.sqrt(2.0)
 """Coarse-to-fine: each scale's longest side is about this times the previous one (as crowsonkb's)."""
 DEFAULT_LR: Final[dict[str, float]] = {"lbfgs": 1.0, "adam": 0.02}
@@ -92,6 +96,7 @@ class RunConfig:
     preserve_colors: str = "none"
     style_loss: str = "gram"
     regions: Sequence[ImageInput] | None = None
+    parameterization: str | None = None
 
     def validate(self) -> RunConfig:
         """Raise ``ConfigError`` naming the first invalid field; return ``self`` when all are valid."""
@@ -114,6 +119,10 @@ class RunConfig:
     @property
     def learning_rate(self) -> float:
         return float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def image_parameterization(self) -> str:
+        return self.parameterization or DEFAULT_PARAMETERIZATION[self.optimizer]
 
     @property
     def recorded_layers(self) -> list[str]:
@@ -161,6 +170,7 @@ class RunConfig:
                 value = os.fspath(value)
             out[f.name] = value
         out["lr"] = self.learning_rate
+        out["parameterization"] = self.image_parameterization
         return out
 
 
@@ -389,6 +399,15 @@ def _check_regions(c: RunConfig) -> None:
         _check_image("regions", mask)
 
 
+def _check_parameterization(c: RunConfig) -> None:
+    if c.parameterization is not None and c.parameterization not in PARAMETERIZATIONS:
+        raise ConfigError(
+            "parameterization",
+            f"must be one of {', '.join(PARAMETERIZATIONS)} (or None for the optimiser's default), "
+            f"got {c.parameterization!r}",
+        )
+
+
 # In field order, so that the first error reported is the first bad field; layers before size, whose
 # check needs valid layer names.
 _CHECKS: Final = (
@@ -414,4 +433,5 @@ _CHECKS: Final = (
     _check_choice("preserve_colors", PRESERVE_COLORS),
     _check_choice("style_loss", STYLE_LOSSES),
     _check_regions,
+    _check_parameterization,
 )

@@ -17,6 +17,7 @@ from .. import colors
 from ..errors import ConfigError, NonFiniteLossError, OutOfMemoryError, RunCancelled
 from ..extractor import VGGExtractor, load_extractor, resolve_device
 from ..layers import layer_shape
+from .canvas import Canvas
 from .config import RunConfig
 from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size
 from .objective import Evaluation, Objective, RunImages
@@ -84,14 +85,16 @@ def _optimise(
     started = time.perf_counter()
     final_shape = load_input("content", config.content, config.size).shape[-2:]
     steps = _Steps(config, on_progress, cancel, started, final_shape)
-    variable: Tensor | None = None
+    image: Tensor | None = None
     for scale, budget in zip(config.scales, config.scale_steps, strict=True):
         images, content = scale_images(config, scale)
         objective = Objective(extractor, precision, config, images)
-        canvas = _Canvas(config, content.to(extractor.device))
-        variable = canvas.start(config) if variable is None else canvas.resume(variable)
+        canvas = Canvas(config, content.to(extractor.device))
+        initial = canvas.initial(config)
+        objective.normalise(canvas.seen(initial))
+        variable = canvas.encode(initial if image is None else canvas.upsampled(image))
         steps.run_scale(objective, canvas, variable.requires_grad_(True), budget, scale)
-        variable = variable.detach()
+        image = canvas.decode(variable.detach())
     assert steps.final is not None and steps.objective is not None
     seconds = time.perf_counter() - started
     height, width = final_shape
@@ -138,35 +141,6 @@ def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
     return RunImages(content, styles, masks), content
 
 
-class _Canvas:
-    """How the optimised variable becomes the image J is evaluated on, and the image shown.
-
-    With ``preserve_colors="luminance"`` the variable is the luminance alone (1 channel), seen by the
-    network as a grey image and shown with the content's chroma (``colors.with_chroma``).
-    """
-
-    def __init__(self, config: RunConfig, content: Tensor) -> None:
-        self.luminance = config.preserve_colors == "luminance"
-        self.content = content
-
-    def start(self, config: RunConfig) -> Tensor:
-        return _initial_image(config, colors.luminance(self.content) if self.luminance else self.content)
-
-    def resume(self, previous: Tensor) -> Tensor:
-        """The previous scale's result, upsampled to this scale."""
-        size = tuple(self.content.shape[-2:])
-        return F.interpolate(previous, size=size, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
-
-    def evaluated(self, variable: Tensor) -> Tensor:
-        # A differentiable clamp: clamping the variable in place (as the tutorial does) moves it behind
-        # L-BFGS's back and stalls it.
-        image = variable.clamp(0.0, 1.0)
-        return colors.grey(image) if self.luminance else image
-
-    def shown(self, evaluated: Tensor) -> Tensor:
-        return colors.with_chroma(evaluated[:, :1], self.content) if self.luminance else evaluated
-
-
 class _Steps:
     """The evaluation closure shared by both optimisers: one call is one step, counted across scales."""
 
@@ -187,7 +161,7 @@ class _Steps:
         self.started = started
         self.final_shape = tuple(final_shape)
         self.objective: Objective | None = None
-        self.canvas: _Canvas | None = None
+        self.canvas: Canvas | None = None
         self.variable: Tensor | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.scale = config.size
@@ -197,7 +171,7 @@ class _Steps:
         self.snapshots: list[Snapshot] = []
         self.final: Tensor | None = None
 
-    def run_scale(self, objective: Objective, canvas: _Canvas, variable: Tensor, budget: int, scale: int) -> None:
+    def run_scale(self, objective: Objective, canvas: Canvas, variable: Tensor, budget: int, scale: int) -> None:
         """``budget`` steps at one scale, with a fresh optimiser (the variable's shape changed)."""
         self.objective, self.canvas, self.variable, self.scale = objective, canvas, variable, scale
         self.scale_end = self.step + budget
@@ -273,12 +247,6 @@ class _Steps:
         if tuple(image.shape[-2:]) == self.final_shape:
             return image
         return F.interpolate(image, size=self.final_shape, mode="bilinear", align_corners=False).clamp(0.0, 1.0)
-
-
-def _initial_image(config: RunConfig, content: Tensor) -> Tensor:
-    if config.init == "noise":
-        return torch.rand(content.shape, generator=torch.Generator().manual_seed(config.seed)).to(content.device)
-    return content.clone()
 
 
 def _check_positions(config: RunConfig, image: Tensor, field: str) -> None:

@@ -125,9 +125,10 @@ def read_history(data: bytes) -> dict[str, Any]:
 
 def config_from_description(described: Mapping[str, Any]) -> RunConfig:
     """The ``RunConfig`` that ``RunConfig.describe()`` described: image fields hold the descriptions (an
-    example's name, a path, "tensor 1x3xHxW"), never pixels. Unknown keys (a newer version's) are ignored."""
+    example's name, a path, "tensor 1x3xHxW"), never pixels. Unknown keys (a newer version's) are ignored;
+    a run stored before spectral coordinates existed was optimised on its pixels."""
     known = {f.name for f in fields(RunConfig)}
-    values = {name: value for name, value in described.items() if name in known}
+    values = {"parameterization": "pixels"} | {name: value for name, value in described.items() if name in known}
     style = values.get("style")
     if isinstance(style, list) and len(style) == 1:
         values["style"] = style[0]

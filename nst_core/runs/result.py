@@ -74,9 +74,9 @@ class LossScaling:
     objective = alpha * content * J_content + beta * Σ_l λ^[l] * style_layers[l] * L^[l] + tv_weight * tv * J_tv,
     L^[l] the style loss's value at layer l (``StepRecord.loss_layers``). ``content`` is
     1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the content term is the
-    relative squared error of the activations; ``style_layers[l]`` is 1 / L^[l] at the first step (of
-    the last scale), so each layer's term starts at 1; ``tv`` is a fixed 100 (``objective.TV_SCALE``;
-    0 without a TV term). Every
+    relative squared error of the activations; ``style_layers[l]`` is 1 / L^[l] of the run's starting
+    image (at the last scale: the content, or the noise, at ``size``), so each layer's term starts at 1;
+    ``tv`` is a fixed 100 (``objective.TV_SCALE``; 0 without a TV term). Every
     term is relative: the same α and β work whatever the activations' scale (ImageNet or random weights,
     shallow or deep layers) and whatever the loss.
     """

@@ -26,6 +26,7 @@ def test_the_class_demo_preset_runs_coarse_to_fine_with_a_little_tv() -> None:
     assert preset.start_size is not None and preset.start_size < preset.size and preset.tv_weight > 0.0
     assert (fields["size"], fields["start_size"], fields["tv_weight"]) == (256, preset.start_size, preset.tv_weight)
     assert (fields["preserve_colors"], fields["style_loss"], fields["regions"]) == ("none", "gram", None)
+    assert fields["parameterization"] is None  # L-BFGS's default: spectral
     config = RunConfig(content="chelsea", style="orange_strokes", **fields).validate()
     assert config.scales[0] == preset.start_size and config.scales[-1] == 256
 
@@ -36,14 +37,16 @@ def test_the_controls_reach_the_config_and_a_start_size_not_below_size_means_one
     at.number_input(key=widget_key("start_size")).set_value(600)
     at.number_input(key=widget_key("tv_weight")).set_value(2.0)
     at.selectbox(key=widget_key("preserve_colors")).set_value("luminance")
-    at.selectbox(key=widget_key("style_loss")).set_value("sliced_wasserstein").run()
+    at.selectbox(key=widget_key("style_loss")).set_value("sliced_wasserstein")
+    at.selectbox(key=widget_key("parameterization")).set_value("pixels").run()
     fields = at.session_state["fields"]
     assert (fields["start_size"], fields["tv_weight"]) == (None, 2.0)  # 600 px is not below Size (512)
     assert (fields["preserve_colors"], fields["style_loss"]) == ("luminance", "sliced_wasserstein")
+    assert fields["parameterization"] == "pixels"
     at.number_input(key=widget_key("start_size")).set_value(128).run()
     assert at.session_state["fields"]["start_size"] == 128
 
 
 def test_config_errors_of_the_new_fields_name_their_widget() -> None:
-    for field in ("start_size", "tv_weight", "preserve_colors", "style_loss", "regions"):
+    for field in ("start_size", "tv_weight", "preserve_colors", "style_loss", "regions", "parameterization"):
         assert config_problem(ConfigError(field, "bad")) == f"Check **{FIELD_LABELS[field]}**: bad"

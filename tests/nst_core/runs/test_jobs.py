@@ -25,7 +25,8 @@ from nst_core import (
     WeightsError,
 )
 from nst_core.extractor import VGGExtractor
-from nst_core.runs import ExtractorCache, engine
+from nst_core.runs import ExtractorCache
+from nst_core.runs.canvas import Canvas
 from tests.helpers import WAIT_S
 from tests.helpers import running as _running
 from tests.helpers import small_config as _config
@@ -99,14 +100,14 @@ def test_cancel_stops_a_running_job_promptly_and_a_queued_job_never_starts(execu
 
 def test_a_cancelled_run_releases_its_tensors(executor, monkeypatch) -> None:
     images: list[weakref.ref[torch.Tensor]] = []
-    original = engine._initial_image
+    original = Canvas.encode
 
-    def tracked(config: RunConfig, content: torch.Tensor) -> torch.Tensor:
-        image = original(config, content)
-        images.append(weakref.ref(image))
-        return image
+    def tracked(canvas: Canvas, image: torch.Tensor) -> torch.Tensor:
+        variable = original(canvas, image)
+        images.append(weakref.ref(variable))
+        return variable
 
-    monkeypatch.setattr(engine, "_initial_image", tracked)
+    monkeypatch.setattr(Canvas, "encode", tracked)
     job = executor.submit(_config(steps=10_000))
     _wait_until(lambda: _running(job))
     job.cancel()

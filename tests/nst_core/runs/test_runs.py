@@ -224,6 +224,7 @@ _BAD_VALUES = {
     "preserve_colors": ["yes", None],
     "style_loss": ["histogram", "Gram"],
     "regions": ["mask.png", [], [torch.rand(1, 3, 32, 32)] * 2, ["no/such/mask.png"]],
+    "parameterization": ["fourier", "Pixels", 0],
 }
 
 

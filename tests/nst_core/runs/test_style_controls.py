@@ -194,7 +194,7 @@ def test_cli_flags_reach_the_run_config(tmp_path, monkeypatch, capsys) -> None:
             "stylize", "chelsea", "orange_strokes", "blue_waves", "-o", str(tmp_path / "out.png"),
             "--size", "64", "--steps", "8", "--weights", "random", "--device", "cpu",
             "--start-size", "32", "--tv", "2.5", "--preserve-colors", "luminance", "--style-loss", "mean_cov",
-            "--region", masks[0], "--region", masks[1],
+            "--region", masks[0], "--region", masks[1], "--parameterization", "pixels",
         ]
     )  # fmt: skip
     assert status == 1 and "stopped by the test" in capsys.readouterr().err
@@ -202,11 +202,12 @@ def test_cli_flags_reach_the_run_config(tmp_path, monkeypatch, capsys) -> None:
     assert (config.start_size, config.tv_weight, config.preserve_colors, config.style_loss) == (
         32, 2.5, "luminance", "mean_cov"
     )  # fmt: skip
-    assert config.regions == masks
+    assert config.regions == masks and config.parameterization == "pixels"
     defaults = cli._build_parser().parse_args(["stylize", "c", "s", "-o", "o.png"])
     assert (defaults.start_size, defaults.tv, defaults.preserve_colors, defaults.style_loss, defaults.region) == (
         None, 0.0, "none", "gram", None
     )  # fmt: skip
+    assert defaults.parameterization is None  # the optimiser's default
     assert cli.main(["stylize", "chelsea", "orange_strokes", "-o", str(tmp_path / "o.png"), "--tv", "-1"]) == 1
     assert "--tv:" in capsys.readouterr().err
 
