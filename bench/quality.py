@@ -2,7 +2,8 @@
 
 chelsea + orange_strokes (random weights unless --weights says otherwise), the same size, steps and seed
 for every option; prints each option's J_style^[l] (the Gram formula, comparable across losses), its
-own loss's per-layer values and its wall time, and writes the sheet (PNG), one labelled tile per option.
+own loss's per-layer values, its speckle (``image_stats.speckle``; the content's own is printed first) and
+its wall time, and writes the sheet (PNG), one labelled tile per option.
 
     python bench/quality.py                              # 256 px, 60 steps -> docs/quality-contact-sheet.png
     python bench/quality.py --size 128 --steps 30 --only default class_preset
@@ -20,7 +21,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from nst_core import RunConfig, load_extractor, run
+from nst_core.image_stats import speckle
 from nst_core.images import to_pil
+from nst_core.runs.sources import load_input
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT, STYLE, SECOND_STYLE = "chelsea", "orange_strokes", "blue_waves"
@@ -35,11 +38,12 @@ def _halves(size: int) -> list[torch.Tensor]:
 
 def options(size: int) -> dict[str, dict[str, Any]]:
     """Each option's RunConfig fields on top of the shared ones; coarse-to-fine starts at half ``size``."""
-    # The class-demo preset of the app (ui.state.PRESETS["class_demo"]: from 128 to 256 px, TV 1.5).
+    # The class-demo preset of the app (ui.state.PRESETS["class_demo"]: from 128 to 256 px, TV 0.1).
     half = max(16, size // 2)
     return {
         "default": {},
-        "class_preset": {"start_size": half, "tv_weight": 1.5},
+        "pixels": {"parameterization": "pixels"},
+        "class_preset": {"start_size": half, "tv_weight": 0.1},
         "tv 0.5": {"tv_weight": 0.5},
         f"start_size {half}": {"start_size": half},
         "mean_cov": {"style_loss": "mean_cov"},
@@ -58,7 +62,7 @@ def _tile(image: Image.Image, label: str, side: int) -> Image.Image:
     return tile
 
 
-def _sheet(tiles: list[Image.Image], columns: int = 3) -> Image.Image:
+def _sheet(tiles: list[Image.Image], columns: int = 5) -> Image.Image:
     columns = min(columns, len(tiles))
     width, height = tiles[0].width, max(tile.height for tile in tiles)
     sheet = Image.new("RGB", (columns * width, -(-len(tiles) // columns) * height), "white")
@@ -78,7 +82,8 @@ def main() -> None:
     extractor = load_extractor(args.weights, "cpu")
     load = os.getloadavg()[0]
     print(f"{args.size} px, {args.steps} L-BFGS steps, {extractor.weights_source}, {torch.get_num_threads()} threads, "
-          f"load average {load:.1f} at the start")
+          f"load average {load:.1f} at the start; the content's own speckle "
+          f"{speckle(load_input('content', CONTENT, args.size)):.4f}")
     tiles: list[Image.Image] = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     chosen = {name: fields for name, fields in options(args.size).items() if not args.only or name in args.only}
@@ -93,7 +98,7 @@ def main() -> None:
         gram = " ".join(f"{layer} {value:.3g}" for layer, value in last.J_style_layers.items())
         own = " ".join(f"{layer} {value:.3g}" for layer, value in last.loss_layers.items())
         print(f"{name:38s} {seconds:6.1f} s  J_style {last.J_style:.3g}  J_content {last.J_content:.3g}  "
-              f"J_tv {last.J_tv:.3g}\n    J_style^[l] {gram}\n    {config.style_loss}^[l] {own}", flush=True)
+              f"J_tv {last.J_tv:.3g}  speckle {speckle(result.image):.4f}\n    J_style^[l] {gram}\n    {config.style_loss}^[l] {own}", flush=True)
         tiles.append(_tile(to_pil(result.image), f"{name} ({seconds:.0f} s)", args.size))
         _sheet(tiles).save(args.out)  # after every option: an interrupted bench still leaves its sheet
     print(f"wrote {args.out} ({len(tiles)} tiles); load average {os.getloadavg()[0]:.1f} at the end")
