@@ -61,10 +61,9 @@ def run(
         extractor = load_extractor(config.weights, resolve_device(config.device))
     device = extractor.device
     try:
+        precision = precision or choose_precision(device, config.optimizer, config.size)
         with torch.enable_grad():
-            return _optimise(
-                config, extractor, precision or choose_precision(device, config.optimizer), on_progress, cancel
-            )
+            return _optimise(config, extractor, precision, on_progress, cancel)
     except torch.OutOfMemoryError:
         pass
     except RuntimeError as exc:

@@ -185,7 +185,7 @@ def estimate_run(
     given = (height, width) if height and width else None
     height, width = given or _shape(config, config.size)
     device = resolve_device(config.device)
-    precision = precision or choose_precision(device, config.optimizer)
+    precision = precision or choose_precision(device, config.optimizer, config.size)
     calibration = CALIBRATION.get((device.type, str(precision)), _FALLBACK)
     work = estimate_work(config, height, width)
     per_gflop = calibration.seconds_per_gflop

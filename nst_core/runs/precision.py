@@ -5,12 +5,15 @@ Measured for this project (``bench/optimize.py``):
   0.41x the float32 time, channels-last alone 0.85-0.9x (the issue's figures). AVX2-only CPUs (AMD EPYC
   here): bfloat16 is emulated, 24x *slower* at 64 px; channels-last was 1.15-1.2x slower at 128 px and
   within noise at 256 px, so float32 NCHW.
-- Accuracy, J_style after 30 steps, bfloat16 / float32 (chelsea + orange_strokes, random weights):
-  Adam 1.01 (64 px); L-BFGS 1.15 (64 px) and 1.14 (96 px). L-BFGS's line search and curvature pairs
-  need an accurate objective, so only Adam runs in bfloat16 (within the issue's 5% bound); L-BFGS keeps
-  float32 (with channels-last where that alone was measured faster).
-- CUDA (not measured here: no GPU): the same rule, with bfloat16 where the GPU has it (Ampere and
-  later); float32 convolutions use cuDNN's TF32 by default.
+- Accuracy: J_style^[l] after 100 steps, bfloat16 / float32, worst layer (``bench/optimize.py
+  --bf16-check``, chelsea + orange_strokes, random weights, L-BFGS in spectral coordinates). Adam: 3.0%
+  (128 px), 2.3% (192), 2.8% (256). L-BFGS: 8.1% (128), 7.5% (192), 4.6% (256). The floor, float32
+  channels-last against float32 NCHW (the same arithmetic summed in another order), is 2.3% (128) and
+  3.0% (256) for L-BFGS: its line search and curvature pairs amplify any rounding difference. So Adam
+  runs in bfloat16 at every size, and L-BFGS from ``LBFGS_BF16_MIN_SIZE`` up (within the 5% goal; 0.63x
+  the float32 time per step at 256 px), below it in float32 with channels-last.
+- CUDA (not measured here: no GPU): Adam in bfloat16 where the GPU has it (Ampere and later), L-BFGS
+  in float32 (its size rule is not measured on a GPU); float32 convolutions use cuDNN's TF32 by default.
 The costs are computed in float32 from the activations whatever this policy says; the reported J values
 are those of the optimiser's own forward pass (see ``StepRecord``), so under bfloat16 they carry its
 rounding (~1e-2 relative to a float32 recomputation).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Final
 
 import torch
 from torch import Tensor
@@ -45,6 +49,9 @@ class Precision:
         return image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
 
 
+LBFGS_BF16_MIN_SIZE: Final = 256
+"""From this longest side up, L-BFGS runs in bfloat16 on CPUs with fast bfloat16 (measured: module docstring)."""
+
 FLOAT32 = Precision()
 FLOAT32_CHANNELS_LAST = Precision(channels_last=True)
 BFLOAT16 = Precision(torch.bfloat16, channels_last=True)
@@ -61,9 +68,11 @@ def cuda_has_fast_bf16(device: torch.device) -> bool:
     return torch.cuda.get_device_capability(device) >= (8, 0)
 
 
-def choose_precision(device: torch.device, optimizer: str = "lbfgs") -> Precision:
+def choose_precision(device: torch.device, optimizer: str = "lbfgs", size: int | None = None) -> Precision:
+    """The precision of a run with ``optimizer`` whose longest side is ``size`` (None: unknown, the safe choice)."""
     if device.type == "cuda":
         return BFLOAT16 if optimizer == "adam" and cuda_has_fast_bf16(device) else FLOAT32_CHANNELS_LAST
     if device.type == "cpu" and cpu_has_fast_bf16():
-        return BFLOAT16 if optimizer == "adam" else FLOAT32_CHANNELS_LAST
+        lbfgs_bf16 = size is not None and size >= LBFGS_BF16_MIN_SIZE
+        return BFLOAT16 if optimizer == "adam" or lbfgs_bf16 else FLOAT32_CHANNELS_LAST
     return FLOAT32

@@ -1,11 +1,21 @@
-"""The CUDA side of the precision policy, checked without a GPU by stubbing the device's compute capability."""
+"""The precision policy on any machine: the CUDA side by stubbing the device's compute capability, the CPU side by
+stubbing whether bfloat16 is fast, so both branches are checked on AVX2-only and AMX CPUs alike."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from nst_core.runs.precision import BFLOAT16, FLOAT32_CHANNELS_LAST, choose_precision
+from nst_core import RunCancelled, RunConfig, estimate_run, run
+from nst_core.runs import engine, precision
+from nst_core.runs.precision import (
+    BFLOAT16,
+    FLOAT32,
+    FLOAT32_CHANNELS_LAST,
+    LBFGS_BF16_MIN_SIZE,
+    Precision,
+    choose_precision,
+)
 
 
 @pytest.mark.parametrize(
@@ -18,3 +28,30 @@ def test_cuda_runs_adam_in_bfloat16_only_where_the_gpu_has_it(monkeypatch, capab
     cuda = torch.device("cuda", 0)
     assert choose_precision(cuda, "adam") == adam
     assert choose_precision(cuda, "lbfgs") == FLOAT32_CHANNELS_LAST  # L-BFGS needs an accurate objective
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-bf16-cpu", "avx2-only-cpu"])
+def test_cpu_runs_lbfgs_in_bfloat16_from_the_measured_size_up_where_bfloat16_is_fast(monkeypatch, fast) -> None:
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: fast)
+    cpu = torch.device("cpu")
+    below = choose_precision(cpu, "lbfgs", LBFGS_BF16_MIN_SIZE - 1)
+    assert below == choose_precision(cpu, "lbfgs") == (FLOAT32_CHANNELS_LAST if fast else FLOAT32)  # None: unknown
+    assert choose_precision(cpu, "lbfgs", LBFGS_BF16_MIN_SIZE) == (BFLOAT16 if fast else FLOAT32)
+    assert choose_precision(cpu, "adam", 64) == (BFLOAT16 if fast else FLOAT32)
+
+
+@pytest.mark.parametrize("size", [LBFGS_BF16_MIN_SIZE - 16, LBFGS_BF16_MIN_SIZE])
+def test_a_run_and_its_estimate_take_the_precision_of_its_size(monkeypatch, random_extractor, size) -> None:
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
+    chosen: list[Precision] = []
+
+    def capture(config: RunConfig, extractor: object, precision: Precision, *args: object) -> None:
+        chosen.append(precision)
+        raise RunCancelled("captured")
+
+    monkeypatch.setattr(engine, "_optimise", capture)
+    config = RunConfig(content="chelsea", style="orange_strokes", size=size, weights="random", device="cpu")
+    with pytest.raises(RunCancelled):
+        run(config, extractor=random_extractor)
+    expected = BFLOAT16 if size >= LBFGS_BF16_MIN_SIZE else FLOAT32_CHANNELS_LAST
+    assert chosen == [expected] and estimate_run(config).precision == str(expected)
