@@ -57,6 +57,9 @@ FIELD_LABELS: Final = {
 SAVED_FORM: Final = "_run_form"
 """Session key of the form's last values."""
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
+AUTO: Final = "auto"
+"""The Optimise widget's value for ``parameterization=None``: a selectbox shows a None value as no choice."""
 STYLE_CONTROLS: Final = {
     "start_size": "Runs small first, then grows the image by √2 per scale: large strokes appear early, and "
     "the coarse scales cost little. Empty (or not below Size): one scale at Size.",
@@ -68,17 +71,11 @@ STYLE_CONTROLS: Final = {
     "regions": "White where the style applies, black where it does not (guided Gram matrices); "
     "no mask: everywhere.",
     "parameterization": "What the optimiser moves: the pixels, or the image's frequencies (spectral), which "
-    "lays out strokes instead of pixel speckle. Same J, another path.",
+    "lays out strokes instead of pixel speckle. Same J, another path. Auto: "
+    + ", ".join(f"{kind} for {OPTIMIZER_LABELS[name]}" for name, kind in DEFAULT_PARAMETERIZATION.items())
+    + ".",
 }
 """The one-line "what it does" of each style control, shown under its widget."""
-OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
-PARAMETERIZATION_LABELS: Final = {
-    None: "optimiser's default ("
-    + ", ".join(f"{OPTIMIZER_LABELS[name]}: {kind}" for name, kind in DEFAULT_PARAMETERIZATION.items())
-    + ")",
-    "pixels": "pixels",
-    "spectral": "spectral (frequencies)",
-}
 COLOUR_LABELS: Final = {"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"}
 
 
@@ -119,7 +116,7 @@ def seed_form() -> list[str]:
         widget_key("content_layer"): DEFAULT_CONTENT_LAYER,
         widget_key("preserve_colors"): _DEFAULTS["preserve_colors"],
         widget_key("style_loss"): _DEFAULTS["style_loss"],
-        widget_key("parameterization"): _DEFAULTS["parameterization"],
+        widget_key("parameterization"): _DEFAULTS["parameterization"] or AUTO,
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
         **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
@@ -250,9 +247,8 @@ def _style_controls() -> None:
     with c5:
         st.selectbox(
             FIELD_LABELS["parameterization"],
-            [None, *PARAMETERIZATIONS],
+            [AUTO, *PARAMETERIZATIONS],
             key=widget_key("parameterization"),
-            format_func=PARAMETERIZATION_LABELS.get,
         )
         st.caption(STYLE_CONTROLS["parameterization"])
     st.file_uploader(
@@ -296,7 +292,9 @@ def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
         "preserve_colors": state[widget_key("preserve_colors")],
         "style_loss": state[widget_key("style_loss")],
         "regions": _regions(),
-        "parameterization": state[widget_key("parameterization")],
+        "parameterization": None
+        if state[widget_key("parameterization")] == AUTO
+        else state[widget_key("parameterization")],
     }
 
 

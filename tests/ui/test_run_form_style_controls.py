@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from nst_core import ConfigError, RunConfig
 from tests.helpers import run_form_app
-from ui.run_form import FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
+from nst_core.runs.config import PARAMETERIZATIONS
+from ui.run_form import AUTO, FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
 from ui.state import PRESETS
 
 
@@ -27,6 +28,9 @@ def test_the_class_demo_preset_runs_coarse_to_fine_with_a_little_tv() -> None:
     assert (fields["size"], fields["start_size"], fields["tv_weight"]) == (256, preset.start_size, preset.tv_weight)
     assert (fields["preserve_colors"], fields["style_loss"], fields["regions"]) == ("none", "gram", None)
     assert fields["parameterization"] is None  # L-BFGS's default: spectral
+    # A selectbox shows a None value as "Choose an option": the optimiser's default is a named choice.
+    choice = run_form_app().selectbox(key=widget_key("parameterization"))
+    assert choice.value == AUTO and choice.options == [AUTO, *PARAMETERIZATIONS]
     config = RunConfig(content="chelsea", style="orange_strokes", **fields).validate()
     assert config.scales[0] == preset.start_size and config.scales[-1] == 256
 
