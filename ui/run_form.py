@@ -318,10 +318,13 @@ def run_config(fields: dict[str, Any]) -> RunConfig:
 
 def use_settings(config: RunConfig) -> None:
     """Copy a (stored) run's settings into the form, and its images into the sidebar when they are bundled
-    examples; call it from a widget callback only."""
+    examples; call it from a widget callback only. A region mask is an upload the form cannot refill."""
     state = st.session_state
-    for name in ("alpha", "beta", "content_layer", "init", "size", "steps", "optimizer", "lr", "seed", "snapshot_every"):
+    copied = ("alpha", "beta", "content_layer", "init", "size", "steps", "optimizer", "lr", "seed", "snapshot_every")
+    for name in (*copied, "start_size", "preserve_colors", "style_loss"):
         state[widget_key(name)] = getattr(config, name)
+    state[widget_key("tv_weight")] = float(config.tv_weight)
+    state[widget_key("parameterization")] = config.parameterization or AUTO
     state[widget_key("style_layers")] = list(config.style_layers)
     for layer, weight in config.style_layers.items():
         state[_lambda_key(layer)] = float(weight)

@@ -5,6 +5,7 @@ gallery, and uploads linked by their stored id. Every test has a data folder of 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,12 +71,16 @@ def test_a_stored_run_opens_read_only_with_its_numbers(store: RunStore, result: 
     assert "Chelsea, painted" in [s.value for s in at.subheader]
 
 
-def test_use_these_settings_fills_the_form(store: RunStore, result: RunResult) -> None:
-    run_id = store.put(result)
+def test_use_these_settings_fills_the_form_style_controls_included(store: RunStore, result: RunResult) -> None:
+    controls = {"start_size": 16, "tv_weight": 0.3, "preserve_colors": "luminance", "style_loss": "mean_cov"}
+    styled = replace(result, config=replace(result.config, **controls, parameterization="pixels"))
+    run_id = store.put(styled)
     at = open_page(RUN_PAGE, run_id)
     at.button(key="run_use_settings").click().run()
     assert_no_exception(at)
     assert at.number_input(key="run_size").value == 32 and at.number_input(key="run_steps").value == 4
+    fields = {name: at.session_state[f"run_{name}"] for name in (*controls, "parameterization")}
+    assert fields == {**controls, "parameterization": "pixels"}
 
 
 def test_the_owner_sees_it_as_theirs_and_in_my_runs(store: RunStore, result: RunResult) -> None:
