@@ -45,7 +45,12 @@ _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-def load_image(source: ImageSource, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+def load_image(
+    source: ImageSource,
+    max_side: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int | None = None,
+) -> torch.Tensor:
     """Decode ``source`` (bytes, a path, or a binary file object) into a (1, 3, H, W) float32 tensor in [0, 1].
 
     The EXIF orientation is applied; transparency is composited over white; grayscale, palette, CMYK,
@@ -53,13 +58,20 @@ def load_image(source: ImageSource, max_side: int | None = None, max_pixels: int
     is converted to sRGB. Animated or multi-page files (GIF, APNG, WebP, TIFF) give their first frame.
     ``max_side`` caps the longest side: larger images are downscaled with antialiasing, keeping the
     aspect ratio; smaller ones are never upscaled. ``max_pixels`` is checked on the header size before
-    anything is decoded (Pillow's own hard limit, about 179 MP, still applies above it).
+    anything is decoded (Pillow's own hard limit, about 179 MP, still applies above it). ``max_bytes``
+    (None: no limit) caps the file's size.
 
     Raises ``ImageError`` for empty, corrupt, truncated, unsupported, too large or too small input.
     """
     _check_positive("max_side", max_side, allow_none=True)
     _check_positive("max_pixels", max_pixels)
+    _check_positive("max_bytes", max_bytes, allow_none=True)
     data = _read_source(source)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ImageError(
+            f"The file is {_megabytes(len(data))}; images of at most {_megabytes(max_bytes)} are accepted. "
+            "Save it as a JPEG or with fewer pixels and try again."
+        )
     im = _open_checked(data, max_pixels)
     target = _target_size(im.size, max_side)
     if target is not None and min(target) < MIN_SIDE:
@@ -255,6 +267,11 @@ def _resized(im: Image.Image, target: tuple[int, int] | None) -> Image.Image:
         return im
     # reducing_gap first box-reduces by an integer factor: much faster on big photos, same quality.
     return im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _megabytes(size: int) -> str:
+    """Decimal megabytes, as browsers show a file's size."""
+    return f"{size / 1e6:.1f} MB"
 
 
 def _megapixels(pixels: int) -> str:

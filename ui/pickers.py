@@ -10,6 +10,7 @@ import streamlit as st
 from nst_core.errors import ImageError
 
 from .state import (
+    UPLOAD_MAX_MB,
     PickedImage,
     current_content,
     current_style,
@@ -46,14 +47,12 @@ def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]
     changes nothing else. ``keep``: store the file, so that links and stored runs can name it by its id."""
     # No ``type`` filter: Streamlit would list all the formats in a hint cut off in the narrow sidebar.
     # The core decodes every file and rejects a non-image with a sentence; the formats are in the help.
-    # A file over the size limit never reaches the app (the browser only marks it red), so the help says it.
-    limit_mb = st.get_option("server.maxUploadSize")
     st.file_uploader(
         label,
         key=key,
         on_change=_on_upload,
         args=(key, on_image, keep),
-        help=f"Image formats: {UPLOAD_FORMATS}; at most {limit_mb} MB.",
+        help=f"Image formats: {UPLOAD_FORMATS}; at most {UPLOAD_MAX_MB} MB.",
     )
     error = st.session_state.get(f"{key}_error")
     if error:

@@ -32,6 +32,10 @@ ImageKind = Literal["example", "upload", "result", "snapshot"]
 Slot = Literal["content", "style"]
 
 IMAGE_MAX_SIDE: Final = 512
+UPLOAD_MAX_MB: Final = 10
+"""Largest upload the app decodes: a 10 MB photo is already far larger than anything it analyses. The
+server's transport limit (``server.maxUploadSize``) is higher, so that a larger file reaches the app and
+gets a sentence instead of the browser's bare red mark."""
 """Longest side images are kept at in the session: the largest run size of the presets."""
 UPLOADED: Final = "upload"
 """Value of the content/style pickers when the session's own upload is in use."""
@@ -143,7 +147,7 @@ def example_image(name: str) -> PickedImage:
 def image_from_upload(data: bytes, file_name: str, image_id: str | None = None) -> PickedImage:
     """Decode an uploaded file; raises ``ImageError`` with a message for the user. ``image_id``: its id
     in the run store when it was kept there (links and stored runs name it by that id, never by file name)."""
-    tensor = load_image(data, max_side=IMAGE_MAX_SIDE)
+    tensor = load_image(data, max_side=IMAGE_MAX_SIDE, max_bytes=UPLOAD_MAX_MB * 1_000_000)
     return PickedImage(tensor, content_digest(data), f"your upload: {file_name}", "upload", image_id or file_name)
 
 

@@ -18,8 +18,10 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from nst_core.errors import ImageError
 from nst_core.weights import random_state_dict
 from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
+from ui.state import UPLOAD_MAX_MB, image_from_upload
 
 
 def test_frame_shows_weights_device_and_preset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,9 +143,16 @@ def test_every_page_answers_at_its_own_path_and_the_root_forwards_its_parameters
 
 
 def test_the_uploaders_say_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    # An oversized file is refused by the browser and never reaches the app: only the help can say why.
     at = new_app(monkeypatch)
     at.run()
-    limit = f"at most {st.get_option('server.maxUploadSize')} MB"
+    limit = f"at most {UPLOAD_MAX_MB} MB"
     helps = [uploader.help for uploader in at.get("file_uploader")]
     assert helps and all(limit in text for text in helps), helps
+
+
+def test_an_upload_over_the_apps_limit_is_a_sentence_not_a_red_mark() -> None:
+    # The server's transport limit is higher than the app's, so such a file reaches the uploader's callback.
+    assert st.get_option("server.maxUploadSize") > UPLOAD_MAX_MB
+    too_big = png_bytes() + bytes(UPLOAD_MAX_MB * 1_000_000)
+    with pytest.raises(ImageError, match=rf"MB; images of at most {UPLOAD_MAX_MB}\.0 MB are accepted"):
+        image_from_upload(too_big, "huge.png")

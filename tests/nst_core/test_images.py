@@ -121,6 +121,15 @@ def test_pixel_limit_is_configurable() -> None:
         load_image(png_claiming(1500, 1000), max_pixels=1_000_000)
 
 
+def test_byte_limit_refuses_a_larger_file_before_decoding_it() -> None:
+    data = encode(Image.new("RGB", (100, 80)))
+    with pytest.raises(ImageError, match=r"^The file is 0\.0 MB; images of at most 0\.0 MB are accepted\. "):
+        load_image(data, max_bytes=len(data) - 1)
+    assert load_image(data, max_bytes=len(data)).shape == (1, 3, 80, 100)
+    with pytest.raises(ImageError, match=r"The file is 3\.0 MB; images of at most 2\.0 MB"):
+        load_image(b"\x89PNG\r\n\x1a\n" + bytes(3_000_000 - 8), max_bytes=2_000_000)  # never decoded
+
+
 def test_pillow_globals_are_left_alone() -> None:
     limit, truncated = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
     for data in (png_claiming(100_000, 100_000), GOOD_JPEG[:-40], GOOD_PNG):
