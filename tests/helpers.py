@@ -96,9 +96,12 @@ def _run_form_script() -> None:
         st.session_state["fields"] = run_settings()
 
 
-def run_form_app(preset: str = "class_demo") -> AppTest:
-    """The Run form alone, in a session on the CPU with ``preset``; ``show_form`` False hides it."""
+def run_form_app(preset: str = "class_demo", owner: str | None = None) -> AppTest:
+    """The Run form alone, in a session on the CPU with ``preset`` (for the visitor ``owner``: an owner
+    token, else a new one); ``show_form`` False hides it."""
     at = AppTest.from_function(_run_form_script, default_timeout=30)
     at.session_state["preset"] = preset
     at.session_state["device"] = "cpu"
+    if owner is not None:
+        at.session_state["_owner"] = owner
     return at.run()

@@ -1,13 +1,17 @@
 """The Run page's settings form: its widgets, their starting values and the RunConfig they make.
 
 Streamlit forgets a widget's value once its page is left, so the form keeps its last values in the
-session and gives every widget its value before it is drawn: the last one used, else the preset's and
-the core's defaults. Choosing another preset resets the fields the preset sets.
+session (and, for a reload, by visitor: ``VisitorForms``) and gives every widget its value before it is
+drawn: the last one used, else the preset's and the core's defaults. Choosing another preset resets the
+fields the preset sets.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import threading
+from collections import OrderedDict
 from typing import Any, Final
 
 import streamlit as st
@@ -28,6 +32,7 @@ from .state import (
     example_names,
     gpu_available,
 )
+from .store import owner_token
 
 LAMBDAS_PER_ROW: Final = 5
 FIELD_LABELS: Final = {
@@ -56,6 +61,7 @@ FIELD_LABELS: Final = {
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
 SAVED_FORM: Final = "_run_form"
 """Session key of the form's last values."""
+REMEMBERED_VISITORS: Final = 1000
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
 OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
 AUTO: Final = "auto"
@@ -101,9 +107,38 @@ def _preset_values() -> dict[str, Any]:
     }
 
 
+class VisitorForms:
+    """Each visitor's last form values, by owner token, for the visitor's next session: a reload starts a
+    new Streamlit session, which would otherwise reset the form to the preset. In memory (a restart
+    forgets them), the ``capacity`` most recent visitors."""
+
+    def __init__(self, capacity: int = REMEMBERED_VISITORS) -> None:
+        self._capacity = capacity
+        self._forms: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, owner: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._forms.get(owner, {}))
+
+    def put(self, owner: str, form: dict[str, Any]) -> None:
+        with self._lock:
+            self._forms[owner] = copy.deepcopy(form)
+            self._forms.move_to_end(owner)
+            while len(self._forms) > self._capacity:
+                self._forms.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def visitor_forms() -> VisitorForms:
+    return VisitorForms()
+
+
 def seed_form() -> list[str]:
     """Give every form widget its starting value; returns the form's keys."""
-    saved: dict[str, Any] = st.session_state.setdefault(SAVED_FORM, {})
+    if SAVED_FORM not in st.session_state:
+        st.session_state[SAVED_FORM] = visitor_forms().get(owner_token())
+    saved: dict[str, Any] = st.session_state[SAVED_FORM]
     preset = _preset_values()
     fresh = saved.get("preset") != current_preset().title
     saved["preset"] = current_preset().title
@@ -130,8 +165,9 @@ def seed_form() -> list[str]:
 
 
 def save_form(keys: list[str]) -> None:
-    """Remember the form's values for the next visit of the page."""
+    """Remember the form's values for the next visit of the page, and for this visitor's next session."""
     st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys})
+    visitor_forms().put(owner_token(), st.session_state[SAVED_FORM])
 
 
 def _cap(limits: HostedLimits) -> None:

@@ -7,8 +7,9 @@ from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from nst_core.runs.admission import hosted_limits
+from nst_core.store import new_id
 from tests.helpers import run_form_app
-from ui.run_form import SAVED_FORM, config_problem, widget_key
+from ui.run_form import SAVED_FORM, VisitorForms, config_problem, widget_key
 from ui.state import PRESETS
 
 
@@ -42,6 +43,30 @@ def test_values_survive_leaving_the_page_and_a_preset_change_resets_only_its_fie
     # The preset's field follows the preset, within this server's cap (300 steps without a GPU).
     assert fields["steps"] == min(PRESETS["quality"].steps, hosted_limits().max_steps)
     assert fields["alpha"] == 3.0  # a field the preset does not set keeps the user's value
+
+
+def test_a_reload_finds_the_visitors_form_and_other_visitors_do_not() -> None:
+    visitor = new_id()
+    first = run_form_app(owner=visitor)
+    first.number_input(key=widget_key("alpha")).set_value(3.0)
+    first.selectbox(key=widget_key("style_loss")).set_value("mean_cov").run()
+    reloaded = run_form_app(owner=visitor)  # a reload is a new session of the same visitor
+    assert (reloaded.session_state["fields"]["alpha"], reloaded.session_state["fields"]["style_loss"]) == (
+        3.0, "mean_cov"
+    )  # fmt: skip
+    stranger = run_form_app(owner=new_id())
+    assert (stranger.session_state["fields"]["alpha"], stranger.session_state["fields"]["style_loss"]) == (
+        DEFAULT_ALPHA, "gram"
+    )  # fmt: skip
+
+
+def test_visitor_forms_keep_only_the_most_recent_visitors() -> None:
+    forms = VisitorForms(capacity=2)
+    for owner in ("a", "b", "c"):
+        forms.put(owner, {"alpha": owner})
+    assert forms.get("a") == {} and forms.get("c") == {"alpha": "c"}
+    forms.get("c")["alpha"] = "changed"  # a copy: one session's edits stay in its own session
+    assert forms.get("c") == {"alpha": "c"}
 
 
 def test_a_config_error_names_the_forms_label() -> None:
