@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import os
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Final
@@ -47,6 +47,8 @@ DEFAULT_MAX_BYTES: Final = 4 * 2**30
 MAX_RUNS: Final = 5000
 SAVE_WAIT_S: Final = 10.0
 """How long a page waits for a just-finished run to be written before showing it without a link."""
+SAVED_IDS_KEPT: Final = 10_000
+"""Finished jobs whose stored id ``RunSaver`` remembers; a session showing an older job shows it without a link."""
 NOT_FOUND: Final = "This link names no run stored on this server: it may be mistyped, or the run was deleted."
 
 
@@ -57,11 +59,14 @@ class RunSaver:
     """Writes every finished run of the jobs it tracks into the store, from the executor's thread: a run
     launched from a tab that was closed meanwhile still lands there, and its link works."""
 
-    def __init__(self, store: RunStore, max_bytes: int) -> None:
+    def __init__(self, store: RunStore, max_bytes: int, remembered: int = SAVED_IDS_KEPT) -> None:
         self.store = store
         self._max_bytes = max_bytes
+        self._remembered = remembered
         self._changed = threading.Condition()
-        self._saved: dict[str, str | None] = {}  # job id -> stored id (None: not done, or could not be written)
+        # job id -> stored id (None: could not be written), the ``remembered`` most recent: a server up for
+        # months would otherwise keep one entry per run it ever served.
+        self._saved: OrderedDict[str, str | None] = OrderedDict()
         self._active: dict[str, list[Job]] = {}  # owner -> their queued or running jobs
 
     def track(self, job: Job, *, owner: str, title: str, content: str, style: str) -> None:
@@ -102,6 +107,8 @@ class RunSaver:
         finally:
             with self._changed:
                 self._saved[job.id] = run_id
+                while len(self._saved) > self._remembered:
+                    self._saved.popitem(last=False)
                 self._active[owner] = [j for j in self._active.get(owner, []) if j is not job]
                 self._changed.notify_all()
 
