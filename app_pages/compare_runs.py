@@ -40,7 +40,9 @@ def _show(a: str, b: str) -> None:
         st.caption("The two runs have the same settings.")
     for column, result, name in zip(st.columns(2), results, names, strict=True):
         last = result.history[-1]
-        column.image(to_pil(result.image), caption=f"{name.capitalize()}: {result.config.style_loss} loss", width="stretch")
+        column.image(
+            to_pil(result.image), caption=f"{name.capitalize()}: {result.config.style_loss} loss", width="stretch"
+        )
         column.caption(f"J_style {last.J_style:.4g} · J_content {last.J_content:.4g} · {result.seconds:.0f} s")
     layers = [layer for layer in results[0].config.style_layers if layer in results[1].config.style_layers]
     per_layer = [dict(result.history[-1].J_style_layers) for result in results]

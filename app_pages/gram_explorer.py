@@ -104,14 +104,17 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
     shown = [f"{number(float(a[k, i, j]), 3)} \\cdot {number(float(a[k2, i, j]), 3)}" for i, j in terms]
     name = layer.replace("_", "\\_")
     st.latex(
-        f"G^{{[\\text{{{name}}}]}}_{{{k},{k2}}} = \\sum_{{i=1}}^{{{n_h}}} \\sum_{{j=1}}^{{{n_w}}} a_{{i j {k}}}\\, a_{{i j {k2}}}"
-        f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}\\dots + {shown[-1]} = {number(pair.g, 6)}"
+        f"G^{{[\\text{{{name}}}]}}_{{{k},{k2}}} = "
+        f"\\sum_{{i=1}}^{{{n_h}}} \\sum_{{j=1}}^{{{n_w}}} a_{{i j {k}}}\\, a_{{i j {k2}}}"
+        f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}"
+        f"\\dots + {shown[-1]} = {number(pair.g, 6)}"
     )
     i, j = pair.largest_at
     st.caption(
         f"{pair.nonzero} of {pair.n_positions} positions (n_H × n_W = {n_h} × {n_w}) have a non-zero product: "
         f"both channels fire there; grey cells of the product are exactly 0. The largest product, "
-        f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. Channels are numbered from 0, positions from 1."
+        f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
+        "Channels are numbered from 0, positions from 1."
     )
 
 

@@ -149,7 +149,8 @@ def _step_formula(style: PickedImage, layer: str) -> None:
     a = activations(style, [layer])[layer]
     n_c, n_h, n_w = a.shape
     st.latex(
-        f"G^{{[\\text{{{_tex(layer)}}}]}}_{{k k'}} = \\sum_{{i=1}}^{{n_H}} \\sum_{{j=1}}^{{n_W}} a_{{ijk}}\\, a_{{ijk'}}"
+        f"G^{{[\\text{{{_tex(layer)}}}]}}_{{k k'}} = "
+        "\\sum_{i=1}^{n_H} \\sum_{j=1}^{n_W} a_{ijk}\\, a_{ijk'}"
         f"\\qquad k, k' \\in 0 \\dots {n_c - 1},\\; n_H = {n_h},\\; n_W = {n_w}"
     )
     st.caption(
@@ -190,7 +191,8 @@ def _step_layer_cost(breakdown: CostBreakdown, layer: str) -> None:
         "\\sum_k \\sum_{k'} \\left(G^{(S)}_{kk'} - G^{(G)}_{kk'}\\right)^2"
     )
     st.latex(
-        f"= \\frac{{1}}{{(2 \\cdot {term.n_H} \\cdot {term.n_W} \\cdot {term.n_C})^2}} \\cdot {number(term.squared_difference)}"
+        f"= \\frac{{1}}{{(2 \\cdot {term.n_H} \\cdot {term.n_W} \\cdot {term.n_C})^2}}"
+        f" \\cdot {number(term.squared_difference)}"
         f" = {number(term.constant)} \\cdot {number(term.squared_difference)} = {number(term.cost)}"
     )
     st.markdown(
@@ -233,7 +235,8 @@ def _step_total(breakdown: CostBreakdown) -> None:
     n_c, n_h, n_w = breakdown.content_shape
     st.latex(
         f"J_{{content}}(C,G) = \\frac{{1}}{{4 \\cdot {n_h} \\cdot {n_w} \\cdot {n_c}}}"
-        f"\\sum (a^{{(C)}} - a^{{(G)}})^2 = {number(breakdown.j_content)}\\quad(\\text{{at {_tex(breakdown.content_layer)}}})"
+        f"\\sum (a^{{(C)}} - a^{{(G)}})^2 = {number(breakdown.j_content)}"
+        f"\\quad(\\text{{at {_tex(breakdown.content_layer)}}})"
     )
     st.latex(
         f"J(G) = \\alpha J_{{content}} + \\beta J_{{style}} = {breakdown.alpha:g} \\cdot {number(breakdown.j_content)}"

@@ -106,7 +106,9 @@ def _live(job: Job) -> None:
         if snapshot.preview is not None:
             preview.image(snapshot.preview, caption=f"Step {snapshot.step}", width="stretch")
         if snapshot.history:
-            curves.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}")
+            curves.plotly_chart(
+                loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}"
+            )
         st.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}")
 
     live()

@@ -96,7 +96,8 @@ def check_maths(plan: Plan, extractor: VGGExtractor) -> dict[str, Any]:
     images = [torch.rand(1, 3, plan.maths_size, plan.maths_size, generator=generator) for _ in range(2)]
     with torch.no_grad():
         acts_s, acts_g = (
-            {k: v[0].float() for k, v in extractor(image.to(plan.device), DEFAULT_STYLE_LAYERS).items()} for image in images
+            {k: v[0].float() for k, v in extractor(image.to(plan.device), DEFAULT_STYLE_LAYERS).items()}
+            for image in images
         )
         grams = {layer: gram_matrix(a).double().cpu().numpy() for layer, a in acts_g.items()}
         j_style = sum(w * float(layer_style_cost(acts_s[k], acts_g[k])) for k, w in DEFAULT_STYLE_LAYERS.items())
@@ -140,7 +141,7 @@ def timed_run(plan: Plan, extractor: VGGExtractor, cfg: RunConfig) -> dict[str, 
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     result = run(cfg, extractor=extractor)
-    steps = [b.elapsed_s - a.elapsed_s for a, b in zip(result.history, result.history[1:])]
+    steps = [b.elapsed_s - a.elapsed_s for a, b in zip(result.history, result.history[1:], strict=False)]
     figures: dict[str, Any] = {
         "size": cfg.size,
         "steps": cfg.steps,
@@ -153,7 +154,9 @@ def timed_run(plan: Plan, extractor: VGGExtractor, cfg: RunConfig) -> dict[str, 
     figures["estimated_seconds"] = estimate.seconds
     figures["estimated_peak_mb"] = estimate.peak_bytes / 2**20
     # The extractor's weights were allocated before the reset; the estimate counts them, so add them back.
-    figures["peak_mb"] = (torch.cuda.max_memory_allocated() - base + parameter_bytes(extractor)) / 2**20 if cuda else None
+    figures["peak_mb"] = (
+        (torch.cuda.max_memory_allocated() - base + parameter_bytes(extractor)) / 2**20 if cuda else None
+    )
     return figures
 
 
@@ -164,7 +167,8 @@ def parameter_bytes(extractor: VGGExtractor) -> int:
 def check_speed(plan: Plan, extractor: VGGExtractor) -> dict[str, Any]:
     run(config(plan, plan.step_sizes[0], 2), extractor=extractor)  # warm-up: cuDNN picks its kernels
     long_runs = [
-        timed_run(plan, extractor, config(plan, plan.speed_size, plan.speed_steps, optimizer)) for optimizer in ("lbfgs", "adam")
+        timed_run(plan, extractor, config(plan, plan.speed_size, plan.speed_steps, optimizer))
+        for optimizer in ("lbfgs", "adam")
     ]
     per_step = [timed_run(plan, extractor, config(plan, size, plan.step_count)) for size in plan.step_sizes]
     return {"long_runs": long_runs, "per_step": per_step}
@@ -242,7 +246,8 @@ def report(figures: dict[str, Any]) -> None:
         peak = f"{row['peak_mb']:.0f}" if row["peak_mb"] is not None else "n/a"
         step = f"{row['median_step_s']:.4f}" if row["median_step_s"] is not None else "n/a"
         print(
-            f"{row['optimizer']:>9} {row['size']:>5} {row['steps']:>6} {row['seconds']:>8.2f} {row['estimated_seconds']:>7.1f} "
+            f"{row['optimizer']:>9} {row['size']:>5} {row['steps']:>6} {row['seconds']:>8.2f} "
+            f"{row['estimated_seconds']:>7.1f} "
             f"{step:>8} {peak:>8} {row['estimated_peak_mb']:>8.0f}  {row['precision']}"
         )
     for name, rows in figures["concurrency"].items():
@@ -260,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = DRY_PLAN if args.dry_run else GPU_PLAN
     if plan.device.type == "cuda" and not torch.cuda.is_available():
-        print("No CUDA device: run this on a machine with a GPU, or use --dry-run to check the script.", file=sys.stderr)
+        print(
+            "No CUDA device: run this on a machine with a GPU, or use --dry-run to check the script.", file=sys.stderr
+        )
         return 2
     started = time.perf_counter()
     extractor = load_extractor("random", plan.device)

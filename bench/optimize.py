@@ -44,8 +44,8 @@ from nst_core import (
     run,
     style_cost,
 )
-from nst_core.gram import layer_style_cost
 from nst_core.extractor import VGGExtractor, resolve_device
+from nst_core.gram import layer_style_cost
 from nst_core.runs import RunProgress
 from nst_core.runs.estimate import estimate_work
 from nst_core.runs.precision import (
@@ -247,21 +247,29 @@ def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.dev
     contenders = {
         "ours, default (L-BFGS, one scale)": base,
         "ours, coarse to fine from half size": replace(base, start_size=size // 2, steps=evaluations),
-        "ours, coarse to fine + TV 0.1 (class preset)": replace(base, start_size=size // 2, tv_weight=0.1, steps=evaluations),
+        "ours, coarse to fine + TV 0.1 (class preset)": replace(
+            base, start_size=size // 2, tv_weight=0.1, steps=evaluations
+        ),
         "ours, L-BFGS on the pixels": replace(base, parameterization="pixels"),
         "ours, Adam": replace(base, optimizer="adam"),
     }
     for name, config in contenders.items():
         reached: list[tuple[int, float, float]] = []
 
+        # run() calls watch and the cancel lambda synchronously, within this iteration: the loop's current
+        # `reached`, `wall` and `cpu` (set just before the run) are the ones meant.
         def watch(progress: RunProgress) -> None:
             record = progress.record
-            if record.scale == size and all(record.J_style_layers[l] <= v for l, v in target.items()) and not reached:
-                reached.append((record.step, time.perf_counter() - wall, time.process_time() - cpu))
+            if (
+                record.scale == size
+                and all(record.J_style_layers[layer] <= v for layer, v in target.items())
+                and not reached  # noqa: B023
+            ):
+                reached.append((record.step, time.perf_counter() - wall, time.process_time() - cpu))  # noqa: B023
 
         wall, cpu = time.perf_counter(), time.process_time()
         with contextlib.suppress(RunCancelled):
-            run(config, extractor=extractor, on_progress=watch, cancel=lambda: bool(reached))
+            run(config, extractor=extractor, on_progress=watch, cancel=lambda: bool(reached))  # noqa: B023
         if reached:
             step, seconds, cpu_seconds = reached[0]
             print(f"  {name:46s} reached at step {step:4d}: {seconds:6.1f} s wall ({seconds / tutorial_wall:.2f}x), "
@@ -307,7 +315,8 @@ def main() -> None:
         medians = per_step_seconds(size, args, extractor, device)
         tutorial = medians["tutorial (as written)"]
         print(
-            f"\n{size} px: seconds per forward+backward (median of {args.repeats}x{args.steps - 1} steps, interleaved), "
+            f"\n{size} px: seconds per forward+backward "
+            f"(median of {args.repeats}x{args.steps - 1} steps, interleaved), "
             f"load average {os.getloadavg()[0]:.1f}"
         )
         for name, seconds in medians.items():

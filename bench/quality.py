@@ -98,7 +98,8 @@ def main() -> None:
         gram = " ".join(f"{layer} {value:.3g}" for layer, value in last.J_style_layers.items())
         own = " ".join(f"{layer} {value:.3g}" for layer, value in last.loss_layers.items())
         print(f"{name:38s} {seconds:6.1f} s  J_style {last.J_style:.3g}  J_content {last.J_content:.3g}  "
-              f"J_tv {last.J_tv:.3g}  speckle {speckle(result.image):.4f}\n    J_style^[l] {gram}\n    {config.style_loss}^[l] {own}", flush=True)
+              f"J_tv {last.J_tv:.3g}  speckle {speckle(result.image):.4f}\n    J_style^[l] {gram}\n"
+              f"    {config.style_loss}^[l] {own}", flush=True)
         tiles.append(_tile(to_pil(result.image), f"{name} ({seconds:.0f} s)", args.size))
         _sheet(tiles).save(args.out)  # after every option: an interrupted bench still leaves its sheet
     print(f"wrote {args.out} ({len(tiles)} tiles); load average {os.getloadavg()[0]:.1f} at the end")

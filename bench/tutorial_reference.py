@@ -77,7 +77,7 @@ def build_model(
     model = nn.Sequential(Normalization().to(content_image.device))
     style_losses: list[StyleLoss] = []
     content_losses: list[ContentLoss] = []
-    for name, layer in zip(LAYER_NAMES, cnn.children()):
+    for name, layer in zip(LAYER_NAMES, cnn.children(), strict=True):
         if isinstance(layer, nn.ReLU):
             layer = nn.ReLU(inplace=False)
         model.add_module(name, layer)

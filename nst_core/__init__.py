@@ -54,7 +54,7 @@ __all__ = [
     "total_cost",
 ]
 
-from . import examples  # noqa: E402  (nst_core.examples works after a plain `import nst_core`)
+from . import examples  # noqa: E402, F401  (nst_core.examples works after a plain `import nst_core`)
 from .images import DEFAULT_MAX_PIXELS, content_digest, load_image, to_pil, to_png_bytes  # noqa: E402
 
 __all__ += ["DEFAULT_MAX_PIXELS", "content_digest", "load_image", "to_pil", "to_png_bytes"]

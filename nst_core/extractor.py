@@ -33,7 +33,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         if not torch.cuda.is_available():
             raise ConfigError("device", "CUDA is not available on this machine; use 'cpu' or 'auto'")
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ConfigError("device", f"{resolved} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+            raise ConfigError(
+                "device", f"{resolved} does not exist: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     return resolved
 
 
@@ -73,7 +75,9 @@ class VGGExtractor(nn.Module):
         if not wanted:
             return {}
         if images.dim() != 4 or images.shape[1] != 3 or not images.is_floating_point():
-            raise ValueError(f"images must be a float tensor (N, 3, H, W) in [0, 1], got {images.dtype} {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be a float tensor (N, 3, H, W) in [0, 1], got {images.dtype} {tuple(images.shape)}"
+            )
         if images.device != self.device:
             raise ValueError(f"images are on {images.device} but the extractor is on {self.device}")
         deepest = max(LAYER_INDEX[name] for name in wanted)
@@ -82,7 +86,7 @@ class VGGExtractor(nn.Module):
             raise ValueError(f"a {height}x{width} image is too small to reach {LAYER_NAMES[deepest]}")
         x = (images.to(self.mean.dtype) - self.mean) / self.std
         out: dict[str, Tensor] = {}
-        for name, module in zip(LAYER_NAMES, islice(self.features, deepest + 1)):
+        for name, module in zip(LAYER_NAMES, islice(self.features, deepest + 1), strict=False):
             x = module(x)
             if name in wanted:
                 out[name] = x

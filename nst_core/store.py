@@ -84,7 +84,8 @@ T = TypeVar("T")
 
 
 def default_root() -> Path:
-    """The data folder: ``$STYLE_LENS_DATA`` if set, else ``$XDG_DATA_HOME/style-lens`` (``~/.local/share/style-lens``)."""
+    """The data folder: ``$STYLE_LENS_DATA`` if set, else ``$XDG_DATA_HOME/style-lens``
+    (``~/.local/share/style-lens``)."""
     configured = os.environ.get("STYLE_LENS_DATA")
     if configured:
         return Path(configured).expanduser()

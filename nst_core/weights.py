@@ -191,7 +191,9 @@ def _download(url: str, path: Path, progress: ProgressCallback | None) -> dict[s
         try:
             state = _read_trunk(tmp)
         except WeightsError as exc:
-            raise WeightsError(f"The file downloaded from {url} is unusable: {exc}; nothing was kept. {advice}") from None
+            raise WeightsError(
+                f"The file downloaded from {url} is unusable: {exc}; nothing was kept. {advice}"
+            ) from None
         os.replace(tmp, path)
         return state
     finally:
@@ -298,7 +300,8 @@ def _check_trunk(trunk: Mapping[str, object]) -> None:
     if problems:
         raise WeightsError(
             f"it is not a VGG19 state dict ({'; '.join(problems)}). VGG19 needs the 16 convolutions of "
-            f"torchvision's vgg19().features, keyed 'features.0.weight' ... (whole model) or '0.weight' ... (trunk only)"
+            f"torchvision's vgg19().features, keyed 'features.0.weight' ... (whole model) "
+            "or '0.weight' ... (trunk only)"
         )
 
 

@@ -42,7 +42,9 @@ def show_regions(result: RunResult, label: str) -> None:
     for index, (style, mask) in enumerate(zip(styles, masks or [], strict=True), start=1):
         style_image, mask_image, where = st.columns(3)
         style_image.image(to_pil(style), caption=f"Style {index} of {len(styles)}", width="stretch")
-        mask_image.image(to_pil(mask.expand(-1, 3, -1, -1)), caption=f"Mask {index}: white = style {index}", width="stretch")
+        mask_image.image(
+            to_pil(mask.expand(-1, 3, -1, -1)), caption=f"Mask {index}: white = style {index}", width="stretch"
+        )
         where.image(to_pil(result.image * mask), caption=f"{label} where style {index} applied", width="stretch")
 
 

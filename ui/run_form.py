@@ -274,7 +274,10 @@ def _style_controls() -> None:
         st.caption(STYLE_CONTROLS["tv_weight"])
     with c3:
         st.selectbox(
-            FIELD_LABELS["preserve_colors"], PRESERVE_COLORS, key=widget_key("preserve_colors"), format_func=COLOUR_LABELS.get
+            FIELD_LABELS["preserve_colors"],
+            PRESERVE_COLORS,
+            key=widget_key("preserve_colors"),
+            format_func=COLOUR_LABELS.get,
         )
         st.caption(STYLE_CONTROLS["preserve_colors"])
     with c4:

@@ -1,6 +1,7 @@
 """Plotly figures: the only part of ``nst_core`` that imports Plotly (the maths, runs and CLI import
 without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses and its Gram targets."""
 
+from .compare import run_gram_pair_figure, run_pair_bars
 from .gram import (
     DIVERGING,
     FONT_SIZE,
@@ -23,7 +24,6 @@ from .gram import (
     panel_title,
     view_colours,
 )
-from .compare import run_gram_pair_figure, run_pair_bars
 from .losses import covariance_pair_figure, mean_vector_figure, sorted_projections_figure
 from .runs import (
     GENERATED_COLOUR,

@@ -46,4 +46,6 @@ def run_pair_bars(
 
 def run_gram_pair_figure(g_A: Any, g_B: Any, layer: str, names: tuple[str, str], height: int = 520) -> go.Figure:
     """The generated Gram matrices G_G of two runs at ``layer``, on one colour scale."""
-    return retitled(gram_pair_figure(g_A, g_B, layer, height=height), (f"G_G of {names[0]}", f"G_G of {names[1]}"), f"G at {layer}")
+    return retitled(
+        gram_pair_figure(g_A, g_B, layer, height=height), (f"G_G of {names[0]}", f"G_G of {names[1]}"), f"G at {layer}"
+    )

@@ -210,11 +210,12 @@ def gram_heatmap(
     """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
 
     Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible scatter (Plotly heatmaps send no
-    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up to ``OVERLAY_CELLS`` a side,
-    else one per block of cells, at the block's centre. Marker x/y are display positions (column, row)
-    and ``customdata`` is (k, k', value) of the marker's cell. The cells of ``selected`` = (k, k') and
-    its mirror are outlined. Cells are square and the colour bar is as tall as the plot area: give the
-    figure a plot area at least as wide as tall (``height`` None: the height of its container).
+    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up
+    to ``OVERLAY_CELLS`` a side, else one per block of cells, at the block's centre. Marker x/y are display
+    positions (column, row) and ``customdata`` is (k, k', value) of the marker's cell. The cells of
+    ``selected`` = (k, k') and its mirror are outlined. Cells are square and the colour bar is as tall as
+    the plot area: give the figure a plot area at least as wide as tall (``height`` None: the height of its
+    container).
     """
     order = np.arange(matrix.shape[0]) if order is None else np.asarray(order)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(order, order)]

@@ -47,7 +47,9 @@ def mean_vector_figure(mean_S: Any, mean_G: Any, layer: str, height: int = 360) 
 
 def covariance_pair_figure(cov_S: Any, cov_G: Any, layer: str, height: int = 520) -> go.Figure:
     """Σ_S and Σ_G on one colour scale (the Gram matrix of the centred activations, per position)."""
-    return retitled(gram_pair_figure(cov_S, cov_G, layer, height=height), ("Σ_S (style)", "Σ_G (generated)"), f"Σ at {layer}")
+    return retitled(
+        gram_pair_figure(cov_S, cov_G, layer, height=height), ("Σ_S (style)", "Σ_G (generated)"), f"Σ at {layer}"
+    )
 
 
 def retitled(pair: go.Figure, titles: tuple[str, str], colour_title: str) -> go.Figure:

@@ -140,7 +140,10 @@ def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, he
             "cmax": high if high > low else low + 1.0,
             "colorbar": colourbar(f"G at {layer}", x=domains[1][1] + 0.01, len=0.9),
         },
-        "annotations": [panel_title(f"{G_S} (style target)", "", FONT_SIZE + 2), panel_title(generated, "2", FONT_SIZE + 2)],
+        "annotations": [
+            panel_title(f"{G_S} (style target)", "", FONT_SIZE + 2),
+            panel_title(generated, "2", FONT_SIZE + 2),
+        ],
     }
     layout["yaxis2"]["title"] = {"text": ""}
     data = [

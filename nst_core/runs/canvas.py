@@ -15,8 +15,8 @@ filters produce.
 
 Measured with ``python bench/quality.py`` (chelsea + orange_strokes, random weights, 256 px, 60 L-BFGS
 steps): J_style 1.7e-5 on pixels and 2.5e-6 spectral, and a speckle (``image_stats.speckle``) of 0.087 on
-pixels and 0.026 spectral (the content photo's own: 0.023). Adam normalises each coordinate's step, which undoes the scaling (J_style 1.3e-4
-spectral against 4.5e-5 on pixels), so Adam keeps the pixels by default.
+pixels and 0.026 spectral (the content photo's own: 0.023). Adam normalises each coordinate's step, which
+undoes the scaling (J_style 1.3e-4 spectral against 4.5e-5 on pixels), so Adam keeps the pixels by default.
 """
 
 from __future__ import annotations

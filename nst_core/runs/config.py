@@ -58,10 +58,10 @@ class RunConfig:
     upscaled). ``style_layers`` maps layer -> λ. ``lr`` None means the optimiser's default
     (``DEFAULT_LR``). ``steps`` counts evaluations of J (forward + backward), whatever the optimiser.
     ``snapshot_every`` records a snapshot at every step that is a multiple of it, and one at step 0 (the
-    starting image); 0: none. Each holds the Gram matrices of ``snapshot_layers`` (None: the style layers). ``weights`` is "imagenet" (the real
-    thing; it raises ``WeightsError`` with advice when it cannot be had, never falls back silently),
-    "random" (offline) or a state-dict path. ``seed`` seeds the noise initialisation and the sliced
-    Wasserstein projections.
+    starting image); 0: none. Each holds the Gram matrices of ``snapshot_layers`` (None: the style layers).
+    ``weights`` is "imagenet" (the real thing; it raises ``WeightsError`` with advice when it cannot be had,
+    never falls back silently), "random" (offline) or a state-dict path. ``seed`` seeds the noise
+    initialisation and the sliced Wasserstein projections.
 
     Style controls. ``start_size`` (None: one scale) runs coarse-to-fine over ``scales``, from
     ``start_size`` to ``size`` growing by about √2, each scale starting from the previous result

@@ -54,8 +54,8 @@ class Calibration:
 # with `python bench/optimize.py --calibrate` (the fastest step of each size, 64-256 px, 70-110 GFLOP/s).
 # CPU float32 channels-last (L-BFGS's precision on CPUs with native bf16): measured the same way on 2 cores
 # of an AMD EPYC with AVX512-BF16, quiet machine (64-256 px, 0.049-0.38 s a step). The bf16 row is not
-# measured on this project's machines: it applies the issue's AMX ratio (bf16 0.41x float32); CUDA assumes ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s
-# in float32/TF32. Re-calibrate there.
+# measured on this project's machines: it applies the issue's AMX ratio (bf16 0.41x float32); CUDA assumes
+# ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in float32/TF32. Re-calibrate there.
 CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
     ("cpu", "float32"): Calibration(0.00883, 0.027, 1.0, 2, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
     ("cpu", "float32, channels-last"): Calibration(
@@ -178,9 +178,10 @@ def estimate_run(
     measured_pace: bool = True,
 ) -> RunEstimate:
     """Estimate ``config``'s run at ``height`` x ``width``: by default the content's own shape when it is
-    given as pixels (a tensor), else a square (the worst case for its longest side). ``config`` is validated first. ``seconds_per_step`` and
-    ``setup_seconds`` are those of the last (full-size) scale; ``seconds`` adds up every scale. The times
-    follow the pace measured on this process's finished runs unless ``measured_pace`` is False."""
+    given as pixels (a tensor), else a square (the worst case for its longest side). ``config`` is validated
+    first. ``seconds_per_step`` and ``setup_seconds`` are those of the last (full-size) scale; ``seconds``
+    adds up every scale. The times follow the pace measured on this process's finished runs unless
+    ``measured_pace`` is False."""
     config.validate()
     given = (height, width) if height and width else None
     height, width = given or _shape(config, config.size)

@@ -85,7 +85,9 @@ def run_files(result: RunLike) -> dict[str, bytes]:
     grams = {f"G_S/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in result.style_grams.items()}
     last = result.snapshots[-1] if result.snapshots else None
     if last is not None:
-        grams.update({f"G_G/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in last.grams.items()})
+        grams.update(
+            {f"G_G/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in last.grams.items()}
+        )
     snapshot_arrays: dict[str, np.ndarray] = {}
     files = {
         README_FILE: _README.format(step=last.step if last is not None else "(none recorded)").encode(),
@@ -152,7 +154,11 @@ def read_pixels(data: bytes) -> Tensor:
 
 def read_style_grams(data: bytes) -> dict[str, Tensor]:
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return {name.removeprefix("G_S/"): torch.from_numpy(arrays[name]) for name in arrays.files if name.startswith("G_S/")}
+        return {
+            name.removeprefix("G_S/"): torch.from_numpy(arrays[name])
+            for name in arrays.files
+            if name.startswith("G_S/")
+        }
 
 
 def read_snapshots(data: bytes, steps: list[int]) -> list[Snapshot]:

@@ -443,7 +443,10 @@ class ThreadExecutor(Executor):
     def describe(self) -> str:
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         slots = len(self._workers)
-        return f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, {f'{gpus} GPU(s)' if gpus else 'CPU'}"
+        return (
+            f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, "
+            f"{f'{gpus} GPU(s)' if gpus else 'CPU'}"
+        )
 
     @classmethod
     def from_env(cls, model_cache: ExtractorCache | None = None) -> ThreadExecutor:

@@ -228,8 +228,8 @@ class Objective:
             J_content=values[2],
             J_style=values[3],
             J_tv=values[4],
-            J_style_layers=dict(zip(self.layer_weights, values[5 : 5 + n])),
-            loss_layers=dict(zip(self.layer_weights, values[5 + n :])),
+            J_style_layers=dict(zip(self.layer_weights, values[5 : 5 + n], strict=True)),
+            loss_layers=dict(zip(self.layer_weights, values[5 + n :], strict=True)),
             grams=grams,
         )
 

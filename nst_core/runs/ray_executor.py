@@ -84,7 +84,9 @@ class RayExecutor(ThreadExecutor):
     is made: a cluster that grows later needs a new executor to use the new nodes.
     """
 
-    def __init__(self, address: str | None = None, *, gpus_per_run: float = 1.0, max_pending: int | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, *, gpus_per_run: float = 1.0, max_pending: int | None = None
+    ) -> None:
         if not gpus_per_run > 0:
             raise ValueError(f"gpus_per_run must be positive, got {gpus_per_run}")
         if max_pending is not None and max_pending < 0:

@@ -75,7 +75,9 @@ def array(value: Any) -> np.ndarray:
 
 def metric(at: AppTest, starts: str) -> str:
     """The value in the numbers table's row whose name starts with ``starts``, as LaTeX."""
-    rows = [line.strip("| ").split(" | ") for m in at.markdown for line in m.value.splitlines() if line.startswith("| $")]
+    rows = [
+        line.strip("| ").split(" | ") for m in at.markdown for line in m.value.splitlines() if line.startswith("| $")
+    ]
     (found,) = [value.strip("$") for name, value in rows if name.startswith(starts)]
     return found
 

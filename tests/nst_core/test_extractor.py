@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from nst_core import ConfigError, LAYER_NAMES, load_extractor
+from nst_core import LAYER_NAMES, ConfigError, load_extractor
 from nst_core.extractor import IMAGENET_MEAN, IMAGENET_STD, VGGExtractor, resolve_device
 from nst_core.layers import LAYER_INDEX, layer_shape
 from nst_core.weights import random_state_dict
@@ -39,7 +39,7 @@ def test_equals_torchvision_vgg19_features_on_the_same_state_dict(random_extract
         reference(normalised)
         ours = random_extractor(images, LAYER_NAMES)
     assert len(expected) == len(LAYER_NAMES)
-    for name, reference_output in zip(LAYER_NAMES, expected):
+    for name, reference_output in zip(LAYER_NAMES, expected, strict=True):
         torch.testing.assert_close(
             ours[name], reference_output, rtol=1e-5, atol=1e-6, msg=lambda text, name=name: f"{name}: {text}"
         )
@@ -114,7 +114,7 @@ def test_concurrent_calls_from_four_threads_match_serial_calls(random_extractor:
     serial = [extract(batch) for batch in batches]
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(extract, batches))
-    for expected, got in zip(serial, parallel):
+    for expected, got in zip(serial, parallel, strict=True):
         for name in layers:
             torch.testing.assert_close(got[name], expected[name], rtol=0, atol=0)
 
@@ -150,7 +150,9 @@ def test_average_pooling_and_random_weights_leave_the_global_rng_alone(images) -
     before = torch.random.get_rng_state()
     extractor = load_extractor("random", device="cpu", pooling="avg", seed=3)
     assert torch.equal(torch.random.get_rng_state(), before)
-    assert extractor.weights_source == "random VGG19 weights (seeded initialisation, seed 3), not trained, average pooling"
+    assert extractor.weights_source == (
+        "random VGG19 weights (seeded initialisation, seed 3), not trained, average pooling"
+    )
     with torch.no_grad():
         out = extractor(images, ["relu1_2", "pool1"])
     torch.testing.assert_close(out["pool1"], F.avg_pool2d(out["relu1_2"], 2))

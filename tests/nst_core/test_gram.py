@@ -102,7 +102,9 @@ def test_layer_style_cost_batched_and_broadcast():
     got = layer_style_cost(a_s, a_g)
     assert got.shape == (3,)
     for n in range(3):
-        assert got[n].item() == pytest.approx(np_layer_style_cost(a_s.double().numpy(), a_g[n].double().numpy()), rel=1e-5)
+        assert got[n].item() == pytest.approx(
+            np_layer_style_cost(a_s.double().numpy(), a_g[n].double().numpy()), rel=1e-5
+        )
 
 
 def test_layer_style_cost_channel_mismatch():
@@ -135,7 +137,9 @@ def test_style_cost_is_weighted_sum():
     acts_s = {"relu1_1": rand((4, 6, 6), 15), "relu2_1": rand((8, 3, 3), 16)}
     acts_g = {"relu1_1": rand((4, 6, 6), 17), "relu2_1": rand((8, 3, 3), 18)}
     weights = {"relu1_1": 0.3, "relu2_1": 0.7}
-    expected = sum(w * np_layer_style_cost(acts_s[k].double().numpy(), acts_g[k].double().numpy()) for k, w in weights.items())
+    expected = sum(
+        w * np_layer_style_cost(acts_s[k].double().numpy(), acts_g[k].double().numpy()) for k, w in weights.items()
+    )
     assert style_cost(acts_s, acts_g, weights).item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(KeyError, match="relu3_1"):
         style_cost(acts_s, acts_g, {"relu3_1": 1.0})

@@ -90,7 +90,7 @@ def test_mean_cov_blend_is_the_mixtures_mean_and_covariance() -> None:
     a, b = _acts(6, 4, 4, seed=0), _acts(6, 4, 4, seed=1)
     blended = MeanCovLoss().target([a, b], [0.5, 0.5])
     both = MeanCovLoss().target([torch.cat([a, b], dim=-1)], [1.0])  # the two images' positions pooled
-    for got, expected in zip(blended, both):
+    for got, expected in zip(blended, both, strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 
 

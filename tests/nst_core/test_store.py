@@ -7,8 +7,8 @@ import io
 import json
 import os
 import re
-import sqlite3
 import shutil
+import sqlite3
 import string
 import subprocess
 import sys
@@ -28,13 +28,24 @@ from nst_core import ArchiveError, NSTError, RunConfig, RunNotFoundError, RunRes
 from nst_core.run_export import run_archive
 from nst_core.store import STALE_S, default_root
 
-HOSTILE_IDS = ["../x", "/etc/passwd", "x" * 10_000, "", None, 42, "..", "a" * 21, "a" * 21 + "/", "a" * 22 + "\x00", "%2e%2e%2fxxxxxxxxxxxxxxxxxx"]
+HOSTILE_IDS = [
+    "../x", "/etc/passwd", "x" * 10_000, "", None, 42, "..", "a" * 21, "a" * 21 + "/", "a" * 22 + "\x00",
+    "%2e%2e%2fxxxxxxxxxxxxxxxxxx",
+]
 
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
     return nst_core.run(
-        RunConfig(content="chelsea", style="orange_strokes", weights="random", size=32, steps=3, snapshot_every=1, device="cpu")
+        RunConfig(
+            content="chelsea",
+            style="orange_strokes",
+            weights="random",
+            size=32,
+            steps=3,
+            snapshot_every=1,
+            device="cpu",
+        )
     )
 
 
@@ -53,7 +64,7 @@ def assert_same_run(stored: nst_core.StoredRun, result: RunResult) -> None:
     assert torch.equal(stored.image, result.image)
     assert stored.history == result.history  # floats through JSON and back: bit for bit
     assert [s.step for s in stored.snapshots] == [s.step for s in result.snapshots]
-    for got, want in zip(stored.snapshots, result.snapshots):
+    for got, want in zip(stored.snapshots, result.snapshots, strict=True):
         assert torch.equal(got.image, want.image)
         assert got.grams.keys() == want.grams.keys()
         assert all(torch.equal(got.grams[layer], want.grams[layer]) for layer in want.grams)
@@ -131,7 +142,9 @@ def test_stored_uploads_come_back_by_id(store: RunStore) -> None:
         store.put_image(b"")
 
 
-def test_a_write_that_fails_half_way_leaves_nothing(store: RunStore, result: RunResult, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_that_fails_half_way_leaves_nothing(
+    store: RunStore, result: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_write = Path.write_bytes
     calls = []
 
@@ -320,7 +333,11 @@ def test_the_download_imports_back_and_is_the_stored_folder(store: RunStore, res
     assert store.archive(run_id) == archive  # the store and the download hold the same files
     with zipfile.ZipFile(io.BytesIO(archive)) as opened:
         names = set(opened.namelist())
-    assert names == {p.relative_to(store.root / "runs" / run_id).as_posix() for p in (store.root / "runs" / run_id).rglob("*") if p.is_file()}
+    assert names == {
+        p.relative_to(store.root / "runs" / run_id).as_posix()
+        for p in (store.root / "runs" / run_id).rglob("*")
+        if p.is_file()
+    }
     assert run_archive(stored) == archive
     assert_same_run(store.get(store.import_archive(archive)), result)
 
@@ -350,7 +367,9 @@ def members(light: RunResult) -> dict[str, bytes]:
         (lambda m: {**m, "history.json": b"[]"}, "damaged"),
     ],
 )
-def test_hostile_or_broken_archives_are_refused(store: RunStore, members: dict[str, bytes], change, message: str) -> None:
+def test_hostile_or_broken_archives_are_refused(
+    store: RunStore, members: dict[str, bytes], change, message: str
+) -> None:
     with pytest.raises(ArchiveError, match=message):
         store.import_archive(_zip(change(members)))
     assert store.list() == [] and not any((store.root / "runs").iterdir())
@@ -378,7 +397,11 @@ def test_not_a_zip_and_zip_bombs_are_refused(tmp_path: Path, members: dict[str, 
     # A header that understates the size gets no further (zipfile stops there and the CRC check fails).
     lying = bytearray(bomb)
     for match in re.finditer(rb"README\.txt", bytes(lying)):
-        header = match.start() - 30 if lying[match.start() - 30 : match.start() - 26] == b"PK\x03\x04" else match.start() - 46
+        header = (
+            match.start() - 30
+            if lying[match.start() - 30 : match.start() - 26] == b"PK\x03\x04"
+            else match.start() - 46
+        )
         size_at = header + (22 if lying[header : header + 4] == b"PK\x03\x04" else 24)
         lying[size_at : size_at + 4] = (100).to_bytes(4, "little")
     with pytest.raises(ArchiveError):

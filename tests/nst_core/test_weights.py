@@ -226,7 +226,9 @@ class Cancelled(Exception):
     """What a UI's progress callback raises to stop a download."""
 
 
-def test_an_exception_from_the_progress_callback_aborts_and_keeps_nothing(server: LoopbackServer, hub_dir: Path) -> None:
+def test_an_exception_from_the_progress_callback_aborts_and_keeps_nothing(
+    server: LoopbackServer, hub_dir: Path
+) -> None:
     url = server.serve("vgg19.pth", b"x" * 3_000_000)
 
     def cancel(done: int, total: int | None) -> None:
@@ -312,7 +314,9 @@ def test_a_local_file_that_is_not_vgg19_names_what_is_wrong(tmp_path: Path, cont
     assert str(caught.value).startswith(f"Cannot use the weights file {path}: ")
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage\n" * 100, b"PK\x03\x04" + b"\0" * 100], ids=["empty", "text", "zip"])
+@pytest.mark.parametrize(
+    "content", [b"", b"garbage\n" * 100, b"PK\x03\x04" + b"\0" * 100], ids=["empty", "text", "zip"]
+)
 def test_a_local_file_that_is_not_a_torch_file_is_an_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "weights.pth"
     path.write_bytes(content)

@@ -4,8 +4,8 @@ fields, a region mask upload, and ConfigError sentences that name them."""
 from __future__ import annotations
 
 from nst_core import ConfigError, RunConfig
-from tests.helpers import run_form_app
 from nst_core.runs.config import PARAMETERIZATIONS
+from tests.helpers import run_form_app
 from ui.run_form import AUTO, FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
 from ui.state import PRESETS
 

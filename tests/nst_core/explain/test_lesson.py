@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
-from nst_core.extractor import VGGExtractor
 from nst_core.explain import cost_breakdown, find_feature_channels, pair_summary, probe_images
 from nst_core.explain.lesson import ORANGE
+from nst_core.extractor import VGGExtractor
 
 
 def test_probes_differ_only_in_the_property_they_test() -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from nst_core.figures import DIVERGING, SEQUENTIAL
 from nst_core.figures import (
+    DIVERGING,
     MAX_SCATTER_POINTS,
+    SEQUENTIAL,
     gram_difference_figure,
     gram_pair_figure,
     gram_row_figure,

@@ -188,7 +188,9 @@ def test_policy_and_limits_read_the_environment() -> None:
         AdmissionPolicy(max_active=0)
     assert hosted_limits({}, gpu=False) == HostedLimits(max_size=384, max_steps=300)
     assert hosted_limits({}, gpu=True) == HostedLimits(MAX_SIZE, MAX_STEPS)
-    assert hosted_limits({"STYLE_LENS_MAX_SIZE": "256", "STYLE_LENS_MAX_STEPS": "100"}, gpu=True) == HostedLimits(256, 100)
+    assert (
+        hosted_limits({"STYLE_LENS_MAX_SIZE": "256", "STYLE_LENS_MAX_STEPS": "100"}, gpu=True) == HostedLimits(256, 100)
+    )
     with pytest.raises(ConfigError, match="STYLE_LENS_MAX_SIZE"):
         hosted_limits({"STYLE_LENS_MAX_SIZE": "8"}, gpu=False)
 

@@ -53,7 +53,10 @@ def test_frequency_scale_is_one_at_the_lowest_frequencies_and_falls_as_one_over_
 
 def test_spectral_is_lbfgs_default_and_speckles_less_for_a_lower_style_cost(random_extractor) -> None:
     config = _config()
-    assert config.image_parameterization == "spectral" and replace(config, optimizer="adam").image_parameterization == "pixels"
+    assert (
+        config.image_parameterization == "spectral"
+        and replace(config, optimizer="adam").image_parameterization == "pixels"
+    )
     spectral = run(config, extractor=random_extractor)
     pixels = run(replace(config, parameterization="pixels"), extractor=random_extractor)
     # Measured at 64 px, 20 steps: speckle 0.047 against 0.125, J_style 8.4e-6 against 4.0e-5.

@@ -75,7 +75,9 @@ def steps_per_s(job: Job, steps: int) -> float:
     return (len(window) - 1) / (window[-1].elapsed_s - window[0].elapsed_s)
 
 
-def slowdown(executor: ThreadExecutor, config: RunConfig, waiting: int, window: int, rounds: int) -> tuple[float, float]:
+def slowdown(
+    executor: ThreadExecutor, config: RunConfig, waiting: int, window: int, rounds: int
+) -> tuple[float, float]:
     """(steps/s with only the running visitor's page polling, steps/s with ``waiting`` more visitors):
     medians of alternating windows of one run, so a change in the machine's load hits both."""
     collect = streamlit_collects_after_each_script_run()

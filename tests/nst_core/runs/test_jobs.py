@@ -19,7 +19,6 @@ from nst_core import (
     JobSnapshot,
     JobStatus,
     RunCancelled,
-    RunConfig,
     RunResult,
     ThreadExecutor,
     WeightsError,

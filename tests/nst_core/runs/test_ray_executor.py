@@ -204,6 +204,11 @@ def test_a_local_instance_started_from_a_thread_outlives_it() -> None:
     pytest.importorskip("ray")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "RAY_ADDRESS": ""}
     done = subprocess.run(
-        [sys.executable, "-c", _FROM_A_SHORT_LIVED_THREAD], check=False, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _FROM_A_SHORT_LIVED_THREAD],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0 and "steps: 2" in done.stdout, done.stderr[-2000:]

@@ -27,7 +27,6 @@ from nst_core import (
 from nst_core.extractor import VGGExtractor
 from nst_core.gram import content_cost, layer_style_cost, style_gram_target, total_cost
 from nst_core.runs import ImageInputError, estimate, objective
-from nst_core.runs.sources import load_input
 from nst_core.runs.estimate import forget_pace
 from nst_core.runs.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
 from nst_core.runs.sources import load_input

@@ -1,0 +1,23 @@
+"""The code style is checked in CI: ``ruff check`` over the whole repository must pass (rules in pyproject.toml)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_finds_nothing() -> None:
+    # ruff is a test requirement (requirements-test.txt): a missing linter is a broken set-up, not a skip.
+    # --no-cache: the check writes nothing into the checkout.
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"ruff check failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
