@@ -120,7 +120,7 @@ def check_precisions(plan: Plan, extractor: VGGExtractor, cpu_extractor: VGGExtr
     """Each optimiser in the precision the policy picks here, against float32 on the CPU."""
     figures: dict[str, Any] = {}
     for optimizer in ("lbfgs", "adam"):
-        precision = choose_precision(plan.device, optimizer)
+        precision = choose_precision(plan.device, optimizer, plan.precision_size)
         cfg = config(plan, plan.precision_size, plan.precision_steps, optimizer)
         ours = run(cfg, extractor=extractor, precision=precision)
         cpu = run(replace(cfg, device="cpu"), extractor=cpu_extractor, precision=FLOAT32)
