@@ -62,6 +62,8 @@ class Canvas:
         height, width = content.shape[-2:]
         self.shape = (height, width)
         self.scale = frequency_scale(height, width, content.device)
+        # On the content's device once: a per-step copy would be a host-to-GPU transfer every evaluation.
+        self.color, self.color_inverse = (m.to(content.device, content.dtype) for m in (_COLOR, _COLOR_INVERSE))
 
     def initial(self, config: RunConfig) -> Tensor:
         """The starting image: the content (its luminance) or seeded noise."""
@@ -80,7 +82,7 @@ class Canvas:
         if not self.spectral:
             return image.detach().clone()
         if not self.luminance:
-            image = colors.apply_color_matrix(_COLOR_INVERSE, image)
+            image = colors.apply_color_matrix(self.color_inverse, image)
         return torch.view_as_real(torch.fft.rfft2(image, norm="ortho") / self.scale).contiguous()
 
     def decode(self, variable: Tensor) -> Tensor:
@@ -88,7 +90,7 @@ class Canvas:
         if not self.spectral:
             return variable
         image = torch.fft.irfft2(torch.view_as_complex(variable) * self.scale, s=self.shape, norm="ortho")
-        return image if self.luminance else colors.apply_color_matrix(_COLOR, image)
+        return image if self.luminance else colors.apply_color_matrix(self.color, image)
 
     def evaluated(self, variable: Tensor) -> Tensor:
         """The image J is evaluated on."""
