@@ -15,6 +15,7 @@ from nst_core.figures import (
     gram_scatter_figure,
     style_layer_bars,
 )
+from nst_core.gram import weighted_style_terms
 from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
@@ -145,7 +146,7 @@ def _show_run(shown: ShownRun) -> None:
         weight = layer_weights.get(layer, 0.0)
         rows.append((f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", latex.number(j_layer)))
         weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {weight:g}"
-        rows.append((weighted, latex.number(weight * j_layer)))
+        rows.append((weighted, latex.number(weighted_style_terms({layer: j_layer}, {layer: weight})[layer])))
     distance = r"$\lVert G_G - G_S \rVert_F \,/\, \lVert G_S \rVert_F$ (0 % when they agree)"
     rows.append((distance, f"{relative * 100:.1f} \\%"))
     numbers.markdown(

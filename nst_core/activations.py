@@ -1,33 +1,14 @@
-"""Images as the network analyses them (fitted to an analysis size) and a thread-safe LRU store of their
-activations within a memory budget."""
+"""The pixels of an analysed image as uint8, and a thread-safe LRU store of activations within a memory budget."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Final
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-
-MIN_ANALYSIS_SIDE: Final = 16
-"""VGG19's four poolings leave at least one position per channel map at relu5_1."""
-
-
-def capped_shape(height: int, width: int, side: int) -> tuple[int, int]:
-    """(H, W) of an image of ``height`` x ``width`` with its longest side capped at ``side`` (never enlarged)."""
-    scale = min(1.0, side / max(height, width))
-    return max(MIN_ANALYSIS_SIDE, round(height * scale)), max(MIN_ANALYSIS_SIDE, round(width * scale))
-
-
-def resized(image: Tensor, shape: tuple[int, int]) -> Tensor:
-    """``image`` (1, 3, H, W) in [0, 1] resized to ``shape`` (antialiased), unchanged if already that size."""
-    if tuple(image.shape[-2:]) == shape:
-        return image
-    return F.interpolate(image, size=shape, mode="bilinear", antialias=True, align_corners=False).clamp(0.0, 1.0)
 
 
 def rgb_array(image: Tensor) -> np.ndarray:

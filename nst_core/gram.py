@@ -1,18 +1,32 @@
 """The style mathematics: Gram matrices and the content, layer-style, style and total costs.
 
 Notation follows the course: for one layer, a has n_C channels of n_H x n_W positions, and the Gram
-matrix G[k, k'] = sum over positions (i, j) of a[k, i, j] * a[k', i, j] (no normalisation). These are the
-formulas' own values; the optimiser may scale its objective (see ``nst_core.runs``) but what is
-reported is always computed here.
+matrix G[k, k'] = sum over positions (i, j) of a[k, i, j] * a[k', i, j] (no normalisation). This module is
+the only place a cost is computed: the style losses (``nst_core.losses``), a run's objective, the lesson
+and the pages all call these functions, so a number on screen is one grep away from its formula. The
+optimiser may scale its objective (see ``nst_core.runs``), but what is reported is always computed here.
+
+Which function gives which number:
+
+- ``gram_matrix``: G[k, k'] of one image at one layer (the explorer's heatmaps, the CLI's ``gram``).
+- ``per_position_gram`` and ``style_gram_target``: G_S per position (several styles blended), and G_S rescaled
+  to the generated image's number of positions (what a run optimises towards and stores).
+- ``gram_style_cost``: J_style^[l] from two Gram matrices (a stored run's G_S and G_G).
+- ``layer_style_cost``: J_style^[l] from activations, or from Gram matrices with ``n_H`` and ``n_W``.
+- ``region_style_cost``: J_style^[l] of a region (spatial control), with the guided Gram matrix
+  ``guided_gram_matrix``; without a region it is ``layer_style_cost``.
+- ``weighted_style_terms`` and ``style_cost``: λ^[l] J_style^[l] per layer, and their sum J_style.
+- ``content_cost`` and ``total_cost``: J_content and J = α J_content + β J_style.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from torch import Tensor
 
-from .losses.base import weighted_sum
+T = TypeVar("T", Tensor, float)
 
 
 def _check_activations(a: Tensor, name: str) -> None:
@@ -30,8 +44,51 @@ def gram_matrix(a: Tensor) -> Tensor:
     return unrolled @ unrolled.transpose(-1, -2)
 
 
+def guided_gram_matrix(a: Tensor, weights: Tensor) -> Tensor:
+    """G^w = A diag(w) Aᵀ: the Gram matrix of a region (Gatys et al. 2017, spatial control).
+
+    ``weights`` (n_H, n_W), values in [0, 1], says how much each position belongs to the region; all ones give
+    ``gram_matrix(a)``.
+    """
+    _check_activations(a, "a")
+    unrolled = a.flatten(-2)
+    return (unrolled * weights.flatten()) @ unrolled.transpose(-1, -2)
+
+
+def per_position_gram(acts_S: Tensor | Sequence[Tensor], blend: Sequence[float] | None = None) -> Tensor:
+    """Ḡ_S = Σ_s b_s G_S^(s) / (n_H^(s) n_W^(s)): the Gram matrix per position, which compares images of different
+    sizes; for several style images, their per-position Gram matrices blended with weights ``blend`` (summing to 1).
+    """
+    if isinstance(acts_S, Tensor):
+        acts_S, blend = [acts_S], [1.0]
+    if blend is None or len(blend) != len(acts_S):
+        raise ValueError(f"give one blend weight per style image ({len(acts_S)})")
+    grams = [gram_matrix(a) / (a.shape[-1] * a.shape[-2]) for a in acts_S]
+    blended = blend[0] * grams[0]
+    for weight, g in zip(blend[1:], grams[1:], strict=True):
+        blended = blended + weight * g
+    return blended
+
+
+def style_gram_target(
+    acts_S: Tensor | Sequence[Tensor], n_positions_G: int | float | Tensor, blend: Sequence[float] | None = None
+) -> Tensor:
+    """G_S as it is compared with G_G: the style's per-position Gram matrix times the generated map's positions.
+
+    G counts positions, so a style image with 4x the positions has a 4x larger G for the same texture:
+    Ḡ_S · n_H^G n_W^G compares per-position statistics, and when both images have as many positions it is G_S as
+    the formula writes it. This is what a run optimises towards and stores as G_S; multiplying by
+    (n_H^S n_W^S) / (n_H^G n_W^G) gives back the style image's own G_S.
+    """
+    if isinstance(acts_S, Tensor) and not isinstance(n_positions_G, Tensor):
+        if acts_S.shape[-1] * acts_S.shape[-2] == n_positions_G:
+            return gram_matrix(acts_S)  # exactly the formula's G_S, not G_S / n * n
+    return per_position_gram(acts_S, blend) * n_positions_G
+
+
 def gram_style_cost(g_S: Tensor, g_G: Tensor, n_H: int, n_W: int, n_C: int) -> Tensor:
-    """J_style^[l] from two Gram matrices of a layer whose generated activations are n_C x n_H x n_W.
+    """J_style^[l] = 1/(2 n_H n_W n_C)² Σ_k Σ_k' (G_S[k,k'] − G_G[k,k'])² from two Gram matrices of a layer
+    whose generated activations are n_C x n_H x n_W.
 
     Batched over leading dimensions of ``g_G`` (``g_S`` broadcasts). The difference is scaled before it
     is squared so that large activations cannot overflow float32 (or bfloat16).
@@ -40,27 +97,22 @@ def gram_style_cost(g_S: Tensor, g_G: Tensor, n_H: int, n_W: int, n_C: int) -> T
     return ((g_S - g_G) * scale).square().sum(dim=(-2, -1))
 
 
-def style_gram_target(a_S: Tensor, n_positions_G: int) -> Tensor:
-    """Gram matrix of the style activations, rescaled to mean the same per position as the generated one.
-
-    G counts positions, so a style image with 4x the positions has a 4x larger G for the same texture.
-    Multiplying G_S by (n_H^G n_W^G) / (n_H^S n_W^S) compares per-position statistics; when both sizes
-    agree the factor is 1 and this is the formula as written.
-    """
-    n_positions_S = a_S.shape[-1] * a_S.shape[-2]
-    g_S = gram_matrix(a_S)
-    if n_positions_S != n_positions_G:
-        g_S = g_S * (n_positions_G / n_positions_S)
-    return g_S
-
-
-def layer_style_cost(a_S: Tensor, a_G: Tensor) -> Tensor:
+def layer_style_cost(a_S: Tensor, a_G: Tensor, *, n_H: int | None = None, n_W: int | None = None) -> Tensor:
     """J_style^[l](S, G) = 1/(2 n_H n_W n_C)² Σ_k Σ_k' (G_S[k,k'] − G_G[k,k'])².
 
-    n_H, n_W, n_C are those of the generated activations ``a_G``. When ``a_S`` has another spatial size
-    (a style image of another size), G_S is rescaled by the ratio of positions (``style_gram_target``).
-    Returns a scalar for (n_C, n_H, n_W) inputs, or (N,) when either input is batched.
+    From activations: ``a_S`` and ``a_G`` are (n_C, n_H, n_W) (or batched); n_H, n_W, n_C are those of the
+    generated activations, and when ``a_S`` has another spatial size (a style image of another size), G_S is
+    rescaled by the ratio of positions (``style_gram_target``). Returns a scalar, or (N,) when batched.
+
+    From Gram matrices: pass G_S and G_G, each (n_C, n_C), with the generated map's ``n_H`` and ``n_W``
+    (a Gram matrix does not know them): a stored run's G_S and G_G give its recorded J_style^[l].
     """
+    if n_H is not None or n_W is not None:
+        if n_H is None or n_W is None:
+            raise ValueError("pass both n_H and n_W with Gram matrices")
+        if a_S.shape[-1] != a_S.shape[-2] or a_S.shape[-2:] != a_G.shape[-2:]:
+            raise ValueError(f"G_S {tuple(a_S.shape)} and G_G {tuple(a_G.shape)} must be (n_C, n_C) of one layer")
+        return gram_style_cost(a_S, a_G, n_H, n_W, a_G.shape[-1])
     _check_activations(a_S, "a_S")
     _check_activations(a_G, "a_G")
     n_C, n_H, n_W = a_G.shape[-3:]
@@ -68,6 +120,20 @@ def layer_style_cost(a_S: Tensor, a_G: Tensor) -> Tensor:
         raise ValueError(f"a_S has {a_S.shape[-3]} channels but a_G has {n_C}")
     g_S = style_gram_target(a_S, n_H * n_W)
     return gram_style_cost(g_S, gram_matrix(a_G), n_H, n_W, n_C)
+
+
+def region_style_cost(g_S_per_position: Tensor, a_G: Tensor, weights: Tensor | None = None) -> Tensor:
+    """J_style^[l] of the generated activations ``a_G`` (n_C, n_H, n_W) against the style's per-position Gram
+    matrix Ḡ_S (``per_position_gram``), within a region.
+
+    With region ``weights`` w (n_H, n_W) in [0, 1]: 1/(2 n_H n_W n_C)² Σ (Σw · Ḡ_S − A diag(w) Aᵀ)², the guided Gram
+    matrix against the style's statistics over as many positions as the region holds (Gatys et al. 2017). Without
+    a region, Σw = n_H n_W and G_G = A Aᵀ: ``layer_style_cost``.
+    """
+    n_C, n_H, n_W = a_G.shape[-3:]
+    if weights is None:
+        return gram_style_cost(g_S_per_position * float(n_H * n_W), gram_matrix(a_G), n_H, n_W, n_C)
+    return gram_style_cost(g_S_per_position * weights.sum(), guided_gram_matrix(a_G, weights), n_H, n_W, n_C)
 
 
 def content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
@@ -80,18 +146,44 @@ def content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
     return (a_C - a_G).square().sum(dim=(-3, -2, -1)) / (4.0 * n_H * n_W * n_C)
 
 
-def style_cost(
-    acts_S: Mapping[str, Tensor], acts_G: Mapping[str, Tensor], layer_weights: Mapping[str, float]
-) -> Tensor:
-    """J_style(S, G) = Σ_l λ^[l] J_style^[l](S, G) over the layers of ``layer_weights``."""
+def weighted_style_terms(layer_costs: Mapping[str, T], layer_weights: Mapping[str, float]) -> dict[str, T]:
+    """λ^[l] J^[l] for each layer of ``layer_weights`` (λ by layer): the summands of J_style."""
     if not layer_weights:
         raise ValueError("layer_weights is empty: name at least one style layer")
-    missing = [name for name in layer_weights if name not in acts_S or name not in acts_G]
+    missing = [layer for layer in layer_weights if layer not in layer_costs]
     if missing:
-        raise KeyError(f"activations missing for style layers: {', '.join(missing)}")
-    return weighted_sum({name: layer_style_cost(acts_S[name], acts_G[name]) for name in layer_weights}, layer_weights)
+        raise KeyError(f"no value for style layers: {', '.join(missing)}")
+    return {layer: weight * layer_costs[layer] for layer, weight in layer_weights.items()}
 
 
-def total_cost(j_content: Tensor | float, j_style: Tensor | float, alpha: float, beta: float) -> Tensor | float:
+def style_cost(
+    acts_S: Mapping[str, Tensor] | None = None,
+    acts_G: Mapping[str, Tensor] | None = None,
+    layer_weights: Mapping[str, float] | None = None,
+    *,
+    layer_costs: Mapping[str, T] | None = None,
+) -> Tensor | T:
+    """J_style(S, G) = Σ_l λ^[l] J_style^[l](S, G) over the layers of ``layer_weights``.
+
+    Either from the activations of S and G by layer (each layer's J_style^[l] by ``layer_style_cost``), or from
+    each layer's J_style^[l] already computed (``layer_costs``, as a run's objective has them).
+    """
+    if layer_weights is None:
+        raise ValueError("layer_weights (λ by layer) is required")
+    if layer_costs is None:
+        if acts_S is None or acts_G is None:
+            raise ValueError("pass the activations of S and G, or layer_costs")
+        missing = [name for name in layer_weights if name not in acts_S or name not in acts_G]
+        if missing:
+            raise KeyError(f"activations missing for style layers: {', '.join(missing)}")
+        layer_costs = {name: layer_style_cost(acts_S[name], acts_G[name]) for name in layer_weights}  # type: ignore[misc]
+    terms = iter(weighted_style_terms(layer_costs, layer_weights).values())
+    total = next(terms)
+    for term in terms:
+        total = total + term
+    return total
+
+
+def total_cost(j_content: T, j_style: T, alpha: float, beta: float) -> T:
     """J(G) = α J_content(C, G) + β J_style(S, G)."""
     return alpha * j_content + beta * j_style

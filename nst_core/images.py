@@ -6,10 +6,10 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, Final, Union
 
 import numpy as np
 import torch
@@ -21,6 +21,10 @@ ImageSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Binar
 
 DEFAULT_MAX_PIXELS = 50_000_000
 """Largest accepted image, in pixels, read from the file header before anything is decoded."""
+
+ORIGINAL_MAX_SIDE: Final = 4096
+"""Longest side an image is decoded at: the largest run size. A larger file is reduced to it while it is decoded,
+which bounds the memory an upload can take, and every smaller size is then derived from that original."""
 
 MIN_SIDE = 16
 """Smallest accepted side, in pixels (before and after resizing): VGG's poolings leave nothing of less."""
@@ -45,44 +49,111 @@ _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-def load_image(
-    source: ImageSource,
-    max_side: int | None = None,
+class DecodedImage:
+    """An image decoded once, at its own size: the original every other size is derived from.
+
+    ``at(max_side)`` gives the pixels at a longest side, ``resized(height, width)`` at an exact shape, both
+    through one Lanczos resampling in float32; ``load_image(source, max_side)`` is ``decode_image(source)
+    .at(max_side)``. So a page that keeps the decoded original and asks it for several sizes sees exactly the
+    pixels that the command line and a run decode from the file at each of those sizes.
+
+    ``planes`` are Pillow images of one size: three (red, green, blue) or one (grey, repeated), each in mode
+    "L" (8-bit, 255 is 1.0) or "F" (float in [0, 1]). Keeping 8-bit planes costs 3 bytes a pixel.
+    """
+
+    def __init__(self, planes: Sequence[Image.Image]) -> None:
+        if len(planes) not in (1, 3) or len({plane.size for plane in planes}) != 1:
+            raise ValueError("a decoded image has 1 or 3 planes of one size")
+        if any(plane.mode not in ("L", "F") for plane in planes):
+            raise ValueError("decoded planes are 8-bit ('L') or float ('F')")
+        self.planes = tuple(planes)
+
+    @property
+    def width(self) -> int:
+        return self.planes[0].width
+
+    @property
+    def height(self) -> int:
+        return self.planes[0].height
+
+    def shape_at(self, max_side: int | None) -> tuple[int, int]:
+        """(H, W) of ``at(max_side)``, without resampling anything; ``ImageError`` when a side would fall below
+        ``MIN_SIDE``."""
+        _check_positive("max_side", max_side, allow_none=True)
+        width, height = _target_size((self.width, self.height), max_side) or (self.width, self.height)
+        if min(height, width) < MIN_SIDE:
+            raise ImageError(
+                f"Scaled to {max_side} pixels on its longest side, the {self.width}x{self.height} image would be "
+                f"{width}x{height}; each side must be at least {MIN_SIDE} pixels. "
+                "Crop it to a less elongated shape or choose a larger size."
+            )
+        return height, width
+
+    def at(self, max_side: int | None) -> torch.Tensor:
+        """The (1, 3, H, W) float32 pixels in [0, 1] with the longest side at most ``max_side`` (None: as decoded).
+
+        Never upscales. ``ImageError`` when a side would fall below ``MIN_SIDE``."""
+        return self.resized(*self.shape_at(max_side))
+
+    def resized(self, height: int, width: int) -> torch.Tensor:
+        """The (1, 3, height, width) float32 pixels in [0, 1], resampled from the original (antialiased Lanczos)."""
+        target = (width, height)
+        arrays = [_unit_plane(plane, None if plane.size == target else target) for plane in self.planes]
+        if len(arrays) == 1:
+            arrays *= 3
+        return torch.from_numpy(np.stack(arrays)).unsqueeze(0)
+
+
+def decode_image(
+    source: ImageSource | DecodedImage | torch.Tensor,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int | None = None,
-) -> torch.Tensor:
-    """Decode ``source`` (bytes, a path, or a binary file object) into a (1, 3, H, W) float32 tensor in [0, 1].
+) -> DecodedImage:
+    """Decode ``source`` once into a ``DecodedImage``: bytes, a path, a binary file object (an upload), a
+    bundled example's name, an image tensor (1, 3, H, W) or (3, H, W) in [0, 1], or a ``DecodedImage``.
 
     The EXIF orientation is applied; transparency is composited over white; grayscale, palette, CMYK,
     YCbCr and 16-bit images become RGB (16-bit values are scaled, 65535 -> 1.0); an embedded ICC profile
     is converted to sRGB. Animated or multi-page files (GIF, APNG, WebP, TIFF) give their first frame.
-    ``max_side`` caps the longest side: larger images are downscaled with antialiasing, keeping the
-    aspect ratio; smaller ones are never upscaled. ``max_pixels`` is checked on the header size before
-    anything is decoded (Pillow's own hard limit, about 179 MP, still applies above it). ``max_bytes``
-    (None: no limit) caps the file's size.
+    Images larger than ``ORIGINAL_MAX_SIDE`` on their longest side are reduced to it while decoding (JPEGs in
+    the DCT domain), whatever size is asked for later, so that the original never depends on who asks.
+    ``max_pixels`` is checked on the header size before anything is decoded (Pillow's own hard limit, about
+    179 MP, still applies above it). ``max_bytes`` (None: no limit) caps the file's size.
 
     Raises ``ImageError`` for empty, corrupt, truncated, unsupported, too large or too small input.
     """
-    _check_positive("max_side", max_side, allow_none=True)
     _check_positive("max_pixels", max_pixels)
     _check_positive("max_bytes", max_bytes, allow_none=True)
-    data = _read_source(source)
+    if isinstance(source, DecodedImage):
+        return source
+    if isinstance(source, torch.Tensor):
+        return _from_tensor(source)
+    data = _read_source(_example_bytes(source))
     if max_bytes is not None and len(data) > max_bytes:
         raise ImageError(
             f"The file is {_megabytes(len(data))}; images of at most {_megabytes(max_bytes)} are accepted. "
             "Save it as a JPEG or with fewer pixels and try again."
         )
     im = _open_checked(data, max_pixels)
-    target = _target_size(im.size, max_side)
-    if target is not None and min(target) < MIN_SIDE:
-        raise ImageError(
-            f"Scaled to {max_side} pixels on its longest side, the {im.width}x{im.height} image would be "
-            f"{target[0]}x{target[1]}; each side must be at least {MIN_SIDE} pixels. "
-            "Crop it to a less elongated shape or choose a larger size."
-        )
     with _pillow_errors(data, max_pixels):
-        array = _decode(im, target)
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+        return DecodedImage(_decode(im))
+
+
+def load_image(
+    source: ImageSource | DecodedImage | torch.Tensor,
+    max_side: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int | None = None,
+) -> torch.Tensor:
+    """The pixels of ``source`` as a (1, 3, H, W) float32 tensor in [0, 1], longest side at most ``max_side``.
+
+    The one way the project turns an image into pixels: the pages, the command line and runs all call it, so
+    they analyse the same numbers. ``source`` is anything ``decode_image`` takes (a file, bytes, an upload, a
+    bundled example's name, a tensor, a ``DecodedImage``); larger images are downscaled with antialiasing
+    (Lanczos), keeping the aspect ratio; smaller ones are never upscaled. Raises ``ImageError``.
+    """
+    _check_positive("max_side", max_side, allow_none=True)
+    return decode_image(source, max_pixels, max_bytes).at(max_side)
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
@@ -121,7 +192,7 @@ def _read_source(source: ImageSource) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
+        path = Path(source).expanduser()
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
@@ -201,20 +272,59 @@ def _target_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _decode(im: Image.Image, target: tuple[int, int] | None) -> np.ndarray:
-    """Decode, orient, convert and resize to ``target``; returns an (H, W, 3) float32 array in [0, 1]."""
-    if target is not None and im.format in ("JPEG", "MPO"):
-        # DCT-domain downscaling: a 48 MP phone photo decodes at 1/2..1/8 of its size, never below target.
-        im.draft(None, target)
+def _decode(im: Image.Image) -> list[Image.Image]:
+    """Decode, orient, convert, and reduce to ``ORIGINAL_MAX_SIDE``: the planes of a ``DecodedImage``."""
+    cap = _target_size(im.size, ORIGINAL_MAX_SIDE)
+    if cap is not None and im.format in ("JPEG", "MPO"):
+        # DCT-domain downscaling: a huge photo decodes at 1/2..1/8 of its size, never below the cap.
+        im.draft(None, cap)
     im.load()
-    stored_size = im.size
     im = _oriented(im)
-    if target is not None and im.size != stored_size:
-        target = (target[1], target[0])  # the EXIF rotation swapped width and height
+    cap = _target_size(im.size, ORIGINAL_MAX_SIDE)
     if im.mode in _HIGH_PRECISION_MODES:
-        gray = np.asarray(_resized(Image.fromarray(_unit_range(np.asarray(im))), target), dtype=np.float32)
-        return np.repeat(gray.clip(0.0, 1.0)[:, :, None], 3, axis=2)
-    return np.asarray(_resized(_to_rgb(im), target), dtype=np.float32) / 255.0
+        return [_resized(Image.fromarray(_unit_range(np.asarray(im))), cap)]
+    return list(_resized(_to_rgb(im), cap).split())
+
+
+def _from_tensor(image: torch.Tensor) -> DecodedImage:
+    if image.dim() == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.dim() != 3 or image.shape[0] != 3 or not image.is_floating_point():
+        raise ImageError(
+            f"An image tensor must be float (1, 3, H, W) or (3, H, W), got {image.dtype} {tuple(image.shape)}."
+        )
+    pixels = image.detach().to("cpu", torch.float32)
+    if not bool(torch.isfinite(pixels).all()):
+        raise ImageError("The image tensor holds NaN or infinite values.")
+    if min(pixels.shape[-2:]) < MIN_SIDE:
+        raise ImageError(
+            f"The image is {pixels.shape[-1]}x{pixels.shape[-2]} pixels; each side must be at least {MIN_SIDE} pixels."
+        )
+    return DecodedImage([Image.fromarray(np.ascontiguousarray(plane)) for plane in pixels.clamp(0.0, 1.0).numpy()])
+
+
+def _example_bytes(source: ImageSource) -> ImageSource:
+    """A bundled example's file for its name (a file of that name in the working folder wins), else ``source``."""
+    if isinstance(source, str) and not Path(source).is_file():
+        from .examples import example_bytes, is_example  # the examples module decodes through this one
+
+        if is_example(source):
+            return example_bytes(source)
+    return source
+
+
+def _unit_plane(plane: Image.Image, target: tuple[int, int] | None) -> np.ndarray:
+    """One plane as float32 in [0, 1], resampled to ``target`` (width, height) unless None.
+
+    8-bit planes are scaled to [0, 1] before resampling, exactly as a tensor of the same values would be, so an
+    image and its 8-bit PNG give the same pixels at every size."""
+    values = np.asarray(plane, dtype=np.float32)
+    if plane.mode == "L":
+        values = values / np.float32(255.0)
+    if target is None:
+        return values.copy() if plane.mode == "F" else values
+    resampled = _resized(Image.fromarray(values), target)
+    return np.asarray(resampled, dtype=np.float32).clip(0.0, 1.0)
 
 
 def _oriented(im: Image.Image) -> Image.Image:
@@ -263,6 +373,7 @@ def _unit_range(values: np.ndarray) -> np.ndarray:
 
 
 def _resized(im: Image.Image, target: tuple[int, int] | None) -> Image.Image:
+    """``im`` resampled to ``target`` (width, height) with Lanczos; the one resampling of the project."""
     if target is None or im.size == target:
         return im
     # reducing_gap first box-reduces by an integer factor: much faster on big photos, same quality.

@@ -3,6 +3,9 @@ Gram views, each shared by the whole process.
 
 Every cache is keyed by an image's ``digest`` (a hash of all its bytes), the layer, the weights, the
 device and the analysis size, never by an array: Streamlit hashes large arrays from a sample only.
+
+Pages analyse an image at the size the Run form will use (``analysis_side``), from its decoded original
+through ``nst_core.load_image``'s resampling: the pixels the command line and a run use at that size.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ from nst_core import (
     VGGExtractor,
     load_extractor,
 )
-from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
+from nst_core.activations import ActivationStore, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
 from nst_core.runs import executor_from_env
 from nst_core.weights_download import WeightsDownload
 
-from .state import PickedImage, current_device, current_preset, current_weights
+from .state import PickedImage, current_device, current_weights
 
 ACTIVATION_BUDGET_BYTES: Final = 1024 * 2**20
 """Activations kept in memory for the whole process; the least recently used go first."""
@@ -67,9 +70,22 @@ def weights_download() -> WeightsDownload:
 # ---------------------------------------------------------------- activations
 
 
+def analysis_side() -> int:
+    """The longest side the analysis pages work at: the Size of the Run form (``ui.run_form.planned_size``)."""
+    from .run_form import planned_size  # the form imports the store, which imports this module
+
+    return planned_size()
+
+
 def analysis_shape(image: PickedImage, side: int | None = None) -> tuple[int, int]:
-    """(H, W) at which ``image`` is analysed: longest side capped at the preset's analysis side."""
-    return capped_shape(*image.tensor.shape[-2:], side or current_preset().analysis_side)
+    """(H, W) at which ``image`` is analysed: ``load_image``'s shape at ``side`` (default ``analysis_side``)."""
+    return image.original.shape_at(side or analysis_side())
+
+
+def analysed_pixels(image: PickedImage, shape: tuple[int, int] | None = None) -> Tensor:
+    """The (1, 3, H, W) pixels the network sees: ``nst_core.load_image(source, max_side=analysis_side())``, or the
+    original resampled to ``shape`` in the same way (so that G has the content's shape in the lesson)."""
+    return image.original.resized(*(shape or analysis_shape(image)))
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,7 +95,7 @@ def _activation_store() -> ActivationStore:
 
 def analysed_rgb(image: PickedImage, shape: tuple[int, int] | None = None) -> np.ndarray:
     """The pixels the network sees, (H, W, 3) uint8 at ``shape`` (default ``analysis_shape``)."""
-    return rgb_array(resized(image.tensor, shape or analysis_shape(image)))
+    return rgb_array(analysed_pixels(image, shape))
 
 
 def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int] | None = None) -> dict[str, Tensor]:
@@ -98,7 +114,7 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
         extractor = get_extractor()
         try:
             with st.spinner("Computing VGG19 activations…"), torch.inference_mode():
-                pixels = resized(image.tensor, shape).to(extractor.device)
+                pixels = analysed_pixels(image, shape).to(extractor.device)
                 computed = extractor(pixels, wanted)
         except torch.cuda.OutOfMemoryError:
             raise OutOfMemoryError(

@@ -170,6 +170,22 @@ def save_form(keys: list[str]) -> None:
     visitor_forms().put(owner_token(), st.session_state[SAVED_FORM])
 
 
+def planned_size() -> int:
+    """The Size the Run form holds, or starts with on this visitor's next visit of the Run page. The analysis
+    pages analyse at it, so that the G_S they show is the one the next run optimises towards."""
+    key = widget_key("size")
+    saved = st.session_state.get(SAVED_FORM)
+    if saved is None:
+        saved = visitor_forms().get(owner_token())
+    if key in st.session_state:
+        size = st.session_state[key]
+    elif saved.get("preset") == current_preset().title and key in saved:
+        size = saved[key]
+    else:
+        size = current_preset().size
+    return min(int(size), hosted_limits().max_size)
+
+
 def _cap(limits: HostedLimits) -> None:
     """Bring a remembered, preset or copied size and step count within this server's limits (a number input
     refuses a value above its maximum)."""
@@ -349,7 +365,7 @@ def run_settings() -> dict[str, Any]:
 def run_config(fields: dict[str, Any]) -> RunConfig:
     """The run's configuration with the sidebar's images and weights, validated; raises ``ConfigError``."""
     config = RunConfig(
-        content=current_content().tensor, style=current_style().tensor, weights=current_weights(), **fields
+        content=current_content().run_input, style=current_style().run_input, weights=current_weights(), **fields
     )
     config.validate()
     return config

@@ -51,8 +51,11 @@ def render_frame() -> None:
         for column, image, caption in zip(
             thumbnails, (current_content(), current_style()), ("content", "style"), strict=True
         ):
-            picture = to_pil(image.tensor)
-            picture.thumbnail((_THUMBNAIL_SIDE, _THUMBNAIL_SIDE))
+            # Any shape is shown, an image too elongated to analyse included.
+            original = image.original
+            scale = min(1.0, _THUMBNAIL_SIDE / max(original.width, original.height))
+            height, width = (max(1, round(side * scale)) for side in (original.height, original.width))
+            picture = to_pil(original.resized(height, width))
             column.image(picture, caption=caption, width="stretch")
         with st.expander("Upload your own images"):
             for slot in ("content", "style"):

@@ -23,7 +23,8 @@ from torch import Tensor
 
 from nst_core import JobStatus
 from nst_core.examples import example_bytes, get_example, list_examples
-from nst_core.images import content_digest, load_image
+from nst_core.images import DecodedImage, content_digest, decode_image
+from nst_core.runs.config import ImageInput
 
 if TYPE_CHECKING:
     from nst_core import Job, RunResult
@@ -31,12 +32,10 @@ if TYPE_CHECKING:
 ImageKind = Literal["example", "upload", "result", "snapshot"]
 Slot = Literal["content", "style"]
 
-IMAGE_MAX_SIDE: Final = 512
 UPLOAD_MAX_MB: Final = 10
 """Largest upload the app decodes: a 10 MB photo is already far larger than anything it analyses. The
 server's transport limit (``server.maxUploadSize``) is higher, so that a larger file reaches the app and
 gets a sentence instead of the browser's bare red mark."""
-"""Longest side images are kept at in the session: the largest run size of the presets."""
 UPLOADED: Final = "upload"
 """Value of the content/style pickers when the session's own upload is in use."""
 DEFAULT_EXAMPLES: Final[dict[Slot, str]] = {"content": "chelsea", "style": "orange_strokes"}
@@ -46,11 +45,18 @@ ImageNet weights when they are on disk and offers to download them when they are
 
 
 class PickedImage(NamedTuple):
-    """An image a page can analyse. ``digest`` identifies its pixels and keys every cache."""
+    """An image a page can analyse. ``digest`` identifies its pixels and keys every cache.
 
-    tensor: Tensor  # (1, 3, H, W) float32 in [0, 1], on the CPU; treat as read-only
+    ``original`` is the image decoded once; every page derives the size it analyses from it with
+    ``nst_core.load_image``, and ``run_input`` is what a run is given for it (the example's name, the uploaded
+    file's bytes, a generated image's pixels), which a run decodes through the same function: so the explorer,
+    the lesson, the command line and a run see the same pixels at the same size.
+    """
+
+    original: DecodedImage
     digest: str
     label: str
+    run_input: ImageInput
     kind: ImageKind = "example"
     source: str | None = None  # example name, stored upload's id (else its file name), or a run's job id
 
@@ -66,7 +72,6 @@ class Preset:
     optimizer: str
     device: str
     snapshot_every: int
-    analysis_side: int  # longest side at which the Gram explorer and the lesson analyse images
     start_size: int | None = None  # coarse-to-fine from this side (None: one scale)
     tv_weight: float = 0.0
 
@@ -76,14 +81,13 @@ PRESETS: Final[dict[str, Preset]] = {
         title="Class demo (CPU, fast)",
         description=(
             "256 px, coarse to fine from 128 px, 60 L-BFGS steps in spectral coordinates and a little TV (smooth, "
-            "no speckle): about 20 seconds on a 2-core CPU. Analysis at 256 px."
+            "no speckle): about 20 seconds on a 2-core CPU."
         ),
         size=256,
         steps=60,
         optimizer="lbfgs",
         device="cpu",
         snapshot_every=10,
-        analysis_side=256,
         start_size=128,
         # bench/quality.py at 256 px, random weights, spectral coordinates: speckle 0.013 without TV, 0.012 with
         # TV 0.1, whose strokes stay crisp; from 0.5 up TV blurs the strokes into blotches.
@@ -91,13 +95,12 @@ PRESETS: Final[dict[str, Preset]] = {
     ),
     "quality": Preset(
         title="Quality (GPU)",
-        description="512 px, 500 L-BFGS steps: needs a GPU to finish in about a minute. Analysis at 512 px.",
+        description="512 px, 500 L-BFGS steps: needs a GPU to finish in about a minute.",
         size=512,
         steps=500,
         optimizer="lbfgs",
         device="cuda",
         snapshot_every=25,
-        analysis_side=512,
     ),
 }
 
@@ -140,21 +143,21 @@ def device_label(device: str) -> str:
 def example_image(name: str) -> PickedImage:
     """A bundled example, decoded once per process."""
     data = example_bytes(name)
-    tensor = load_image(data, max_side=IMAGE_MAX_SIDE)
-    return PickedImage(tensor, content_digest(data), get_example(name).title, "example", name)
+    return PickedImage(decode_image(data), content_digest(data), get_example(name).title, name, "example", name)
 
 
 def image_from_upload(data: bytes, file_name: str, image_id: str | None = None) -> PickedImage:
     """Decode an uploaded file; raises ``ImageError`` with a message for the user. ``image_id``: its id
     in the run store when it was kept there (links and stored runs name it by that id, never by file name)."""
-    tensor = load_image(data, max_side=IMAGE_MAX_SIDE, max_bytes=UPLOAD_MAX_MB * 1_000_000)
-    return PickedImage(tensor, content_digest(data), f"your upload: {file_name}", "upload", image_id or file_name)
+    original = decode_image(data, max_bytes=UPLOAD_MAX_MB * 1_000_000)
+    label = f"your upload: {file_name}"
+    return PickedImage(original, content_digest(data), label, data, "upload", image_id or file_name)
 
 
 def image_from_tensor(tensor: Tensor, label: str, kind: ImageKind, source: str | None = None) -> PickedImage:
     """Wrap a generated (1, 3, H, W) tensor; its digest hashes every value."""
     pixels = tensor.detach().to("cpu", torch.float32).contiguous()
-    return PickedImage(pixels, content_digest(pixels.numpy().tobytes()), label, kind, source)
+    return PickedImage(decode_image(pixels), content_digest(pixels.numpy().tobytes()), label, pixels, kind, source)
 
 
 def example_names(slot: Slot) -> list[str]:

@@ -18,10 +18,11 @@ from ..gram import (
     content_cost,
     gram_matrix,
     layer_style_cost,
+    style_cost,
     style_gram_target,
     total_cost,
+    weighted_style_terms,
 )
-from ..losses import weighted_sum
 
 PROBE_SIDE: Final = 96
 STRIPE_PERIOD: Final = 8
@@ -112,10 +113,7 @@ class LayerStyleTerm:
     constant: float  # 1 / (2 n_H n_W n_C)²
     squared_difference: float  # Σ_k Σ_k' (G_S[k,k'] − G_G[k,k'])²
     cost: float  # J_style^[l] (from nst_core.layer_style_cost)
-
-    @property
-    def weighted(self) -> float:
-        return self.weight * self.cost
+    weighted: float  # λ^[l] J_style^[l] (from nst_core.gram.weighted_style_terms)
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,10 @@ class CostBreakdown:
 def layer_style_term(layer: str, weight: float, a_S: Tensor, a_G: Tensor) -> LayerStyleTerm:
     """The style cost of one layer; ``a_S`` and ``a_G`` are (n_C, n_H, n_W), sizes may differ."""
     n_C, n_H, n_W = a_G.shape
+    # The pieces of the formula, in float64 so that the shown product reproduces the cost's digits.
     g_S = style_gram_target(a_S.to(torch.float64), n_H * n_W)
     squared = float((g_S - gram_matrix(a_G.to(torch.float64))).square().sum())
+    cost = float(layer_style_cost(a_S, a_G))
     return LayerStyleTerm(
         layer,
         weight,
@@ -145,7 +145,8 @@ def layer_style_term(layer: str, weight: float, a_S: Tensor, a_G: Tensor) -> Lay
         n_W,
         1.0 / (2.0 * n_H * n_W * n_C) ** 2,
         squared,
-        float(layer_style_cost(a_S, a_G)),
+        cost,
+        weighted_style_terms({layer: cost}, {layer: weight})[layer],
     )
 
 
@@ -160,7 +161,7 @@ def cost_breakdown(
 ) -> CostBreakdown:
     """Every term of J(G) for activations keyed by layer, each (n_C, n_H, n_W)."""
     terms = [layer_style_term(layer, w, acts_S[layer], acts_G[layer]) for layer, w in layer_weights.items()]
-    j_style = float(weighted_sum({t.layer: t.cost for t in terms}, {t.layer: t.weight for t in terms}))
+    j_style = float(style_cost(layer_costs={t.layer: t.cost for t in terms}, layer_weights=layer_weights))
     a_C, a_G = acts_C[content_layer], acts_G[content_layer]
     j_content = float(content_cost(a_C, a_G))
     return CostBreakdown(

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
+from ..gram import style_cost, weighted_style_terms
 from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
@@ -305,9 +306,11 @@ def style_layer_bars(
 ) -> go.Figure:
     """Each style layer's J_style^[l] and its weighted share λ^[l]·J_style^[l], on a log scale since the
     layers differ by orders of magnitude; their sum J_style is in the title."""
-    layers = [layer for layer in layer_weights if layer in j_style_layers]
+    present = {layer: weight for layer, weight in layer_weights.items() if layer in j_style_layers}
+    layers = list(present)
     raw = np.array([j_style_layers[layer] for layer in layers], dtype=np.float64)
-    weighted = np.array([layer_weights[layer] for layer in layers], dtype=np.float64) * raw
+    terms = weighted_style_terms(j_style_layers, present) if present else {}
+    weighted = np.array(list(terms.values()), dtype=np.float64)
     data = [
         go.Bar(
             x=layers,
@@ -319,7 +322,8 @@ def style_layer_bars(
         for values, name, colour in ((raw, J_STYLE_L, GENERATED_COLOUR), (weighted, WEIGHTED_J_STYLE_L, STYLE_COLOUR))
     ]
     at_step = "" if step is None else f" at step {step}"
-    total = f"J<sub>style</sub> = Σ<sub>l</sub> {WEIGHTED_J_STYLE_L} = {weighted.sum():.4g}"
+    j_style = style_cost(layer_costs=j_style_layers, layer_weights=present) if present else 0.0
+    total = f"J<sub>style</sub> = Σ<sub>l</sub> {WEIGHTED_J_STYLE_L} = {j_style:.4g}"
     title = f"Style cost per layer{at_step}<br><sup>{total}</sup>"
     return go.Figure(
         data=data,

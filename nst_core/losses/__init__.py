@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .base import StyleLoss, StyleTarget, weighted_sum
+from .base import StyleLoss, StyleTarget
 from .gram import GramLoss
 from .mean_cov import MeanCovLoss, mean_cov_stats
 from .sliced import SlicedWassersteinLoss, random_directions, sliced_projections
@@ -40,5 +40,4 @@ __all__ = [
     "random_directions",
     "sliced_projections",
     "total_variation",
-    "weighted_sum",
 ]

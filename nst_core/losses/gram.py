@@ -1,4 +1,4 @@
-"""The course's Gram cost as a ``StyleLoss``, guided by a region's weights when given (Gatys et al. 2017)."""
+"""The course's Gram cost as a ``StyleLoss``: an adapter over ``nst_core.gram``'s formulas."""
 
 from __future__ import annotations
 
@@ -11,25 +11,16 @@ from .base import StyleTarget
 
 
 class GramLoss:
-    """J_style^[l] = 1/(2 n_H n_W n_C)² Σ (G_S − G_G)², the seed's formula.
+    """J_style^[l] = 1/(2 n_H n_W n_C)² Σ (G_S − G_G)², guided by a region's weights when given.
 
-    The target is the blend of the styles' Gram matrices *per position* (G_S / (n_H^S n_W^S)), scaled at
-    each call to the generated image's positions, so styles and images of any size compare. With
-    region ``weights`` w, G_G = A diag(w) Aᵀ (the guided Gram matrix) and the target is scaled to Σ w.
+    The target is the styles' blended per-position Gram matrix (``per_position_gram``); each call compares it
+    with the generated activations by ``region_style_cost``, so styles and images of any size compare.
     """
 
     name = "gram"
 
     def target(self, acts: Sequence[Tensor], blend: Sequence[float]) -> StyleTarget:
-        per_position = [formulas.gram_matrix(a) / (a.shape[-1] * a.shape[-2]) for a in acts]
-        return (sum((w * g for w, g in zip(blend, per_position, strict=True)), start=per_position[0] * 0.0),)
+        return (formulas.per_position_gram(acts, blend),)
 
     def __call__(self, target: StyleTarget, acts: Tensor, weights: Tensor | None = None) -> Tensor:
-        n_C, n_H, n_W = acts.shape
-        if weights is None:
-            g_G, positions = formulas.gram_matrix(acts), float(n_H * n_W)
-        else:
-            unrolled = acts.flatten(-2)
-            w = weights.flatten()
-            g_G, positions = (unrolled * w) @ unrolled.T, w.sum()
-        return formulas.gram_style_cost(target[0] * positions, g_G, n_H, n_W, n_C)
+        return formulas.region_style_cost(target[0], acts, weights)

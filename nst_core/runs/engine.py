@@ -115,15 +115,16 @@ def _optimise(
 
 def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
     """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content."""
-    content = load_input("content", config.content, scale)
-    styles = [load_input("style", source, scale) for source in config.styles]
+    size_field = "size" if scale == config.size else "start_size"
+    content = load_input("content", config.content, scale, size_field)
+    styles = [load_input("style", source, scale, size_field) for source in config.styles]
     for image in (content, *styles):
-        _check_positions(config, image, "size" if scale == config.size else "start_size")
+        _check_positions(config, image, size_field)
     masks = None
     if config.regions is not None:
         masks = [
             F.interpolate(
-                load_input("regions", mask, scale).mean(dim=1, keepdim=True),
+                load_input("regions", mask, scale, size_field).mean(dim=1, keepdim=True),
                 size=tuple(content.shape[-2:]),
                 mode="bilinear",
                 antialias=True,

@@ -20,7 +20,7 @@ from torch import Tensor
 from .. import gram  # looked up at call time, so a test can swap a formula (to inject a NaN, say)
 from ..extractor import VGGExtractor
 from ..layers import LAYER_INDEX, layer_shape
-from ..losses import GramLoss, StyleLoss, StyleTarget, make_style_loss, total_variation, weighted_sum
+from ..losses import GramLoss, StyleLoss, StyleTarget, make_style_loss, total_variation
 from .config import RunConfig
 from .precision import Precision
 from .result import LossScaling
@@ -118,8 +118,10 @@ class Objective:
         with torch.no_grad():
             content = images.content.to(self.device)
             self.content_target = self.features(content, [self.content_layer])[self.content_layer][0].float()
+            # The style targets in float32 whatever the step's precision: the G_S a run optimises towards and
+            # stores is the one the Gram explorer shows for the same pixels (``nst_core.load_image``).
             style_acts = [
-                {layer: a[0].float() for layer, a in self.features(s.to(self.device), target_layers).items()}
+                {layer: a[0].float() for layer, a in self.extractor(s.to(self.device), target_layers).items()}
                 for s in images.styles
             ]
         masks = None if images.masks is None else [m.to(self.device) for m in images.masks]
@@ -127,10 +129,10 @@ class Objective:
         # (for the views) then blend the styles by the share of the image each mask covers.
         coverage = [] if masks is None else [float(m.mean()) for m in masks]
         blend = [c / sum(coverage) for c in coverage] if sum(coverage) > 0.0 else config.blend
-        gram_loss = GramLoss()
         self.style_grams = {
-            layer: gram_loss.target([acts[layer] for acts in style_acts], blend)[0]
-            * (self.shapes[layer][1] * self.shapes[layer][2])
+            layer: gram.style_gram_target(
+                [acts[layer] for acts in style_acts], self.shapes[layer][1] * self.shapes[layer][2], blend
+            )
             for layer in target_layers
         }
         loss = make_style_loss(config.style_loss, config.seed)
@@ -140,7 +142,7 @@ class Objective:
         self.gram_terms = (
             self.style_terms
             if isinstance(loss, GramLoss)
-            else {layer: self._term(layer, gram_loss, style_acts, config.blend, masks) for layer in self.layer_weights}
+            else {layer: self._term(layer, GramLoss(), style_acts, config.blend, masks) for layer in self.layer_weights}
         )
         self.content_scale = _inverse(
             float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0
@@ -204,12 +206,18 @@ class Objective:
                 gram_values = {layer: term(style_acts[layer].detach()) for layer, term in self.gram_terms.items()}
         j_content = gram.content_cost(self.content_target, acts[self.content_layer][0].float())
         j_tv = total_variation(image.float())
-        j_style = weighted_sum(gram_values, self.layer_weights)
-        j_total = self.alpha * j_content + self.beta * j_style
+        j_style = gram.style_cost(layer_costs=gram_values, layer_weights=self.layer_weights)
+        j_total = gram.total_cost(j_content, j_style, self.alpha, self.beta)
         if any(term.scale is None for term in self.style_terms.values()):
             raise RuntimeError("normalise(start) sets the style terms' scales before the first evaluation")
+        # The optimiser's objective is J with each term divided by its value at the start (``normalise``).
         scaled = {layer: self.style_terms[layer].scale * value for layer, value in loss_values.items()}  # type: ignore[operator]
-        objective = self.alpha * self.content_scale * j_content + self.beta * weighted_sum(scaled, self.layer_weights)
+        objective = gram.total_cost(
+            self.content_scale * j_content,
+            gram.style_cost(layer_costs=scaled, layer_weights=self.layer_weights),
+            self.alpha,
+            self.beta,
+        )
         if self.tv_weight:
             objective = objective + self.tv_weight * self.tv_scale * j_tv
         # One transfer of every value (one device sync per step).

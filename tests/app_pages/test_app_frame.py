@@ -59,7 +59,7 @@ def test_upload_replaces_the_content_and_a_corrupt_one_keeps_it(monkeypatch: pyt
     assert_no_exception(at)
     assert at.sidebar.selectbox(key="content").value == "upload"
     uploaded = at.session_state["content_upload"]
-    assert uploaded.label == "your upload: street.png" and tuple(uploaded.tensor.shape) == (1, 3, 48, 64)
+    assert uploaded.label == "your upload: street.png" and uploaded.original.shape_at(None) == (48, 64)
 
     at.sidebar.file_uploader(key="content_file").set_value(("broken.png", CORRUPT_PNG, "image/png")).run()
     assert_no_exception(at)

@@ -1,11 +1,11 @@
-"""Images fitted for analysis, and the activation store: least recently used out first, within its byte
-budget, the newest always kept."""
+"""The activation store (least recently used out first, within its byte budget, the newest always kept) and
+the pixels of an analysed image."""
 
 from __future__ import annotations
 
 import torch
 
-from nst_core.activations import ActivationStore, capped_shape, resized, rgb_array
+from nst_core.activations import ActivationStore, rgb_array
 
 
 def _tensor(n_floats: int) -> torch.Tensor:
@@ -30,17 +30,8 @@ def test_store_keeps_an_entry_larger_than_its_budget_until_the_next() -> None:
     assert store.get("big") is None and store.get("next") is not None
 
 
-def test_capped_shape_shrinks_the_longest_side_and_never_enlarges() -> None:
-    assert capped_shape(300, 451, 256) == (170, 256)
-    assert capped_shape(40, 56, 256) == (40, 56)
-    assert capped_shape(4, 2000, 256) == (16, 256)  # VGG19's deepest layer keeps a position
-
-
-def test_resized_keeps_the_range_and_rgb_array_gives_uint8_pixels() -> None:
-    image = torch.rand(1, 3, 30, 40, generator=torch.Generator().manual_seed(0))
-    small = resized(image, (15, 20))
-    assert small.shape == (1, 3, 15, 20) and 0.0 <= float(small.min()) and float(small.max()) <= 1.0
-    assert resized(image, (30, 40)) is image
-    pixels = rgb_array(small)
+def test_rgb_array_gives_uint8_pixels() -> None:
+    image = torch.rand(1, 3, 15, 20, generator=torch.Generator().manual_seed(0))
+    pixels = rgb_array(image)
     assert pixels.shape == (15, 20, 3) and pixels.dtype.name == "uint8"
-    assert int(pixels[0, 0, 0]) == round(float(small[0, 0, 0, 0]) * 255)
+    assert int(pixels[0, 0, 0]) == round(float(image[0, 0, 0, 0]) * 255)

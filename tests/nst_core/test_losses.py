@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nst_core import layer_style_cost, style_cost
+from nst_core.gram import weighted_style_terms
 from nst_core.losses import (
     STYLE_LOSSES,
     GramLoss,
@@ -16,7 +17,6 @@ from nst_core.losses import (
     mean_cov_stats,
     sliced_projections,
     total_variation,
-    weighted_sum,
 )
 
 # How close to 0 each loss is on identical activations. sliced_wasserstein: exactly. gram: the target is
@@ -102,16 +102,20 @@ def test_sliced_projections_are_sorted_seeded_and_shaped() -> None:
     assert not torch.equal(p, sliced_projections(a, 7, seed=5))
 
 
-def test_weighted_sum_is_the_style_cost_of_every_layer() -> None:
+def test_the_style_cost_of_layer_costs_is_the_style_cost_of_activations() -> None:
     acts_S = {"a": _acts(4, 3, 3, 0), "b": _acts(6, 2, 2, 1)}
     acts_G = {"a": _acts(4, 3, 3, 2), "b": _acts(6, 2, 2, 3)}
     weights = {"a": 0.25, "b": 2.0}
     per_layer = {name: layer_style_cost(acts_S[name], acts_G[name]) for name in weights}
     expected = 0.25 * per_layer["a"] + 2.0 * per_layer["b"]
-    torch.testing.assert_close(weighted_sum(per_layer, weights), expected)
+    torch.testing.assert_close(style_cost(layer_costs=per_layer, layer_weights=weights), expected)
     torch.testing.assert_close(style_cost(acts_S, acts_G, weights), expected)
+    terms = weighted_style_terms(per_layer, weights)
+    torch.testing.assert_close(terms["b"], 2.0 * per_layer["b"])
     with pytest.raises(ValueError):
-        weighted_sum(per_layer, {})
+        style_cost(layer_costs=per_layer, layer_weights={})
+    with pytest.raises(KeyError, match="c"):
+        weighted_style_terms(per_layer, {"c": 1.0})
 
 
 def test_total_variation_is_zero_on_a_flat_image_and_mean_not_summed() -> None:
