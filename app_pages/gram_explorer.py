@@ -27,7 +27,7 @@ from nst_core.gram_views import (
 )
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from ui.latex import number
-from ui.pickers import analysed_image_picker
+from ui.pickers import analysed_image_picker, analysis_note
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
 from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
 from ui.state import PickedImage
@@ -204,6 +204,7 @@ def main() -> None:
     plot, side = st.columns([2, 1], gap="medium")
     with side:
         image = analysed_image_picker()
+        st.caption(analysis_note(image))
         layer, view, order_method = _controls()
     a = layer_activations(image, layer)
     n_c, n_h, n_w = a.shape

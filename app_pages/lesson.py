@@ -21,6 +21,7 @@ from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
 from ui.latex import number
+from ui.pickers import analysis_note
 from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
 from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
 from ui.state import (
@@ -251,7 +252,10 @@ def _step_total(breakdown: CostBreakdown) -> None:
 def main() -> None:
     st.title("Lesson: what the style cost measures")
     content, style = current_content(), current_style()
-    st.caption(f"Style image S: {style.label} · content image C: {content.label} (change them in the sidebar).")
+    st.caption(
+        f"Style image S: {style.label} · content image C: {content.label} (change them in the sidebar). "
+        + analysis_note(style)
+    )
     left, middle, right, far = st.columns([2, 3, 1, 1])
     layer = left.selectbox(
         "Layer", list(DEFAULT_STYLE_LAYERS), index=list(DEFAULT_STYLE_LAYERS).index(DEFAULT_LAYER), key="lesson_layer"

@@ -9,6 +9,7 @@ import streamlit as st
 
 from nst_core.errors import ImageError
 
+from .resources import analysis_shape, analysis_side
 from .state import (
     UPLOAD_MAX_MB,
     PickedImage,
@@ -92,3 +93,12 @@ def analysed_image_picker() -> PickedImage:
             on_image=_use_generated,
         )
     return options[choice]
+
+
+def analysis_note(image: PickedImage) -> str:
+    """Which size an image is analysed at, and why: a sentence for the analysis pages."""
+    height, width = analysis_shape(image)
+    return (
+        f"Analysed at {analysis_side()} px on the longest side ({width} × {height} px), the Size on the Run page: "
+        "the pixels a run at that size uses, so the Gram matrices here are the ones it optimises towards."
+    )
