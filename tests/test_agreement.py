@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +212,20 @@ def test_a_run_launched_from_the_app_optimises_towards_the_explorers_gram(
     for layer in set(LAYERS) & set(result.style_grams):
         g_S = _undone(result.style_grams[layer], layer, style_shape, tuple(result.image.shape[-2:]))
         _assert_cells_agree(g_S, reference["upload", 128][layer], f"app run {layer}")
+
+
+def test_a_run_stored_before_one_truth_keeps_its_numbers(tmp_path: Path) -> None:
+    """``data/run-before-one-truth.zip`` was downloaded from a run made before every view shared one image path
+    (48 px, relu1_1 and relu2_1): it still imports, and its own G_S, G_G and history agree as they did."""
+    archive = Path(__file__).parent / "data" / "run-before-one-truth.zip"
+    with zipfile.ZipFile(archive) as files:
+        history = json.loads(files.read("history.json"))
+    store = RunStore(tmp_path / "data")
+    stored = store.get(store.import_archive(archive))
+    last = stored.history[-1]
+    assert [record.J for record in stored.history] == [record["J"] for record in history["history"]]
+    snapshot = stored.snapshots[-1]
+    assert snapshot.step == last.step == 4
+    _, n_H, n_W = layer_shape("relu2_1", *stored.image.shape[-2:])
+    j = layer_style_cost(stored.style_grams["relu2_1"], snapshot.grams["relu2_1"], n_H=n_H, n_W=n_W)
+    assert float(j) == pytest.approx(last.J_style_layers["relu2_1"], rel=RTOL)
