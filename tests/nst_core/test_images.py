@@ -18,7 +18,16 @@ from PIL import Image, ImageCms, ImageFile, ImageFilter
 
 import nst_core
 from nst_core.errors import ImageError
-from nst_core.images import MIN_SIDE, content_digest, load_image, to_pil, to_png_bytes
+from nst_core.images import (
+    MIN_SIDE,
+    ORIGINAL_MAX_SIDE,
+    REDUCING_GAP,
+    content_digest,
+    decode_image,
+    load_image,
+    to_pil,
+    to_png_bytes,
+)
 
 RNG = np.random.default_rng(0)
 NOISE = RNG.integers(0, 256, size=(40, 60, 3), dtype=np.uint8)
@@ -348,3 +357,56 @@ def test_content_digest_is_sha256_of_every_byte() -> None:
 def test_public_names_are_exported() -> None:
     assert nst_core.load_image is load_image and nst_core.to_pil is to_pil and nst_core.to_png_bytes is to_png_bytes
     assert nst_core.ImageError is ImageError and issubclass(ImageError, ValueError)
+
+
+def test_every_source_gives_the_pixels_of_its_file_at_every_size(tmp_path: Path) -> None:
+    """A path, bytes, a file object, a decoded original and an example's name give the same numbers at every size,
+    and so does a tensor of the same 8-bit pixels below a sixfold reduction (from there on the 8-bit plane is
+    box-reduced in 8 bits first): one decoding, one resampling."""
+    data = nst_core.examples.example_bytes("chelsea")
+    path = tmp_path / "chelsea.jpg"
+    path.write_bytes(data)
+    original = decode_image(data)
+    tensor = original.at(None)
+    for side in (None, 300, 128, 40):
+        expected = load_image(data, max_side=side)
+        sources: list[object] = [path, str(path), io.BytesIO(data), original, "chelsea"]
+        if side is None or max(original.width, original.height) / side < 2 * REDUCING_GAP:
+            sources += [tensor, load_image(to_png_bytes(tensor))]
+        for source in sources:
+            assert torch.equal(load_image(source, max_side=side), expected), (type(source).__name__, side)
+        assert original.shape_at(side) == tuple(expected.shape[-2:])
+        assert torch.equal(original.resized(*expected.shape[-2:]), expected)
+
+
+def test_an_image_larger_than_the_original_cap_is_reduced_while_decoding() -> None:
+    data = encode(Image.new("RGB", (ORIGINAL_MAX_SIDE + 904, 1000), (10, 200, 30)), "JPEG")
+    original = decode_image(data)
+    assert (original.width, original.height) == (ORIGINAL_MAX_SIDE, 819)
+    assert load_image(data).shape == (1, 3, 819, ORIGINAL_MAX_SIDE)
+
+
+_DECODE_THREE = """
+import io, threading
+from PIL import Image
+from nst_core.images import decode_image
+im = Image.new("RGB", (7000, 7000), (200, 120, 30)); buffer = io.BytesIO(); im.save(buffer, "PNG"); del im
+data = buffer.getvalue()
+def status(name): return int(open("/proc/self/status").read().split(name + ":")[1].split()[0]) // 1024
+idle = status("VmRSS")
+def upload(): decode_image(data, max_bytes=10_000_000).at(256)
+threads = [threading.Thread(target=upload) for _ in range(3)]
+[thread.start() for thread in threads]; [thread.join() for thread in threads]
+print(len(data), status("VmHWM") - idle)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc")
+def test_three_visitors_decoding_a_7000_px_png_at_once_stay_under_1_5_gb() -> None:
+    """A 160 kB PNG of 7000 x 7000 pixels decodes to 147 MB: three at once must not exhaust a server."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _DECODE_THREE], capture_output=True, text=True, check=True)
+    size, peak_mb = map(int, done.stdout.split())
+    assert size < 200_000 and peak_mb < 1500, done.stdout
