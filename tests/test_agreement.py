@@ -168,7 +168,7 @@ def _session(
 @pytest.mark.parametrize("name", SOURCES)
 def test_the_explorer_shows_the_library_gram(name: str, side: int, reference, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _session(monkeypatch, name, side)
-    assert any(f"Analysed at {side} px" in caption.value for caption in at.caption)
+    assert any(f"Size ({side} px)" in caption.value for caption in at.caption)
     for layer in LAYERS:
         at.selectbox(key="layer").select(layer)
         at.number_input(key="k").set_value(CELLS[1][0])

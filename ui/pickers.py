@@ -98,7 +98,5 @@ def analysed_image_picker() -> PickedImage:
 def analysis_note(image: PickedImage) -> str:
     """Which size an image is analysed at, and why: a sentence for the analysis pages."""
     height, width = analysis_shape(image)
-    return (
-        f"Analysed at {analysis_side()} px on the longest side ({width} × {height} px), the Size on the Run page: "
-        "the pixels a run at that size uses, so the Gram matrices here are the ones it optimises towards."
-    )
+    side = analysis_side()
+    return f"Analysed at {width} × {height} px, the Run page's Size ({side} px): as a run at that size sees it."
