@@ -471,6 +471,13 @@ class RunStore:
             taken = db.execute("DELETE FROM pending WHERE id = ? AND instance = ?", (checked, row[1])).rowcount
         return _interrupted(row) if taken == 1 else None
 
+    def release_interrupted(self, interrupted: InterruptedRun) -> None:
+        """Put a claimed run back on offer (its relaunch was refused: the queue was full, say)."""
+        row = (interrupted.id, interrupted.instance, interrupted.created, interrupted.owner, interrupted.title,
+               json.dumps(interrupted.config), interrupted.content, interrupted.style)
+        with self._db() as db:
+            db.execute(f"INSERT OR IGNORE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
     def config_of(self, interrupted: InterruptedRun) -> RunConfig:
         """The ``RunConfig`` to run an interrupted run again: its stored uploads read back as bytes, examples
         by name. ``RunNotFoundError`` when an upload it needs was removed meanwhile."""
