@@ -49,10 +49,8 @@ def test_each_poisoned_run_opens_to_a_sentence_naming_it(
         at.run()
         assert_no_exception(at)
         errors = [error.value for error in at.error]
-        assert errors == [f"The run {run_id} is damaged on this server and cannot be shown; the rest of the page works."], (
-            case,
-            errors,
-        )
+        sentence = f"The run {run_id} is damaged on this server and cannot be shown; the rest of the page works."
+        assert errors == [sentence], (case, errors)
         # The rest of the page: the Run page's form and Launch, or the compare page's way to the Run page.
         if page == PAGES[0]:
             assert at.button(key="run_launch") is not None, case
