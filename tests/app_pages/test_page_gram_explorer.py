@@ -161,7 +161,7 @@ def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch:
 @pytest.mark.parametrize(
     ("params", "cell", "sentences"),
     [
-        ({"k": "1e309"}, (63, 1), ["The link's k = 1e309 is outside 0 to 63 (relu1_1 has channels 0 to 63): showing k = "]),
+        ({"k": "1e309"}, (63, 1), ["The link's k = 1e309 is outside 0 to 63 (relu1_1 has channels 0 to 63): showing"]),
         ({"k": "99999", "k2": "-3"}, (63, 0), ["k = 99999 is outside 0 to 63", "k′ = -3 is outside 0 to 63"]),
         ({"k2": "64"}, (0, 63), ["k′ = 64 is outside 0 to 63"]),
         ({"k": "nan", "k2": "abc"}, (0, 1), ["k = nan is not a number", "k′ = abc is not a number"]),
