@@ -173,6 +173,10 @@ def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch:
             "order “x” is not one of the choices here",
         ]),
         ({"image": "generated: run 9, result"}, (0, 1), ["image “generated: run 9, result” is not one of the choices"]),
+        ({"content": "../../etc/passwd", "style": "nope"}, (0, 1), [
+            "The link's content image “../../etc/passwd” is not one of the choices here: showing chelsea.",
+            "The link's style image “nope” is not one of the choices here: showing orange_strokes.",
+        ]),
     ],
 )
 def test_a_bad_link_value_gets_a_sentence_and_the_nearest_valid_value(
@@ -183,12 +187,12 @@ def test_a_bad_link_value_gets_a_sentence_and_the_nearest_valid_value(
     at.run()
     assert_no_exception(at)
     assert (at.number_input(key="k").value, at.number_input(key="k2").value) == cell
-    shown = " | ".join(info.value for info in at.info)
+    shown = " | ".join(info.value for info in [*at.info, *at.sidebar.info])
     assert all(sentence in shown for sentence in sentences), shown
     label, _ = _metric(at, "G[")
     assert label.startswith(f"G[{cell[0]}, {cell[1]}]")
     # The URL now holds the values shown, and the next run says nothing more.
     at.run()
     assert_no_exception(at)
-    assert not [info for info in at.info if "link's" in info.value]
+    assert not [info for info in [*at.info, *at.sidebar.info] if "link's" in info.value]
     assert (at.query_params.get("k", "0"), at.query_params.get("k2", "1")) == tuple(map(str, cell))
