@@ -46,6 +46,7 @@ _THUMBNAIL_SIDE: Final = 240
 def render_frame() -> None:
     """Draw the shared sidebar; call it in ``app.py`` before the page runs."""
     with st.sidebar:
+        remember_owner()  # first: the cookie is set before anything can be clicked
         for slot, title in (("content", "Content image"), ("style", "Style image")):
             _image_picker(slot, title)
         thumbnails = st.columns(2)
@@ -63,7 +64,6 @@ def render_frame() -> None:
         st.divider()
         _model_panel()
         _preset_picker()
-        remember_owner()
         keep_visit()
 
 

@@ -194,11 +194,13 @@ def owner_token() -> str:
 
 
 def remember_owner() -> None:
-    """Write the visitor's token into its cookie once per session, if the browser did not send it."""
+    """Write the visitor's token into its cookie, in every run of a session whose browser did not send it.
+    The frame draws it before anything a visitor can click, so the browser has set the cookie before any
+    Launch reaches the server: a run is never stored under a token a reload would forget. (Once per session
+    was not enough: a run interrupted by the visitor's first click could drop the script unsent.)"""
     token = owner_token()
-    if st.context.cookies.get(OWNER_COOKIE) == token or st.session_state.get("_owner_cookie_set"):
+    if st.context.cookies.get(OWNER_COOKIE) == token:
         return
-    st.session_state["_owner_cookie_set"] = True
     st.html(
         f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=31536000; SameSite=Lax';</script>",
         unsafe_allow_javascript=True,
