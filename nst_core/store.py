@@ -615,10 +615,14 @@ class RunStore:
         with self._instance_lock:
             if self._instance is None:
                 instance = new_id()
+                # Locked before it appears under instances/: a reader never sees it unlocked, so never as dead.
+                temporary = self._tmp / new_id()
                 try:
-                    handle = open(self._instances / instance, "xb")  # noqa: SIM115 (held open: the lock lives with it)
+                    handle = open(temporary, "xb")  # noqa: SIM115 (held open: the lock lives with it)
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    os.replace(temporary, self._instances / instance)
                 except OSError as error:
+                    temporary.unlink(missing_ok=True)
                     raise _write_error(error, "the queue's record") from error
                 self._instance, self._instance_file = instance, handle
             return self._instance
