@@ -17,5 +17,5 @@ def test_the_cookie_script_comes_first_in_every_run(monkeypatch: pytest.MonkeyPa
     for _ in range(3):
         at.run()
         assert_no_exception(at)
-        first = at.sidebar.get("html")[0].proto.body
+        first = next(iter(at.sidebar.children.values())).proto.body  # the sidebar's first element
         assert first.startswith(f"<script>document.cookie = 'style_lens_owner={OWNER}; path=/;"), first
