@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import nst_core
-from nst_core import RunConfig, RunResult, RunStore
+from nst_core import RunResult, RunStore
 from nst_core.runs.files import run_files
-from tests.helpers import APP, assert_no_exception
+from tests.helpers import APP, assert_no_exception, small_config
 from tests.nst_core.test_run_corpus import STORED_CORPUS
 
 PAGES = ("app_pages/run.py", "app_pages/style_vs_generated.py")
@@ -19,10 +19,7 @@ PAGES = ("app_pages/run.py", "app_pages/style_vs_generated.py")
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
-    config = RunConfig(
-        content="chelsea", style="orange_strokes", size=32, steps=2, snapshot_every=1, weights="random", device="cpu"
-    )
-    return nst_core.run(config)
+    return nst_core.run(small_config(steps=2, snapshot_every=1))
 
 
 @pytest.mark.parametrize("page", PAGES)

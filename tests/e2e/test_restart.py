@@ -11,33 +11,25 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.conftest import free_port, wait_until_healthy
 from tests.e2e.e2e_helpers import FIRST_LOAD_MS, no_error_shown, screenshot, wait_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
     """``streamlit run app.py`` on a fixed port, which can be killed and started again over the same folder."""
 
     def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.folder = folder
         self.process: subprocess.Popen[bytes] | None = None
@@ -58,17 +50,7 @@ class Server:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        return
-            except OSError:
-                pass
-            log = (self.folder / "streamlit.log").read_text
-            assert self.process.poll() is None and time.monotonic() < deadline, log()
-            time.sleep(0.5)
+        wait_until_healthy(self.process, self.url, self.folder / "streamlit.log")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.process is not None

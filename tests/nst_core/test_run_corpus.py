@@ -22,6 +22,7 @@ import nst_core
 from nst_core import ArchiveError, RunConfig, RunResult, RunStore, StoredRunError, StoreFullError
 from nst_core.runs.export import run_archive
 from nst_core.runs.files import run_files, zip_files
+from tests.helpers import small_config
 
 Files = dict[str, bytes]
 
@@ -168,18 +169,7 @@ def _snapshots_with(files: Files, key: str, value: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
-    return nst_core.run(
-        RunConfig(
-            content="chelsea",
-            style="orange_strokes",
-            weights="random",
-            size=32,
-            steps=3,
-            snapshot_every=1,
-            device="cpu",
-            style_layers={"relu1_1": 0.5, "relu2_1": 0.5},
-        )
-    )
+    return nst_core.run(small_config(steps=3, snapshot_every=1))
 
 
 @pytest.fixture(scope="module")
