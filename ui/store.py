@@ -1,5 +1,6 @@
-"""Runs that outlive a browser tab: the process-wide ``RunStore``, the saving of every finished run, the
-visitor's owner token, share links and the runs a page shows (a live job of this session or a stored run).
+"""Runs that outlive a browser tab: the process-wide ``RunStore``, the saving of every finished run (and the
+record of queued ones, offered for relaunch after a restart), the visitor's owner token, the uploads live
+sessions hold, share links and the runs a page shows (a live job of this session or a stored run).
 
 Who owns a run: a random token (``new_id``, 128 bits) kept in the ``style_lens_owner`` cookie. Streamlit
 reads cookies (``st.context.cookies``) but cannot set one, so the frame sets it once with a line of
@@ -227,6 +228,11 @@ class Visitors:
             if uploads is not None:
                 self._uploads.append(uploads)
 
+    def hold(self, uploads: set[str], image_id: str) -> None:
+        """Add an upload to a session's set (under the lock: ``live_uploads`` may be reading it from a worker)."""
+        with self._lock:
+            uploads.add(image_id)
+
     def live_uploads(self) -> set[str]:
         """The uploads the open sessions hold."""
         with self._lock:
@@ -286,7 +292,8 @@ def store_upload(data: bytes) -> str:
     """Keep an upload in the store (one file per distinct content) for links and runs, held by this session
     while it lives; returns its id. Raises ``StoreUnavailableError`` (``StoreFullError``: the disk refused it)."""
     image_id = get_store().put_image(data)
-    _visit(owner_token()).uploads.add(image_id)
+    visit = _visit(owner_token())
+    visit.visitors.hold(visit.uploads, image_id)
     run_saver().prune()
     return image_id
 
