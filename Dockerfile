@@ -2,6 +2,7 @@
 #   CPU (default):  docker build -t style-lens .
 #   CUDA:           docker build -t style-lens:cuda --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu126 .
 #   Another base:   --build-arg BASE_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 (it must bring python3.10+ and pip)
+#   Offline build:  --build-arg STYLE_LENS_WEIGHTS=random (no ImageNet download; the seeded random weights)
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
@@ -9,17 +10,21 @@ FROM ${BASE_IMAGE}
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # Optional extras of the package, e.g. "ray" for STYLE_LENS_EXECUTOR=ray (empty: none).
 ARG EXTRAS=""
+# "auto" (default): the build downloads the ImageNet VGG19 file (548 MB) into the image, checked against the
+# SHA-256 torchvision publishes in its name, so a hosted demo stylises with trained features out of the box.
+# "random": an offline build, no download; the app runs on the seeded random weights.
+ARG STYLE_LENS_WEIGHTS=auto
+# A mirror of that file, under the same file name (empty: torchvision's own address).
+ARG NST_VGG19_WEIGHTS_URL=""
 
-# STYLE_LENS_WEIGHTS=random: an image ships no 548 MB ImageNet file and may have no network, so the app
-# starts on the seeded random weights. Mount the file (or let the app download it into the volume) and
-# run with STYLE_LENS_WEIGHTS=auto to use it: TORCH_HOME puts torch's hub cache inside the volume.
+# TORCH_HOME is inside the image, not the /data volume: a bind-mounted /data would hide a baked file.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     STYLE_LENS_DATA=/data \
-    TORCH_HOME=/data/torch \
-    STYLE_LENS_WEIGHTS=random \
+    TORCH_HOME=/opt/torch \
+    STYLE_LENS_WEIGHTS=${STYLE_LENS_WEIGHTS} \
     STREAMLIT_SERVER_PORT=8501 \
     STREAMLIT_SERVER_ADDRESS=0.0.0.0 \
     STREAMLIT_SERVER_HEADLESS=true \
@@ -27,14 +32,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # uid 1000: the user Hugging Face Spaces runs containers as, and the usual first user of a host.
 RUN useradd --create-home --uid 1000 lens \
-    && mkdir -p /data/torch \
-    && chown -R lens:lens /data
+    && mkdir -p /data /opt/torch \
+    && chown -R lens:lens /data /opt/torch
 
 WORKDIR /app
 
 # The dependencies first, in their own layer: editing the app does not reinstall torch.
 COPY requirements.txt ./
 RUN python3 -m pip install --extra-index-url "${TORCH_INDEX}" -r requirements.txt
+
+# The weights, before the app's files so that editing the app does not download them again. torch.hub checks
+# the file's SHA-256 against the prefix torchvision publishes in its name (vgg19-dcbb9e9d.pth) and keeps
+# nothing that differs; a failed download fails the build. As the app's user, who may then replace the file.
+USER 1000:1000
+RUN if [ "${STYLE_LENS_WEIGHTS}" != "random" ]; then \
+        python3 -c "import os, torch; from torchvision.models import VGG19_Weights as W; torch.hub.load_state_dict_from_url(os.environ.get('NST_VGG19_WEIGHTS_URL') or W.IMAGENET1K_V1.url, check_hash=True, progress=False, weights_only=True)"; \
+    fi
+USER 0
 
 COPY --chown=lens:lens . .
 # This project itself (and its optional extras), whose versions pyproject.toml bounds: nothing to pin here.

@@ -31,6 +31,7 @@ from ui.pickers import analysed_image_picker, analysis_note
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
 from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
 from ui.state import PickedImage
+from ui.url_params import index_from_link, initial_choice, keep_in_link, note_unknown_choice
 
 DEFAULT_LAYER: Final = "relu3_1"
 TOP_PAIRS: Final = 6
@@ -71,6 +72,7 @@ def _thumbnails(image: PickedImage, view: str) -> None:
 
 
 def _controls() -> tuple[str, str, str]:
+    linked = {key: initial_choice(key) for key in ("layer", "view", "order")}
     left, right = st.columns(2)
     with left:
         # Bound widgets write their displayed text into the URL, so their options are plain names.
@@ -93,6 +95,8 @@ def _controls() -> tuple[str, str, str]:
         bind="query-params",
         help="Clustered: channels that fire together are put next to each other, so blocks appear.",
     )
+    for key, raw in linked.items():
+        note_unknown_choice(key, raw, key)
     return layer, view, order
 
 
@@ -129,13 +133,19 @@ def _clamp_cell(n_c: int, layer: str) -> None:
 
 
 def _cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
+    # k and k' follow the URL by hand, not by ``bind``: Streamlit's binding raises on ?k=1e309 and silently
+    # drops an out-of-range value; here a link's value is checked against this layer's channels first.
+    defaults = {"k": 0, "k2": min(1, n_c - 1)}
+    for key, name in (("k", "k"), ("k2", "k′")):
+        index_from_link(key, name, n_c, defaults[key], f"{layer} has channels 0 to {n_c - 1}")
+        st.session_state.setdefault(key, defaults[key])
     _clamp_cell(n_c, layer)
     st.markdown("**Selected cell** (click the heatmap, or type)")
     left, right = st.columns(2)
-    k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, value=0, step=1, key="k", bind="query-params")
-    k2 = right.number_input(
-        "k′ (column)", min_value=0, max_value=n_c - 1, value=min(1, n_c - 1), step=1, key="k2", bind="query-params"
-    )
+    k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, step=1, key="k")
+    k2 = right.number_input("k′ (column)", min_value=0, max_value=n_c - 1, step=1, key="k2")
+    for key, value in (("k", k), ("k2", k2)):
+        keep_in_link(key, int(value), defaults[key])
     return int(k), int(k2)
 
 
@@ -203,7 +213,9 @@ def main() -> None:
     # The matrix comes first and fills its column: a change of layer, view or order shows without scrolling.
     plot, side = st.columns([2, 1], gap="medium")
     with side:
+        linked_image = initial_choice("image")
         image = analysed_image_picker()
+        note_unknown_choice("image", linked_image, "image")
         st.caption(analysis_note(image))
         layer, view, order_method = _controls()
     a = layer_activations(image, layer)

@@ -37,6 +37,7 @@ from ui.store import (
     open_linked_run,
     run_saver,
     session_run,
+    show_interrupted,
     submit_run,
 )
 
@@ -155,7 +156,7 @@ def _finished(shown: ShownRun) -> None:
         icon=":material/compare:",
         query_params={RUN_PARAM: shown.run_id or shown.key},
     )
-    copy_link(shown.run_id, URL_PATH)
+    copy_link(shown.run_id, URL_PATH, shown.unstored)
 
 
 def _took(result: RunResult | StoredRun) -> str:
@@ -273,6 +274,7 @@ def main() -> None:
         _launch_panel(run_settings())
 
     adopt_active_runs(runs())
+    show_interrupted()
     requested = st.query_params.get(RUN_PARAM)
     job = run_saver().job_of(requested, list(runs().values())) if requested is not None else None
     if requested is not None and job is None:

@@ -175,7 +175,7 @@ def main() -> None:
     shown = _pick_run(finished_runs())
     if shown is not None:
         _show_run(shown)
-        copy_link(shown.run_id, URL_PATH)
+        copy_link(shown.run_id, URL_PATH, shown.unstored)
     elif RUN_PARAM not in st.query_params:
         _no_run_yet()
     else:  # the link's run cannot be opened: its sentence is above

@@ -14,6 +14,7 @@ from .errors import (
     RunError,
     RunNotFoundError,
     StoredRunError,
+    StoreFullError,
     StoreUnavailableError,
     TooManyRunsError,
     WeightsError,
@@ -41,6 +42,7 @@ __all__ = [
     "RunError",
     "RunNotFoundError",
     "StoredRunError",
+    "StoreFullError",
     "StoreUnavailableError",
     "TooManyRunsError",
     "VGGExtractor",
@@ -91,6 +93,6 @@ from .gram_views import channel_order, gram_view, top_pairs  # noqa: E402
 
 __all__ += ["channel_order", "gram_view", "top_pairs"]
 
-from .store import RunEntry, RunStore, StoredRun, default_root  # noqa: E402
+from .store import InterruptedRun, RunEntry, RunStore, StoredRun, default_root  # noqa: E402
 
-__all__ += ["RunEntry", "RunStore", "StoredRun", "default_root"]
+__all__ += ["InterruptedRun", "RunEntry", "RunStore", "StoredRun", "default_root"]

@@ -1,7 +1,8 @@
 """Command line: ``python -m nst_core stylize CONTENT STYLE -o OUT.png`` and ``python -m nst_core gram IMAGE ...``.
 
-A user mistake (missing file, bad number, unknown layer, weights unavailable) prints one ``error: ...``
-line and exits with status 1 (2 for malformed arguments); it never shows a traceback.
+A user mistake (malformed arguments, missing file, bad number, unknown layer, weights unavailable) prints
+one ``error: ...`` line and exits with status 2 (``EXIT_USER_MISTAKE``); a run that fails on its own (its
+loss became NaN, the device ran out of memory) exits with 1 (``EXIT_FAILURE``). Never a traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import ConfigError, NSTError, WeightsError
+from .errors import ConfigError, ImageError, NSTError, WeightsError
 from .extractor import load_extractor, resolve_device
 from .gram_views import VIEWS, gram_view
 from .images import to_pil
@@ -35,6 +36,9 @@ GRAM_SUFFIXES = (".png", ".npy")
 GRAM_PICTURE_SIDE = 512
 """A Gram picture is enlarged (each entry a square of pixels) to at least this many pixels a side."""
 _DEFAULTS = RunConfig()  # the command line's defaults are the library's
+EXIT_FAILURE = 1
+EXIT_USER_MISTAKE = 2
+"""argparse's own status for malformed arguments; every other mistake in what the user asked gives it too."""
 
 
 class _UserError(Exception):
@@ -43,7 +47,7 @@ class _UserError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_USER_MISTAKE, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -130,9 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
         return 130
-    except (_UserError, NSTError, OSError) as exc:
+    except (_UserError, ConfigError, ImageError, WeightsError, OSError) as exc:
         print(f"error: {_message(exc, args)}", file=sys.stderr)
-        return 1
+        return EXIT_USER_MISTAKE
+    except NSTError as exc:
+        print(f"error: {_message(exc, args)}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
 
 

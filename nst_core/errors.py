@@ -113,5 +113,10 @@ class StoreUnavailableError(NSTError):
     """The run store's index cannot be opened or written (its data folder is gone, unwritable or full)."""
 
 
+class StoreFullError(StoreUnavailableError):
+    """The data folder cannot take a write (its disk or quota is full, or it is read-only); nothing of that
+    write is left behind, and what is stored already can still be read."""
+
+
 class ArchiveError(NSTError, ValueError):
     """A run archive (ZIP) cannot be imported: not a ZIP, too large, or holding files a run never holds."""

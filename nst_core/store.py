@@ -2,15 +2,26 @@
 
 Layout under ``root``: ``index.sqlite3`` (SQLite in WAL mode: one row per run, what ``list`` and ``prune``
 need), ``runs/<id>/`` (the run's files, exactly what its ZIP download holds: ``nst_core.runs.files``),
-``images/<id>`` (stored uploads, for share links) and ``tmp/`` (writes in progress).
+``images/<sha256>`` (stored uploads, one file per distinct content), ``instances/`` (one locked file per
+live process that has runs in its queue) and ``tmp/`` (writes in progress).
 
 A run is written to a folder under ``tmp/``, renamed into ``runs/`` and only then indexed, so a reader
-sees a run whole or not at all, even when the writer dies half way. Ids are checked against a strict
-pattern before any path is built from them, so nothing outside ``root`` is ever read or written.
+sees a run whole or not at all, even when the writer dies half way; a write the disk refuses (full,
+read-only) leaves nothing behind and raises ``StoreFullError``. Everything read back (a run's folder, an
+imported ZIP) is checked by ``runs.validation`` first. Ids are checked against a strict pattern before any
+path is built from them, so nothing outside ``root`` is ever read or written.
+
+Runs queued or running are recorded too (``record_pending``), under the id of the process that queues
+them; that process holds a lock on ``instances/<its id>`` while it lives. The kernel drops the lock when
+the process dies, however it dies, so another process (or the restarted server) sees its runs as
+interrupted (``interrupted``), and exactly one caller may take each back (``claim_interrupted``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+import fcntl
 import io
 import json
 import os
@@ -18,26 +29,30 @@ import re
 import secrets
 import shutil
 import sqlite3
+import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import IO, Any, Final, TypeVar
 
 from torch import Tensor
 
-from .errors import ArchiveError, RunNotFoundError, StoredRunError, StoreUnavailableError
+from .errors import ArchiveError, RunNotFoundError, StoredRunError, StoreFullError, StoreUnavailableError
+from .images import content_digest
 from .runs.config import RunConfig
 from .runs.files import (
     GRAMS_FILE,
     HISTORY_FILE,
+    IMAGE_FILE,
     PIXELS_FILE,
     REQUIRED_FILES,
     SNAPSHOTS_FILE,
     RunLike,
+    check_run_files,
     config_from_description,
     history_from_description,
     is_run_file,
@@ -50,6 +65,7 @@ from .runs.files import (
     zip_files,
 )
 from .runs.result import LossScaling, Snapshot, StepRecord
+from .runs.validation import RunDataError, check_png
 
 ID_BYTES: Final = 16
 """Random bytes per id: 128 bits, drawn from ``secrets``; ``secrets.token_urlsafe`` writes them in 22 characters."""
@@ -60,7 +76,16 @@ DEFAULT_MAX_ARCHIVE_BYTES: Final = 1 << 30
 MAX_ARCHIVE_MEMBERS: Final = 100_000
 STALE_S: Final = 3600.0
 """A write still unfinished after this long was abandoned (its process died): its leftovers are removed."""
+UPLOAD_GRACE_S: Final = 3600.0
+"""An upload no stored run names is kept at least this long after its last use: a session of another
+process sharing the folder may hold it (this process's own sessions are named by ``prune``'s caller)."""
+INTERRUPTED_KEPT_S: Final = 7 * 24 * 3600.0
+"""How long an interrupted run stays on offer to its owner for a relaunch."""
+UPLOAD_REFERENCE: Final = re.compile(r"upload ([0-9a-f]{64})")
+"""How a stored config names a stored upload: ``upload <its id>`` (the SHA-256 of its bytes)."""
 _TIMEOUT_S: Final = 60.0
+_FULL_ERRNOS: Final = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY_ERRNOS: Final = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,7 +102,19 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
 CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created);
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
+    created REAL NOT NULL,
+    owner TEXT,
+    title TEXT,
+    config TEXT NOT NULL,
+    content TEXT NOT NULL,
+    style TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_owner ON pending (owner, created);
 """
+_PENDING_COLUMNS: Final = "id, instance, created, owner, title, config, content, style"
 _COLUMNS: Final = "id, created, owner, title, size, steps, width, height, content, style"
 
 T = TypeVar("T")
@@ -122,6 +159,22 @@ class RunEntry:
     steps: int
     width: int
     height: int
+    content: str
+    style: str
+
+
+@dataclass(frozen=True)
+class InterruptedRun:
+    """A run that was queued or running in a process that died (a server restart, a crash). ``config`` is
+    its ``RunConfig.describe()``, images named (an example's name, ``upload <id>``); ``content`` / ``style``
+    name its images as a stored run's entry does."""
+
+    id: str
+    instance: str
+    created: float
+    owner: str | None
+    title: str | None
+    config: dict[str, Any]
     content: str
     style: str
 
@@ -171,7 +224,7 @@ class StoredRun:
     @cached_property
     def image(self) -> Tensor:
         """The final image, (1, 3, H, W) float32 in [0, 1]: the exact pixels the run ended with."""
-        return self._load(PIXELS_FILE, read_pixels)
+        return self._load(PIXELS_FILE, lambda data: read_pixels(data, self._document["image_size"]))
 
     @cached_property
     def snapshots(self) -> list[Snapshot]:
@@ -186,8 +239,9 @@ class StoredRun:
         return json.dumps(self._document, indent=indent)
 
     def load(self) -> StoredRun:
-        """Read every file now (raises ``StoredRunError`` if one is damaged); returns ``self``."""
+        """Read and check every file now (``StoredRunError`` naming the run if one is damaged); returns ``self``."""
         _ = self.image, self.snapshots, self.style_grams
+        self._load(IMAGE_FILE, lambda data: check_png(data, IMAGE_FILE, self._document["image_size"]))
         return self
 
     def _load(self, name: str, reader: Callable[[bytes], T]) -> T:
@@ -205,7 +259,8 @@ class RunStore:
 
     ``put`` a ``RunResult`` and get its id; ``get`` it back as a ``StoredRun``; ``list``, ``delete``,
     ``prune``; ``archive`` / ``import_archive`` move runs as ZIP files; ``put_image`` / ``get_image``
-    keep uploads for share links. Unknown, malformed or hostile ids raise ``RunNotFoundError``.
+    keep uploads for share links; ``record_pending`` / ``interrupted`` / ``claim_interrupted`` keep the
+    queue across a restart. Unknown, malformed or hostile ids raise ``RunNotFoundError``.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
@@ -214,18 +269,26 @@ class RunStore:
         self._runs = self.root / "runs"
         self._images = self.root / "images"
         self._tmp = self.root / "tmp"
-        for folder in (self._runs, self._images, self._tmp):
-            folder.mkdir(parents=True, exist_ok=True)
+        self._instances = self.root / "instances"
+        try:
+            for folder in (self._runs, self._images, self._tmp, self._instances):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _write_error(error, "anything") from error
         self._index = self.root / "index.sqlite3"
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        self._instance_lock = threading.Lock()
+        self._instance: str | None = None
+        self._instance_file: IO[bytes] | None = None
         self._sweep()
 
     # Runs
 
     def put(self, result: RunLike, *, owner: str | None = None, title: str | None = None) -> str:
-        """Store a finished run (a ``RunResult``, or a ``StoredRun``); return its new id."""
+        """Store a finished run (a ``RunResult``, or a ``StoredRun``); return its new id. ``StoreFullError``
+        when the disk refuses it (nothing of it is left behind)."""
         return self._add(run_files(result), owner=owner, title=title)
 
     def get(self, run_id: object) -> StoredRun:
@@ -254,13 +317,31 @@ class RunStore:
                 raise RunNotFoundError(f"There is no stored run {checked}.")
         self._remove(self._runs / checked)
 
-    def prune(self, max_runs: int | None = None, max_bytes: int | None = None, max_age_s: float | None = None) -> int:
-        """Delete the oldest runs until at most ``max_runs`` remain, they take at most ``max_bytes`` and
-        none is older than ``max_age_s`` seconds; return how many were deleted. Also clears abandoned writes."""
+    def usage(self) -> int:
+        """The bytes the stored runs and uploads take: what ``prune``'s ``max_bytes`` bounds."""
+        with self._db() as db:
+            (runs,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()
+        return int(runs) + sum(size for size, _ in self._uploads().values())
+
+    def prune(
+        self,
+        max_runs: int | None = None,
+        max_bytes: int | None = None,
+        max_age_s: float | None = None,
+        keep_images: Collection[str] = (),
+    ) -> int:
+        """Delete the oldest runs until at most ``max_runs`` remain, runs and uploads take at most ``max_bytes``
+        together and no run is older than ``max_age_s`` seconds; return how many runs were deleted.
+
+        Uploads go first, oldest first: those no stored or pending run names, that are not in
+        ``keep_images`` (the uploads of the caller's live sessions) and were not used for ``UPLOAD_GRACE_S``,
+        while the total is over ``max_bytes`` or when older than ``max_age_s``. Also clears abandoned writes
+        and interrupted runs older than ``INTERRUPTED_KEPT_S``."""
+        now = time.time()
+        total = self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
         with self._db() as db:
             rows = db.execute("SELECT id, created, size FROM runs ORDER BY created ASC, rowid ASC").fetchall()
-        now = time.time()
-        remaining, total = len(rows), sum(size for _, _, size in rows)
+        remaining = len(rows)
         doomed = []
         for run_id, created, size in rows:
             too_many = max_runs is not None and remaining > max_runs
@@ -277,6 +358,9 @@ class RunStore:
                 removed += 1
             except RunNotFoundError:  # another process deleted it meanwhile
                 pass
+        if removed:  # the uploads only the deleted runs named may go now
+            self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
+        self._forget_interrupted(now - INTERRUPTED_KEPT_S)
         self._sweep()
         return removed
 
@@ -299,37 +383,115 @@ class RunStore:
         self, source: str | os.PathLike[str] | bytes, *, owner: str | None = None, title: str | None = None
     ) -> str:
         """Store the run a downloaded ZIP holds (path or bytes); return its new id. ``ArchiveError`` if
-        the data is not such a ZIP, holds anything a run does not, or unpacks past ``max_archive_bytes``."""
+        the data is not such a ZIP, holds anything a run does not, unpacks past ``max_archive_bytes``, or
+        any file fails its check (``runs.validation``: history.json's schema and settings, every array's
+        dtype, shape per layer and finite values); nothing is written then."""
         files = self._unpack(source)
         missing = [name for name in REQUIRED_FILES if name not in files]
         if missing:
             raise ArchiveError(f"This ZIP is not a Style Lens run: it has no {', '.join(missing)}.")
-        probe = RunEntry("(archive)", 0.0, None, None, 0, 0, 0, 0, "", "")
         try:
-            StoredRun(probe, files.__getitem__).load()
-        except StoredRunError as error:
-            raise ArchiveError(f"This ZIP's run data is damaged: {error}") from error
+            check_run_files(files)
+        except RunDataError as error:
+            raise ArchiveError(f"This ZIP's run data is damaged: {error}.") from error
         return self._add(files, owner=owner, title=title)
 
-    # Uploads, kept for share links
+    # Uploads, kept for share links and stored runs
 
     def put_image(self, data: bytes) -> str:
-        """Keep an uploaded image's bytes; return an unguessable id to fetch them with ``get_image``."""
+        """Keep an uploaded image's bytes; return its id, the SHA-256 of the bytes (the same bytes again
+        are the same file). ``StoreFullError`` when the disk refuses them."""
         if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
             raise ValueError("put_image takes the non-empty bytes of an image file")
-        image_id = new_id()
+        data = bytes(data)
+        image_id = content_digest(data)
+        target = self._images / image_id
+        if target.is_file():
+            _touch(target)
+            return image_id
         temporary = self._tmp / new_id()
-        temporary.write_bytes(bytes(data))
-        os.replace(temporary, self._images / image_id)
+        try:
+            with open(temporary, "xb") as file:
+                file.write(data)
+            os.replace(temporary, target)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise _write_error(error, "this image") from error
         return image_id
 
     def get_image(self, image_id: object) -> bytes:
         """The bytes ``put_image`` kept under ``image_id``; ``RunNotFoundError`` if there are none."""
         checked = _checked_id(image_id, "image")
+        path = self._images / checked
         try:
-            return (self._images / checked).read_bytes()
+            data = path.read_bytes()
         except OSError as error:
             raise RunNotFoundError(f"There is no stored image {checked}.") from error
+        _touch(path)
+        return data
+
+    # The queue, across restarts
+
+    def record_pending(
+        self, job_id: str, config: RunConfig, *, owner: str | None, title: str | None, content: str, style: str
+    ) -> None:
+        """Record a queued run of this process (its images named ``content`` / ``style``; a region mask,
+        given as bytes, is kept as an upload), so that a restart finds it: see ``interrupted``."""
+        regions = config.regions
+        if regions is not None:
+            regions = [f"upload {self.put_image(mask)}" if isinstance(mask, bytes) else mask for mask in regions]
+        described = dataclasses.replace(config, content=content, style=style, regions=regions).describe()
+        row = (_checked_id(job_id, "job"), self._own_instance(), time.time(), owner, title,
+               json.dumps(described), content, style)
+        with self._db() as db:
+            db.execute(f"INSERT OR REPLACE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def forget_pending(self, job_id: str) -> None:
+        """The run ``job_id`` ended (stored, failed or cancelled): it is no longer pending."""
+        with self._db() as db:
+            db.execute("DELETE FROM pending WHERE id = ?", (job_id,))
+
+    def interrupted(self, owner: str | None = None) -> list[InterruptedRun]:
+        """Runs that were queued or running in a process that has died, oldest first (only ``owner``'s when given)."""
+        where, args = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_PENDING_COLUMNS} FROM pending {where} ORDER BY created", args).fetchall()
+        return [_interrupted(row) for row in rows if not self._alive(row[1])]
+
+    def claim_interrupted(self, job_id: object, owner: str | None = None) -> InterruptedRun | None:
+        """Take an interrupted run off the list to run it again; None when it is not interrupted (its
+        process lives), not ``owner``'s, or another caller (a second tab, another process) took it first:
+        one caller only ever gets it."""
+        checked = _checked_id(job_id, "job")
+        with self._db() as db:
+            row = db.execute(f"SELECT {_PENDING_COLUMNS} FROM pending WHERE id = ?", (checked,)).fetchone()
+        if row is None or self._alive(row[1]) or (owner is not None and row[3] != owner):
+            return None
+        with self._db() as db:
+            taken = db.execute("DELETE FROM pending WHERE id = ? AND instance = ?", (checked, row[1])).rowcount
+        return _interrupted(row) if taken == 1 else None
+
+    def release_interrupted(self, interrupted: InterruptedRun) -> None:
+        """Put a claimed run back on offer (its relaunch was refused: the queue was full, say)."""
+        row = (interrupted.id, interrupted.instance, interrupted.created, interrupted.owner, interrupted.title,
+               json.dumps(interrupted.config), interrupted.content, interrupted.style)
+        with self._db() as db:
+            db.execute(f"INSERT OR IGNORE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def config_of(self, interrupted: InterruptedRun) -> RunConfig:
+        """The ``RunConfig`` to run an interrupted run again: its stored uploads read back as bytes, examples
+        by name. ``RunNotFoundError`` when an upload it needs was removed meanwhile."""
+        config = config_from_description(interrupted.config)
+
+        def image(source: Any) -> Any:
+            match = UPLOAD_REFERENCE.fullmatch(source) if isinstance(source, str) else None
+            return self.get_image(match[1]) if match else source
+
+        styles = [image(source) for source in config.styles]
+        regions = None if config.regions is None else [image(mask) for mask in config.regions]
+        return dataclasses.replace(
+            config, content=image(config.content), style=styles if len(styles) > 1 else styles[0], regions=regions
+        )
 
     # Internals
 
@@ -339,7 +501,10 @@ class RunStore:
         try:
             with closing(sqlite3.connect(self._index, timeout=_TIMEOUT_S)) as db, db:
                 yield db
-        except sqlite3.OperationalError as error:  # a vanished, read-only or full data folder; a lock held too long
+        except sqlite3.DatabaseError as error:  # a vanished, read-only or full data folder; a lock held too long
+            text = str(error).lower()
+            if "full" in text or "readonly" in text or "read-only" in text:
+                raise StoreFullError(_FULL if "full" in text else _READ_ONLY) from error
             raise StoreUnavailableError(
                 "The stored runs cannot be read or written right now; try again later, or ask whoever runs "
                 "this server to check its data folder (STYLE_LENS_DATA)."
@@ -353,6 +518,7 @@ class RunStore:
         return RunEntry(*row)
 
     def _add(self, files: dict[str, bytes], *, owner: str | None, title: str | None) -> str:
+        document = read_history(files[HISTORY_FILE])
         run_id = new_id()
         temporary = self._tmp / new_id()
         try:
@@ -361,10 +527,12 @@ class RunStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
             os.replace(temporary, self._runs / run_id)
+        except OSError as error:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise _write_error(error, "this run") from error
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        document = read_history(files[HISTORY_FILE])
         config = document["config"]
         height, width = document["image_size"]
         row = (
@@ -379,8 +547,12 @@ class RunStore:
             str(config["content"]),
             " + ".join(map(str, config["style"])),
         )
-        with self._db() as db:
-            db.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+        try:
+            with self._db() as db:
+                db.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+        except BaseException:  # an unindexed folder would be invisible: take it back out
+            self._remove(self._runs / run_id)
+            raise
         return run_id
 
     def _remove(self, folder: Path) -> None:
@@ -390,7 +562,99 @@ class RunStore:
             os.replace(folder, doomed)
         except FileNotFoundError:
             return
+        except OSError:  # a read-only folder: it cannot be moved, so delete it where it is
+            shutil.rmtree(folder, ignore_errors=True)
+            return
         shutil.rmtree(doomed, ignore_errors=True)
+
+    def _uploads(self) -> dict[str, tuple[int, float]]:
+        """Every stored upload: id -> (bytes, last use)."""
+        found = {}
+        for path in self._images.iterdir():
+            try:
+                stat = path.stat()
+            except OSError:  # removed meanwhile
+                continue
+            found[path.name] = (stat.st_size, stat.st_mtime)
+        return found
+
+    def _named_uploads(self) -> set[str]:
+        """The uploads a stored or pending run names (its content, styles or region masks)."""
+        with self._db() as db:
+            texts = [f"{content} {style}" for content, style in db.execute("SELECT content, style FROM runs")]
+            texts += [config for (config,) in db.execute("SELECT config FROM pending")]
+        return {match[1] for text in texts for match in UPLOAD_REFERENCE.finditer(text)}
+
+    def _prune_uploads(self, max_bytes: int | None, max_age_s: float | None, keep: set[str], now: float) -> int:
+        """Remove unnamed, unkept, unused uploads while over ``max_bytes`` or past ``max_age_s``; return the
+        bytes runs and uploads take afterwards."""
+        uploads = self._uploads()
+        with self._db() as db:
+            (total,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()
+        total += sum(size for size, _ in uploads.values())
+        named = self._named_uploads() | keep
+        unused = sorted(
+            (used, image_id, size)
+            for image_id, (size, used) in uploads.items()
+            if image_id not in named and now - used > UPLOAD_GRACE_S
+        )
+        for used, image_id, size in unused:
+            too_big = max_bytes is not None and total > max_bytes
+            too_old = max_age_s is not None and now - used > max_age_s
+            if not (too_big or too_old):
+                continue
+            try:
+                (self._images / image_id).unlink()
+            except FileNotFoundError:
+                pass
+            total -= size
+        return int(total)
+
+    def _own_instance(self) -> str:
+        """This store's process id in ``instances/``, locked for as long as the store lives."""
+        with self._instance_lock:
+            if self._instance is None:
+                instance = new_id()
+                # Locked before it appears under instances/: a reader never sees it unlocked, so never as dead.
+                temporary = self._tmp / new_id()
+                try:
+                    handle = open(temporary, "xb")  # noqa: SIM115 (held open: the lock lives with it)
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    os.replace(temporary, self._instances / instance)
+                except OSError as error:
+                    temporary.unlink(missing_ok=True)
+                    raise _write_error(error, "the queue's record") from error
+                self._instance, self._instance_file = instance, handle
+            return self._instance
+
+    def _alive(self, instance: str) -> bool:
+        """Whether the process that recorded runs as ``instance`` still holds its lock."""
+        if instance == self._instance:
+            return True
+        if not is_valid_id(instance):
+            return False
+        try:
+            handle = open(self._instances / instance, "rb")  # noqa: SIM115
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+    def _forget_interrupted(self, before: float) -> None:
+        with self._db() as db:
+            rows = db.execute("SELECT id, instance FROM pending WHERE created < ?", (before,)).fetchall()
+            for job_id, instance in rows:
+                if not self._alive(instance):
+                    db.execute("DELETE FROM pending WHERE id = ?", (job_id,))
+            live = {instance for (instance,) in db.execute("SELECT DISTINCT instance FROM pending")}
+        for path in self._instances.iterdir():
+            if path.name not in live and not self._alive(path.name):
+                path.unlink(missing_ok=True)
 
     def _sweep(self) -> None:
         """Remove what abandoned writes left: temporary files and run folders that were never indexed."""
@@ -450,7 +714,36 @@ class RunStore:
         return files
 
 
+_FULL: Final = "The server's storage is full"
+_READ_ONLY: Final = "The server's storage cannot be written (its data folder is read-only)"
+
+
+def _write_error(error: OSError, what: str) -> StoreUnavailableError:
+    """A write the disk refused, as the sentence a visitor reads."""
+    if error.errno in _FULL_ERRNOS or error.errno in _READ_ONLY_ERRNOS:
+        cause = _FULL if error.errno in _FULL_ERRNOS else _READ_ONLY
+        return StoreFullError(
+            f"{cause}, so {what} cannot be kept. Everything else still works; whoever runs this server "
+            "can free space in its data folder (STYLE_LENS_DATA)."
+        )
+    return StoreUnavailableError(f"The server's storage failed to keep {what} ({error.strerror or error}).")
+
+
+def _touch(path: Path) -> None:
+    """Mark an upload as used now (it is then kept ``UPLOAD_GRACE_S`` more); a read-only folder keeps it anyway."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _interrupted(row: tuple[Any, ...]) -> InterruptedRun:
+    job_id, instance, created, owner, title, config, content, style = row
+    return InterruptedRun(job_id, instance, created, owner, title, json.loads(config), content, style)
+
+
 __all__ = [
+    "InterruptedRun",
     "RunEntry",
     "RunStore",
     "StoredRun",

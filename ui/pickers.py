@@ -7,7 +7,7 @@ from typing import Final
 
 import streamlit as st
 
-from nst_core.errors import ImageError
+from nst_core.errors import ImageError, StoreUnavailableError
 
 from .resources import analysis_shape, analysis_side
 from .state import (
@@ -20,7 +20,7 @@ from .state import (
     latest_generated,
     register_generated,
 )
-from .store import get_store
+from .store import store_upload
 
 UPLOAD_TYPES: Final = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "ppm", "pgm", "avif"]
 UPLOAD_FORMATS: Final = ", ".join(t.upper() for t in UPLOAD_TYPES)
@@ -29,6 +29,7 @@ UPLOAD_FORMATS: Final = ", ".join(t.upper() for t in UPLOAD_TYPES)
 def _on_upload(key: str, on_image: Callable[[PickedImage], None], keep: bool) -> None:
     uploaded = st.session_state.get(key)
     st.session_state.pop(f"{key}_error", None)
+    st.session_state.pop(f"{key}_unstored", None)
     if uploaded is None:
         return
     data = uploaded.getvalue()
@@ -38,7 +39,10 @@ def _on_upload(key: str, on_image: Callable[[PickedImage], None], keep: bool) ->
         st.session_state[f"{key}_error"] = f"{uploaded.name}: {exc}"
         return
     if keep:
-        image = image._replace(source=get_store().put_image(data))
+        try:
+            image = image._replace(source=store_upload(data))
+        except StoreUnavailableError as exc:  # a full or read-only disk: the session uses it all the same
+            st.session_state[f"{key}_unstored"] = f"{exc} This session uses the image, but no link can name it."
     on_image(image)
 
 
@@ -58,6 +62,9 @@ def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]
     error = st.session_state.get(f"{key}_error")
     if error:
         st.error(f"{error} The previous image is still in use.")
+    unstored = st.session_state.get(f"{key}_unstored")
+    if unstored:
+        st.warning(unstored)
 
 
 def _use_generated(image: PickedImage) -> None:

@@ -134,8 +134,26 @@ def visitor_forms() -> VisitorForms:
     return VisitorForms()
 
 
+def _shown_by_browser() -> set[str]:
+    """Keys of the widgets whose values the browser sent with this run before the session has them: a
+    session that starts while a page is open (after a reconnect, or a server restart) receives the form as
+    the visitor sees it, and a launch must use exactly that. Streamlit has no public call for this; a keyed
+    widget's id ends with "-<key>" (``compute_and_register_element_id``). An empty input (the Learning
+    rate's "default") is sent without a value: seeding gives it its None."""
+    from streamlit.runtime.state import get_session_state
+    from streamlit.runtime.state.session_state import Serialized
+
+    states = get_session_state()._state._new_widget_state.states
+    sent = {
+        widget_id.rsplit("-", 1)[-1]
+        for widget_id, state in states.items()
+        if isinstance(state, Serialized) and state.value.WhichOneof("value") is not None
+    }
+    return sent - set(st.session_state.keys())
+
+
 def seed_form() -> list[str]:
-    """Give every form widget its starting value; returns the form's keys."""
+    """Give every form widget its starting value (unless the browser already shows one); returns the form's keys."""
     if SAVED_FORM not in st.session_state:
         st.session_state[SAVED_FORM] = visitor_forms().get(owner_token())
     saved: dict[str, Any] = st.session_state[SAVED_FORM]
@@ -156,7 +174,10 @@ def seed_form() -> list[str]:
         **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
     }
+    shown = _shown_by_browser()
     for key, value in defaults.items():
+        if key in shown:
+            continue  # the value the visitor sees: a session state value would silently replace it
         if fresh and key in preset:
             st.session_state[key] = value
         elif key not in st.session_state:
@@ -190,7 +211,9 @@ def _cap(limits: HostedLimits) -> None:
     """Bring a remembered, preset or copied size and step count within this server's limits (a number input
     refuses a value above its maximum)."""
     for name, cap in (("size", limits.max_size), ("steps", limits.max_steps)):
-        st.session_state[widget_key(name)] = min(st.session_state[widget_key(name)], cap)
+        key = widget_key(name)
+        if key in st.session_state:  # else the browser's value, which its input already kept within the cap
+            st.session_state[key] = min(st.session_state[key], cap)
 
 
 def _draw_widgets() -> dict[str, float]:

@@ -31,6 +31,7 @@ from .state import (
     weights_pinned_random,
 )
 from .store import UPLOAD_PREFIX, get_store, keep_visit, remember_owner
+from .url_params import initial_choice, note_unknown_choice
 
 WEIGHTS_LABELS: Final = {"imagenet": "VGG19 ImageNet (trained)", "random": "Random VGG19 (untrained)"}
 RANDOM_WEIGHTS_NOTE: Final = (
@@ -45,6 +46,7 @@ _THUMBNAIL_SIDE: Final = 240
 def render_frame() -> None:
     """Draw the shared sidebar; call it in ``app.py`` before the page runs."""
     with st.sidebar:
+        remember_owner()  # first: the cookie is set before anything can be clicked
         for slot, title in (("content", "Content image"), ("style", "Style image")):
             _image_picker(slot, title)
         thumbnails = st.columns(2)
@@ -65,7 +67,6 @@ def render_frame() -> None:
         st.divider()
         _model_panel()
         _preset_picker()
-        remember_owner()
         keep_visit()
 
 
@@ -77,8 +78,11 @@ def _image_picker(slot: Slot, title: str) -> None:
     if upload is not None:
         # The option's text is what the URL carries: the stored upload's id, never the file's name.
         labels[UPLOADED] = f"{UPLOAD_PREFIX}{upload.source}"
+    linked = initial_choice(slot)
     # format_func must not read session state: AppTest replays it outside a script run.
     st.selectbox(title, list(labels), format_func=labels.__getitem__, key=slot, bind="query-params")
+    if linked is not None and not linked.startswith(UPLOAD_PREFIX):  # a stored upload's id has its own sentence
+        note_unknown_choice(slot, linked, f"{slot} image")
 
 
 def _open_linked_upload(slot: Slot) -> None:

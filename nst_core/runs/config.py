@@ -104,6 +104,14 @@ class RunConfig:
             check(self)
         return self
 
+    def validate_settings(self) -> RunConfig:
+        """``validate`` without the checks that depend on this machine or on files: the images, the device
+        and the weights file. What a stored run's description must pass, wherever it was made."""
+        for check in _CHECKS:
+            if check not in _MACHINE_CHECKS:
+                check(self)
+        return self
+
     @property
     def styles(self) -> list[ImageInput]:
         """The style images as a list (one entry for a single style)."""
@@ -435,3 +443,4 @@ _CHECKS: Final = (
     _check_regions,
     _check_parameterization,
 )
+_MACHINE_CHECKS: Final = (_check_content, _check_style, _check_device, _check_weights, _check_regions)

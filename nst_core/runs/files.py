@@ -8,10 +8,9 @@ always read with ``allow_pickle=False``: a file from elsewhere can hold numbers,
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Final, Protocol
 
@@ -19,9 +18,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..images import to_png_bytes
 from .config import RunConfig
 from .result import LossScaling, Snapshot, StepRecord
+from .validation import (
+    RunDataError,
+    check_image_array,
+    check_png,
+    parse_history,
+    read_npy,
+    snapshot_arrays,
+    target_grams,
+)
 
 README_FILE: Final = "README.txt"
 HISTORY_FILE: Final = "history.json"
@@ -114,14 +123,17 @@ def zip_files(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-# Reading back. Every reader takes the raw bytes of one file and raises ValueError (or what NumPy, json and
-# zipfile raise on garbage); the store turns any of them into its typed error.
+# Reading back. Every reader takes the raw bytes of one file, checks it (``validation``) and raises
+# ``RunDataError`` naming the file and the problem; the store turns it into its typed error.
 
 
 def read_history(data: bytes) -> dict[str, Any]:
-    document = json.loads(data)
-    if not isinstance(document, dict) or not isinstance(document.get("history"), list):
-        raise ValueError("history.json holds no run history")
+    """history.json, its schema and its settings checked (``RunConfig.validate_settings``)."""
+    document = parse_history(data)
+    try:
+        config_from_description(document["config"]).validate_settings()
+    except (ConfigError, TypeError) as error:
+        raise RunDataError(f"history.json: config: {error}") from error
     return document
 
 
@@ -137,38 +149,63 @@ def config_from_description(described: Mapping[str, Any]) -> RunConfig:
     return RunConfig(**values)
 
 
+_RECORD_DEFAULTS: Final = {"J_tv": 0.0, "loss_layers": {}, "scale": None}
+"""Fields a run stored before they existed lacks: its records read with these."""
+
+
 def history_from_description(records: list[Mapping[str, Any]]) -> list[StepRecord]:
-    return [StepRecord(**{f.name: record[f.name] for f in fields(StepRecord)}) for record in records]
+    return [
+        StepRecord(**{f.name: record.get(f.name, _RECORD_DEFAULTS.get(f.name)) for f in fields(StepRecord)})
+        for record in records
+    ]
 
 
 def scaling_from_description(described: Mapping[str, Any]) -> LossScaling:
-    return LossScaling(content=float(described["content"]), style_layers=dict(described["style_layers"]))
+    return LossScaling(
+        content=float(described["content"]),
+        style_layers=dict(described["style_layers"]),
+        tv=float(described.get("tv", 0.0)),
+    )
 
 
-def read_pixels(data: bytes) -> Tensor:
-    array = np.load(io.BytesIO(data), allow_pickle=False)
-    if array.ndim != 4 or array.shape[:2] != (1, 3):
-        raise ValueError(f"result.npy holds an array of shape {array.shape}, not (1, 3, H, W)")
+def read_pixels(data: bytes, size: Sequence[int] | None = None) -> Tensor:
+    """result.npy: (1, 3, H, W) float32 in [0, 1], (H, W) = ``size`` (history.json's image_size) when given."""
+    array = check_image_array(read_npy(data, PIXELS_FILE), PIXELS_FILE)
+    if size is not None and tuple(array.shape[2:]) != tuple(size):
+        height, width = array.shape[2:]
+        raise RunDataError(f"{PIXELS_FILE} is {width}x{height} px; history.json says {size[1]}x{size[0]}")
     return torch.from_numpy(array)
 
 
 def read_style_grams(data: bytes) -> dict[str, Tensor]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        return {
-            name.removeprefix("G_S/"): torch.from_numpy(arrays[name])
-            for name in arrays.files
-            if name.startswith("G_S/")
-        }
+    return {layer: torch.from_numpy(g) for layer, g in target_grams(data, GRAMS_FILE)["G_S"].items()}
 
 
 def read_snapshots(data: bytes, steps: list[int]) -> list[Snapshot]:
     """The snapshots at ``steps`` (history.json's ``snapshot_steps``), in that order."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        grams: dict[int, dict[str, Tensor]] = {step: {} for step in steps}
-        for name in arrays.files:
-            kind, _, rest = name.partition("/")
-            if kind == "G_G":
-                step, _, layer = rest.partition("/")
-                grams[int(step)][layer] = torch.from_numpy(arrays[name])
-        return [Snapshot(step, torch.from_numpy(arrays[f"image/{step}"]), grams[step]) for step in steps]
+    images, grams = snapshot_arrays(data, SNAPSHOTS_FILE, steps)
+    return [
+        Snapshot(step, torch.from_numpy(images[step]), {layer: torch.from_numpy(g) for layer, g in grams[step].items()})
+        for step in steps
+    ]
 
+
+def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
+    """Check every file of a run (an archive's members by name) as the pages will read them; return its
+    history.json. ``RunDataError`` names the first file that does not hold what this project writes."""
+    missing = [name for name in REQUIRED_FILES if name not in files]
+    if missing:
+        raise RunDataError(f"the run has no {', '.join(missing)}")
+    document = read_history(files[HISTORY_FILE])
+    size = document["image_size"]
+    read_pixels(files[PIXELS_FILE], size)
+    check_png(files[IMAGE_FILE], IMAGE_FILE, size)
+    target_grams(files[GRAMS_FILE], GRAMS_FILE)
+    steps = document["snapshot_steps"]
+    snapshot_arrays(files[SNAPSHOTS_FILE], SNAPSHOTS_FILE, steps)
+    for name, data in files.items():
+        if _SNAPSHOT_PNG_NAME.fullmatch(name):
+            if int(name.removeprefix("snapshots/step_").removesuffix(".png")) not in steps:
+                raise RunDataError(f"{name} is the picture of a step history.json does not list")
+            check_png(data, name)
+    return document

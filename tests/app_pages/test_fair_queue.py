@@ -5,6 +5,7 @@ and one visitor's failures never reaching another's session."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
@@ -158,3 +159,17 @@ def test_one_visitors_bad_upload_and_failed_run_never_reach_another(
     )  # ...while his run goes on untouched
     poll(bob, lambda: bobs.snapshot().step > 0)
     bobs.cancel()
+
+
+def test_the_uploads_of_open_sessions_are_held_until_they_close() -> None:
+    """What pruning spares: the uploads of every open session, released when that session ends."""
+    counter, executor = Visitors(), SimpleNamespace(cancel_owner=lambda owner, queued_only=True: 0)
+    ann: set[str] = set()
+    bob: set[str] = set()
+    counter.arrive("ann", ann)
+    counter.arrive("bob", bob)
+    counter.hold(ann, "a" * 64)
+    counter.hold(bob, "b" * 64)
+    assert counter.live_uploads() == {"a" * 64, "b" * 64}
+    counter.leave("ann", executor, ann)
+    assert counter.live_uploads() == {"b" * 64}

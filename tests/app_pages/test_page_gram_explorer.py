@@ -156,3 +156,43 @@ def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch:
     assert "k = 200" in note and "k = 63" in note
     label, _ = _metric(at, "G[")
     assert label.startswith("G[63, 7]")
+
+
+@pytest.mark.parametrize(
+    ("params", "cell", "sentences"),
+    [
+        ({"k": "1e309"}, (63, 1), ["The link's k = 1e309 is outside 0 to 63 (relu1_1 has channels 0 to 63): showing"]),
+        ({"k": "99999", "k2": "-3"}, (63, 0), ["k = 99999 is outside 0 to 63", "k′ = -3 is outside 0 to 63"]),
+        ({"k2": "64"}, (0, 63), ["k′ = 64 is outside 0 to 63"]),
+        ({"k": "nan", "k2": "abc"}, (0, 1), ["k = nan is not a number", "k′ = abc is not a number"]),
+        ({"k": "2.6", "k2": "-inf"}, (3, 0), ["k = 2.6 is not a whole number", "k′ = -inf is outside 0 to 63"]),
+        ({"k": "7" * 400}, (63, 1), [f"k = {'7' * 24}… is outside"]),
+        ({"layer": "relu9_9", "view": "bogus", "order": "x"}, (0, 1), [
+            "The link's layer “relu9_9” is not one of the choices here: showing relu3_1.",
+            "view “bogus” is not one of the choices here: showing raw",
+            "order “x” is not one of the choices here",
+        ]),
+        ({"image": "generated: run 9, result"}, (0, 1), ["image “generated: run 9, result” is not one of the choices"]),
+        ({"content": "../../etc/passwd", "style": "nope"}, (0, 1), [
+            "The link's content image “../../etc/passwd” is not one of the choices here: showing chelsea.",
+            "The link's style image “nope” is not one of the choices here: showing orange_strokes.",
+        ]),
+    ],
+)
+def test_a_bad_link_value_gets_a_sentence_and_the_nearest_valid_value(
+    monkeypatch: pytest.MonkeyPatch, params: dict[str, str], cell: tuple[int, int], sentences: list[str]
+) -> None:
+    at = new_app(monkeypatch)
+    at.query_params.update({"layer": "relu1_1", **params})
+    at.run()
+    assert_no_exception(at)
+    assert (at.number_input(key="k").value, at.number_input(key="k2").value) == cell
+    shown = " | ".join(info.value for info in [*at.info, *at.sidebar.info])
+    assert all(sentence in shown for sentence in sentences), shown
+    label, _ = _metric(at, "G[")
+    assert label.startswith(f"G[{cell[0]}, {cell[1]}]")
+    # The URL now holds the values shown, and the next run says nothing more.
+    at.run()
+    assert_no_exception(at)
+    assert not [info for info in [*at.info, *at.sidebar.info] if "link's" in info.value]
+    assert (at.query_params.get("k", "0"), at.query_params.get("k2", "1")) == tuple(map(str, cell))

@@ -38,17 +38,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_healthy(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Until the app at ``url`` answers its health check; ``RuntimeError`` with its log if it dies or takes 3 min."""
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not start; its log:\n{log.read_text()}")
+        time.sleep(0.5)
 
 
 @contextmanager
 def serve_app(folder: Path, **env: str) -> Iterator[str]:
     """`bash dev.sh app` on a free port, with its data folder and log in ``folder``; yields its URL once
     its health check answers (no page has been requested yet: the first visit is the caller's)."""
-    port = _free_port()
+    port = free_port()
     log = folder / "streamlit.log"
     env = {
         **os.environ,
@@ -67,17 +82,7 @@ def serve_app(folder: Path, **env: str) -> Iterator[str]:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start; its log:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_healthy(proc, url, log)
         yield url
     finally:
         os.killpg(proc.pid, 15)

@@ -54,7 +54,7 @@ def test_stylize_end_to_end_in_a_subprocess(tmp_path, content) -> None:
 
 def test_a_user_mistake_in_a_subprocess_is_one_line_and_no_traceback(tmp_path) -> None:
     done = _cli("stylize", "missing.png", "orange_strokes", "-o", "out.png", *TINY, cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == 2  # a user mistake, as the README says
     assert done.stderr.startswith("error: CONTENT:") and done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr and not (tmp_path / "out.png").exists()
 
@@ -103,33 +103,33 @@ def test_gram_writes_the_matrix_or_its_picture(tmp_path, random_extractor, suffi
 @pytest.mark.parametrize(
     "args, status, expected",
     [
-        (["stylize", "nope.png", "orange_strokes", "-o", "o.png", *TINY], 1, "error: CONTENT: no image file"),
-        (["stylize", "chelsea", "broken.png", "-o", "o.png", *TINY], 1, "error: STYLE: "),
-        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--size", "0"], 1, "error: --size: "),
-        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--alpha", "nan"], 1, "error: --alpha: "),
-        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--lr", "-1"], 1, "error: --lr: "),
+        (["stylize", "nope.png", "orange_strokes", "-o", "o.png", *TINY], 2, "error: CONTENT: no image file"),
+        (["stylize", "chelsea", "broken.png", "-o", "o.png", *TINY], 2, "error: STYLE: "),
+        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--size", "0"], 2, "error: --size: "),
+        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--alpha", "nan"], 2, "error: --alpha: "),
+        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--lr", "-1"], 2, "error: --lr: "),
         (
             ["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--style-layers", "relu9_1"],
-            1,
+            2,
             "error: --style-layers: unknown",
         ),
         (
             ["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--style-layers", "relu1_1=1,relu2_1"],
-            1,
+            2,
             "error: --style-layers",
         ),
-        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--device", "tpu"], 1, "error: --device: "),
-        (["stylize", "chelsea", "rings", "-o", "o.txt", *TINY], 1, "error: --output: "),
-        (["stylize", "chelsea", "rings", "-o", "no/such/dir/o.png", *TINY], 1, "error: --output: the folder"),
+        (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--device", "tpu"], 2, "error: --device: "),
+        (["stylize", "chelsea", "rings", "-o", "o.txt", *TINY], 2, "error: --output: "),
+        (["stylize", "chelsea", "rings", "-o", "no/such/dir/o.png", *TINY], 2, "error: --output: the folder"),
         (["stylize", "chelsea", "rings", "-o", "o.png", *TINY, "--steps", "many"], 2, "error: argument --steps"),
         (
             ["stylize", "chelsea", "rings", "-o", "o.png", "--size", "32", "--steps", "1", "--weights", "imagenet"],
-            1,
+            2,
             "--weights random",
         ),
-        (["gram", "chelsea", "--layer", "relu9_9", "-o", "g.npy", "--weights", "random"], 1, "error: --layer: unknown"),
-        (["gram", "nope.png", "-o", "g.npy", "--weights", "random"], 1, "error: IMAGE: "),
-        (["gram", "chelsea", "-o", "g.csv", "--weights", "random"], 1, "error: --output: "),
+        (["gram", "chelsea", "--layer", "relu9_9", "-o", "g.npy", "--weights", "random"], 2, "error: --layer: unknown"),
+        (["gram", "nope.png", "-o", "g.npy", "--weights", "random"], 2, "error: IMAGE: "),
+        (["gram", "chelsea", "-o", "g.csv", "--weights", "random"], 2, "error: --output: "),
         (["frobnicate"], 2, "error: argument command"),
     ],
 )
@@ -144,3 +144,17 @@ def test_user_mistakes_give_one_line_errors(tmp_path, monkeypatch, capsys, args,
     assert code == status
     assert expected in err and err.startswith("error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err and not (tmp_path / "o.png").exists()
+
+
+def test_a_run_that_fails_on_its_own_exits_1(tmp_path, monkeypatch, capsys) -> None:
+    """Not a user mistake: the run itself failed (here its loss became NaN), so 1, not 2."""
+    from nst_core import NonFiniteLossError
+
+    def diverge(*args, **kwargs):
+        raise NonFiniteLossError("The loss became NaN at step 3.", "Lower the learning rate.")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("nst_core.cli.run", diverge)
+    assert main(["stylize", "chelsea", "rings", "-o", "o.png", *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: The loss became NaN at step 3. Lower the learning rate.\n"

@@ -3,6 +3,7 @@ isolation, listing and pruning, threads and processes sharing one root, ZIP arch
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -107,13 +108,22 @@ def test_an_upload_is_named_never_embedded(store: RunStore, result: RunResult) -
 
 
 def test_ids_are_random_url_safe_and_never_repeat(store: RunStore, light: RunResult) -> None:
-    ids = [store.put(light) for _ in range(4)] + [store.put_image(b"same bytes") for _ in range(2)]
-    assert len(set(ids)) == len(ids)  # the same result or bytes twice: two ids
+    ids = [store.put(light) for _ in range(4)]
+    assert len(set(ids)) == len(ids)  # the same result twice: two ids
     allowed = set(string.ascii_letters + string.digits + "-_")
     for run_id in ids:
         assert len(run_id) >= 22 and set(run_id) <= allowed  # 22 base64 characters: 132 bits >= 128
     # Nothing shared between ids: no counter, no digest prefix.
     assert len({run_id[:6] for run_id in ids}) == len(ids)
+
+
+def test_uploads_are_content_addressed(store: RunStore) -> None:
+    """The same bytes uploaded twice are one file, named by their SHA-256 (which a stored config names too)."""
+    first, again = store.put_image(b"same bytes"), store.put_image(b"same bytes")
+    assert first == again == nst_core.content_digest(b"same bytes")
+    assert store.put_image(b"other bytes") != first
+    assert len(list((store.root / "images").iterdir())) == 2
+    assert store.get_image(first) == b"same bytes"
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS, ids=lambda v: repr(v)[:20])
@@ -151,11 +161,11 @@ def test_a_write_that_fails_half_way_leaves_nothing(
     def failing_write(self: Path, data: bytes) -> int:
         calls.append(self)
         if len(calls) == 3:
-            raise OSError("disk full")
+            raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", failing_write)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(nst_core.StoreFullError, match="The server's storage is full, so this run cannot be kept"):
         store.put(result)
     assert store.list() == []
     assert not any((store.root / "runs").iterdir()) and not any((store.root / "tmp").iterdir())
@@ -426,3 +436,37 @@ def test_a_vanished_data_folder_is_a_typed_error_not_a_crash(tmp_path: Path) -> 
     with pytest.raises(nst_core.StoreUnavailableError, match="STYLE_LENS_DATA") as caught:
         store.list()
     assert isinstance(caught.value, NSTError)
+
+
+def test_uploads_count_in_the_limit_and_only_unused_ones_are_pruned(store: RunStore, light: RunResult) -> None:
+    """Prune removes, oldest first, the uploads no stored or pending run names, no live session holds and
+    nobody used for an hour, while runs and uploads together are over the limit; then runs as before."""
+    old = time.time() - 2 * 3600
+
+    def upload(data: bytes, used: float = old) -> str:
+        image_id = store.put_image(data)
+        os.utime(store.root / "images" / image_id, (used, used))
+        return image_id
+
+    named = upload(b"N" * 1000)
+    run_id = store.put(replace(light, config=replace(light.config, content=f"upload {named}")))
+    pending = upload(b"P" * 1000)
+    store.record_pending("p" * 32, replace(light.config, regions=[b"x"]), owner="ann", title=None,
+                         content=f"upload {pending}", style="mosaic")
+    held = upload(b"H" * 1000)
+    fresh = upload(b"F" * 1000, used=time.time())
+    oldest, newer = upload(b"O" * 1000, used=old - 10), upload(b"W" * 1000)
+    images = store.root / "images"
+    assert store.usage() == store.entry(run_id).size + sum(p.stat().st_size for p in images.iterdir())
+
+    # Under the limit: nothing goes.
+    assert store.prune(max_bytes=store.usage(), keep_images={held}) == 0
+    assert len(list(images.iterdir())) == 7  # six uploads and the pending run's region mask ("x")
+    # 1500 bytes over: the two unused uploads go, oldest first, and that is enough; no run is deleted.
+    assert store.prune(max_bytes=store.usage() - 1500, keep_images={held}) == 0
+    assert not (images / oldest).exists() and not (images / newer).exists()
+    assert all((images / kept).exists() for kept in (named, pending, held, fresh))
+    # Far over: the run goes too, and then the upload only it named (held, fresh and pending stay).
+    assert store.prune(max_bytes=0, keep_images={held}) == 1
+    assert sorted(p.name for p in images.iterdir()) == sorted([pending, held, fresh, nst_core.content_digest(b"x")])
+    store.get_image(pending)
