@@ -208,7 +208,7 @@ def test_cli_flags_reach_the_run_config(tmp_path, monkeypatch, capsys) -> None:
         None, 0.0, "none", "gram", None
     )  # fmt: skip
     assert defaults.parameterization is None  # the optimiser's default
-    assert cli.main(["stylize", "chelsea", "orange_strokes", "-o", str(tmp_path / "o.png"), "--tv", "-1"]) == 1
+    assert cli.main(["stylize", "chelsea", "orange_strokes", "-o", str(tmp_path / "o.png"), "--tv", "-1"]) == 2
     assert "--tv:" in capsys.readouterr().err
 
 
