@@ -38,6 +38,14 @@ VIEW_LABELS: Final[dict[View, str]] = {
     "correlation": "correlation (Pearson, −1…1)",
 }
 
+VIEW_MENU: Final[dict[View, str]] = {
+    "raw": "G (raw)",
+    "per_position": "G per position",
+    "covariance": "covariance",
+    "correlation": "correlation",
+}
+"""Short names for menus: a bound menu writes them into the page's URL, so they stay short and readable."""
+
 # Relative variance below which a channel counts as constant: float32 activations carry ~1e-7 noise.
 _ZERO_VARIANCE: Final = 1e-12
 

@@ -52,7 +52,8 @@ ORIENTATION_FLOOR: Final = 0.2
 BATCH: Final = 32
 
 
-def _rgb_of(hue: int | str) -> tuple[float, float, float]:
+def hue_rgb(hue: int | str) -> tuple[float, float, float]:
+    """RGB in 0-1 of a hue in degrees (full saturation and value), or of ``WHITE``."""
     if hue == WHITE:
         return (1.0, 1.0, 1.0)
     red, green, blue = colorsys.hsv_to_rgb(float(hue) / 360.0, 1.0, 1.0)
@@ -120,8 +121,8 @@ def layer_responses(extractor: VGGExtractor, layer: str) -> GratingResponses:
     """Show every probe grating to ``extractor`` and keep each channel's mean response at ``layer``."""
     side, periods = probe_side(layer), probe_periods(layer)
     colour_period = periods[1]
-    achromatic = [grating(side, o, p, _rgb_of(WHITE)) for o in ORIENTATIONS for p in periods]
-    coloured = [grating(side, o, colour_period, _rgb_of(h)) for h in HUES for o in ORIENTATIONS]
+    achromatic = [grating(side, o, p, hue_rgb(WHITE)) for o in ORIENTATIONS for p in periods]
+    coloured = [grating(side, o, colour_period, hue_rgb(h)) for h in HUES for o in ORIENTATIONS]
     means = _interior_means(extractor, layer, achromatic + coloured)
     n_c = means.shape[-1]
     return GratingResponses(
@@ -285,7 +286,7 @@ def channel_tuning(
         orientation_label(orientation_deg, orientation_selectivity),
         orientation_selectivity,
         WHITE if hue == WHITE else HUE_NAMES[int(hue)],
-        _rgb_of(hue),
+        hue_rgb(hue),
         colour_selectivity,
         responses.periods[best_period],
         peak,
