@@ -24,7 +24,7 @@ from nst_core.explain import (
     top_patches,
     tuning_sentence,
 )
-from nst_core.figures import patch_locations, patch_strip, tuning_figure
+from nst_core.figures import patch_grid, patch_locations, tuning_figure
 from nst_core.gram_views import border_dominated
 
 from .resources import analysed_rgb, analysis_shape, get_extractor, layer_activations
@@ -93,13 +93,13 @@ def _channel_column(image: PickedImage, layer: str, k: int, found: ChannelTuning
     if not shown:
         st.info(f"Channel {k} does not fire anywhere in {image.label}.")
         return
-    strip, where = st.columns([3, 1])
-    strip.image(patch_strip(shown), width="stretch")
-    strip.caption(
-        f"Where it fires most in {image.label}, strongest first: "
+    grid, where = st.columns([2, 1])
+    grid.image(patch_grid(shown), width="stretch")
+    where.image(patch_locations(analysed_rgb(image), shown), width="stretch")
+    st.caption(
+        f"Where it fires most in {image.label}, strongest first (receptive fields, numbered in the picture): "
         + ", ".join(f"{p.activation:.3g} at ({p.i}, {p.j})" for p in shown)
     )
-    where.image(patch_locations(analysed_rgb(image), shown), width="stretch")
 
 
 def channel_detail(image: PickedImage, layer: str, k: int, k2: int, key: str) -> None:

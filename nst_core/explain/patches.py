@@ -55,9 +55,9 @@ def top_patches(extractor: VGGExtractor, image: Tensor, layer: str, k: int, n: i
     """The ``n`` image patches (receptive-field sized) where channel ``k`` of ``layer`` fires most,
     strongest first. ``image`` is (1, 3, H, W) or (3, H, W) in [0, 1].
 
-    Each next patch is the strongest position outside the receptive fields' half-width around the ones
-    already taken, so that the patches show different places rather than one place n times. Fewer than
-    ``n`` come back when the channel fires at fewer distinct places (none when it is silent).
+    Each next patch is the strongest position whose receptive field overlaps none of the patches already
+    taken by a stride or more, so that the patches show different places rather than one stroke n times.
+    Fewer than ``n`` come back when the channel fires at fewer distinct places (none when it is silent).
     """
     check_layer(layer)
     if not 0 <= k < LAYER_CHANNELS[layer]:
@@ -68,7 +68,7 @@ def top_patches(extractor: VGGExtractor, image: Tensor, layer: str, k: int, n: i
     height, width = pixels.shape[-2:]
     rgb = (pixels[0].permute(1, 2, 0).clamp(0, 1).to("cpu").numpy() * 255).round().astype(np.uint8)
     size, stride = receptive_field(layer)
-    radius = max(1, size // (2 * stride))  # in map positions
+    radius = max(1, size // stride - 1)  # in map positions: the next patch starts less than a stride before
     remaining = a.clone()
     patches: list[Patch] = []
     while len(patches) < n:

@@ -110,7 +110,9 @@ def _interior_means(extractor: VGGExtractor, layer: str, images: list[Tensor]) -
     with torch.inference_mode():
         for start in range(0, len(images), BATCH):
             batch = torch.cat(images[start : start + BATCH]).to(extractor.device)
-            a = extractor(batch, [layer])[layer].to("cpu", torch.float64)
+            # A conv layer's output is signed and an edge filter's averages to 0 over a grating: what the
+            # channel passes on is its positive part (the next ReLU's), which is what "fires" means.
+            a = extractor(batch, [layer])[layer].to("cpu", torch.float64).clamp(min=0.0)
             h, w = a.shape[-2:]
             mh, mw = max(1, h // 8), max(1, w // 8)
             means.append(a[:, :, mh : h - mh, mw : w - mw].mean(dim=(-2, -1)).numpy())
@@ -169,8 +171,8 @@ class ChannelTuning:
     its colour in 0-1; ``period_px``: the preferred stripe period in input pixels. Selectivities are the
     usual index (R_pref - R_opp) / (R_pref + R_opp) in 0-1, with R_opp the response to the orthogonal
     orientation or the complementary hue: 0 responds to both alike, 1 not at all to the opposite.
-    ``orientation_curve`` (per ``ORIENTATIONS``) and ``colour_curve`` (per ``HUES``, then white) are the
-    mean responses behind them.
+    ``orientation_curve`` (per ``ORIENTATIONS``, for stripes of ``orientation_stimulus`` at ``period_px``)
+    and ``colour_curve`` (per ``HUES``, then white) are the mean responses behind them.
     """
 
     layer: str
@@ -185,6 +187,7 @@ class ChannelTuning:
     peak: float  # the strongest mean response to any grating
     orientation_curve: tuple[float, ...]
     colour_curve: tuple[float, ...]
+    orientation_stimulus: str = WHITE  # the hue of the stripes behind ``orientation_curve`` (``WHITE``: light-dark)
 
     @property
     def selectivity(self) -> Selectivity:
@@ -257,16 +260,16 @@ def channel_tuning(
         responses = layer_responses(extractor, layer)
     achromatic = responses.achromatic[:, :, k]  # (orientations, periods)
     colour = responses.colour[:, :, k]  # (hues, orientations)
-    best_period = int(np.argmax(achromatic.max(axis=0)))
     best_hue = int(np.argmax(colour.max(axis=1)))
-    # The orientation curve of whichever stimulus drives the channel harder: a colour-opponent channel
-    # may hardly answer light-dark stripes.
-    if colour[best_hue].max() > achromatic[:, best_period].max():
-        curve = colour[best_hue]
-    else:
-        curve = achromatic[:, best_period]
+    # The orientation curve is the one, among light-dark stripes of each period and coloured stripes of each
+    # hue, that the angle changes most: a colour-blob channel answers coloured stripes of any angle alike,
+    # and a colour-opponent edge channel may hardly answer light-dark ones.
+    curves = [achromatic[:, p] for p in range(achromatic.shape[1])] + list(colour)
+    chosen = int(np.argmax([curve.max() - curve.min() for curve in curves]))
+    curve = curves[chosen]
+    period = responses.periods[chosen] if chosen < achromatic.shape[1] else responses.colour_period
     angles = np.asarray(responses.orientations)
-    doubled, _ = _circular(curve, 2.0 * angles)
+    doubled, _ = _circular(curve - curve.min(), 2.0 * angles)
     orientation_deg = doubled / 2.0
     orientation_selectivity = _index(
         curve, _nearest(angles, orientation_deg, 180.0), _nearest(angles, orientation_deg + 90.0, 180.0)
@@ -288,10 +291,11 @@ def channel_tuning(
         WHITE if hue == WHITE else HUE_NAMES[int(hue)],
         hue_rgb(hue),
         colour_selectivity,
-        responses.periods[best_period],
+        period,
         peak,
         tuple(float(v) for v in curve),
         (*(float(v) for v in hue_curve), white),
+        WHITE if chosen < achromatic.shape[1] else HUE_NAMES[responses.hues[chosen - achromatic.shape[1]]],
     )
 
 

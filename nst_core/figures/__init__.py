@@ -37,7 +37,7 @@ from .runs import (
     loss_curve_figure,
     style_layer_bars,
 )
-from .tuning import patch_locations, patch_strip, tuning_figure
+from .tuning import patch_grid, patch_locations, tuning_figure
 
 __all__ = [
     "DIVERGING",
@@ -74,7 +74,7 @@ __all__ = [
     "loss_curve_figure",
     "panel_title",
     "patch_locations",
-    "patch_strip",
+    "patch_grid",
     "style_layer_bars",
     "tuning_figure",
     "view_colours",

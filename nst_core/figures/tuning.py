@@ -24,7 +24,7 @@ def _hex(rgb: tuple[float, float, float]) -> str:
     return "#" + "".join(f"{round(255 * c):02x}" for c in rgb)
 
 
-def tuning_figure(tuning: ChannelTuning, height: int | None = 260) -> go.Figure:
+def tuning_figure(tuning: ChannelTuning, height: int | None = 230) -> go.Figure:
     """Two bar charts of channel k's mean response: to stripes at each orientation (at its preferred colour
     or light-dark, and period), and to stripes of each hue (and white), each bar in its hue."""
     angles = np.arange(len(tuning.orientation_curve)) * 180.0 / len(tuning.orientation_curve)
@@ -32,6 +32,7 @@ def tuning_figure(tuning: ChannelTuning, height: int | None = 260) -> go.Figure:
     names = [*HUE_NAMES.values(), WHITE]
     colours = [_hex(hue_rgb(hue)) for hue in [*HUE_NAMES, WHITE]]
     preferred = int(np.argmax(tuning.orientation_curve))
+    stripes = "light–dark" if tuning.orientation_stimulus == WHITE else tuning.orientation_stimulus
     orientation = go.Bar(
         x=angle_labels,
         y=list(tuning.orientation_curve),
@@ -49,11 +50,18 @@ def tuning_figure(tuning: ChannelTuning, height: int | None = 260) -> go.Figure:
     layout = base_layout(
         "",
         height,
-        {"l": 60, "r": 10, "t": 36, "b": 80},
+        {"l": 60, "r": 10, "t": 30, "b": 78},
         showlegend=False,
-        xaxis=_axis("", domain=[0.0, 0.40], tickangle=-60, tickfont={"size": FONT_SIZE - 2}),
-        yaxis=_axis("mean response", rangemode="tozero"),
-        xaxis2=_axis("", domain=[0.48, 1.0], anchor="y2", tickangle=-60, tickfont={"size": FONT_SIZE - 2}),
+        xaxis=_axis(
+            f"{stripes} stripes, {tuning.period_px:g} px",
+            domain=[0.0, 0.40],
+            tickangle=-60,
+            tickfont={"size": FONT_SIZE - 2},
+        ),
+        yaxis=_axis("response", rangemode="tozero"),
+        xaxis2=_axis(
+            "stripes of each hue", domain=[0.48, 1.0], anchor="y2", tickangle=-60, tickfont={"size": FONT_SIZE - 2}
+        ),
         yaxis2=_axis("", anchor="x2", rangemode="tozero"),
         annotations=[
             panel_title(f"orientation: {tuning.orientation} ({tuning.orientation_selectivity:.2f})", "", FONT_SIZE - 2),
@@ -63,19 +71,22 @@ def tuning_figure(tuning: ChannelTuning, height: int | None = 260) -> go.Figure:
     return go.Figure(data=[orientation, colour], layout=layout)
 
 
-def patch_strip(patches: Sequence[Patch], side: int = PATCH_PX, gap: int = 6) -> np.ndarray:
-    """The patches side by side, each enlarged to ``side`` px with nearest-neighbour (a 3-pixel patch stays 3
-    visible pixels), as one (side, n * (side + gap) - gap, 3) uint8 image on white."""
+def patch_grid(patches: Sequence[Patch], columns: int = 3, side: int = PATCH_PX, gap: int = 6) -> np.ndarray:
+    """The patches in rows of ``columns``, strongest first, each enlarged to ``side`` px with nearest-neighbour
+    (a 3-pixel patch stays 3 visible pixels), as one uint8 RGB image on white."""
     if not patches:
         return np.full((side, side, 3), 255, dtype=np.uint8)
-    strip = Image.new("RGB", (len(patches) * (side + gap) - gap, side), "white")
+    columns = min(columns, len(patches))
+    rows = -(-len(patches) // columns)
+    grid = Image.new("RGB", (columns * (side + gap) - gap, rows * (side + gap) - gap), "white")
     for n, patch in enumerate(patches):
         height, width = patch.pixels.shape[:2]
         scale = side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         tile = Image.fromarray(patch.pixels).resize(size, Image.Resampling.NEAREST)
-        strip.paste(tile, (n * (side + gap) + (side - size[0]) // 2, (side - size[1]) // 2))
-    return np.asarray(strip)
+        row, column = divmod(n, columns)
+        grid.paste(tile, (column * (side + gap) + (side - size[0]) // 2, row * (side + gap) + (side - size[1]) // 2))
+    return np.asarray(grid)
 
 
 def patch_locations(image: np.ndarray, patches: Sequence[Patch], width: int = 2) -> np.ndarray:

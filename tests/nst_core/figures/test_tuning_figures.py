@@ -6,7 +6,7 @@ import numpy as np
 
 from nst_core.explain.patches import Patch
 from nst_core.explain.tuning import HUES, ORIENTATIONS, ChannelTuning
-from nst_core.figures import patch_locations, patch_strip, tuning_figure
+from nst_core.figures import patch_grid, patch_locations, tuning_figure
 
 
 def _tuning() -> ChannelTuning:
@@ -26,12 +26,13 @@ def test_tuning_figure_has_one_bar_per_orientation_and_per_hue_in_that_hue() -> 
     assert titles == ["orientation: vertical (1.00)", "colour: red (0.80)"]
 
 
-def test_patch_strip_enlarges_each_patch_crisply_side_by_side() -> None:
+def test_patch_grid_enlarges_each_patch_crisply_side_by_side() -> None:
     pixels = np.zeros((3, 3, 3), dtype=np.uint8)
     pixels[1, 1] = 255
     patches = [Patch(2, 2, 5.0, (0, 0, 3, 3), pixels), Patch(5, 5, 4.0, (3, 3, 6, 6), pixels[:, :2])]
-    strip = patch_strip(patches, side=30, gap=6)
-    assert strip.shape == (30, 66, 3) and strip.dtype == np.uint8
-    assert (strip[10:20, 10:20] == 255).all() and (strip[:10, :10] == 0).all()  # nearest: no blur
+    grid = patch_grid(patches, columns=3, side=30, gap=6)
+    assert grid.shape == (30, 66, 3) and grid.dtype == np.uint8  # two patches: one row of two
+    assert (grid[10:20, 10:20] == 255).all() and (grid[:10, :10] == 0).all()  # nearest: no blur
+    assert patch_grid(patches * 2, columns=3, side=30, gap=6).shape == (66, 102, 3)
     boxed = patch_locations(np.zeros((8, 8, 3), dtype=np.uint8), patches)
     assert boxed.shape == (8, 8, 3) and boxed[0, 0].tolist() == [255, 45, 149]
