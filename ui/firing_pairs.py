@@ -25,7 +25,8 @@ def firing_pairs(image: PickedImage, layer: str, a: Tensor, pick: Callable[[int,
     """Rank the pairs of ``layer`` by correlation over ``image`` and draw them, each with a button that
     calls ``pick(k, k′)``."""
     st.subheader("Channels that fire together most")
-    skip = st.toggle("Leave out border-dominated channels", value=True, key="skip_border", help=ZERO_PADDING)
+    skip = st.toggle("Leave out border-dominated channels", value=True, key="skip_border")
+    st.caption(ZERO_PADDING)
     dominated = border_dominated(a)
     active = np.flatnonzero(active_channels(a, ACTIVE_FRACTION) & ~(dominated if skip else False))
     correlation = gram(image, layer, "correlation")[np.ix_(active, active)]

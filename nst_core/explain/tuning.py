@@ -6,7 +6,8 @@ A channel's *tuning* is how its mean activation changes with a stimulus property
 - achromatic gratings over ``ORIENTATIONS`` x the layer's ``periods``, for orientation and spatial frequency;
 - coloured gratings over ``HUES`` x ``ORIENTATIONS`` at the layer's middle period, for colour.
 
-Every colour has the same RGB norm, so that a channel that only sums brightness has no favourite hue.
+Every colour has the same RGB norm (the same contrast energy): a hue wins by its direction in colour space,
+not by being more intense.
 Means are taken over the interior of the map: zero padding makes the border fire on its own.
 
 ``layer_responses`` does the forward passes (the expensive part, once per layer and weights);
