@@ -25,7 +25,7 @@ from nst_core.gram_views import (
     VIEWS,
 )
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
-from ui.channel_detail import border_note, channel_detail, largest_product_note
+from ui.channel_detail import channel_detail, largest_product_note
 from ui.firing_pairs import firing_pairs
 from ui.latex import number
 from ui.pickers import analysed_image_picker
@@ -114,7 +114,6 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
         f"both channels fire there; grey cells of the product are exactly 0. {largest_product_note(pair)} "
         "Channels are numbered from 0, positions from 1."
     )
-    st.markdown(border_note(pair))
 
 
 def _clamp_cell(n_c: int, layer: str) -> None:

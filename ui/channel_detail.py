@@ -1,6 +1,6 @@
 """The drill-down of one Gram entry G[k, k′]: what channels k and k′ detect, where they fire most in the
 image, and how much of G[k, k′] the image's border makes. The Gram explorer and the lesson both call
-``channel_detail``; ``border_note`` and ``largest_product_note`` serve their formula captions.
+``channel_detail``; ``largest_product_note`` serves the explorer's formula caption.
 
 Tunings are cached per (weights, device, layer, k) and the grating responses per (weights, device,
 layer): strings and numbers only, never tensors.
@@ -82,7 +82,7 @@ def largest_product_note(pair: PairSummary) -> str:
     i, j = pair.largest_at
     where = f"row i = {i + 1}, column j = {j + 1}"
     if pair.largest_on_border:
-        return f"The largest product, {pair.largest:.4g}, is on the map's border ({where}): see the border's share."
+        return f"The largest product, {pair.largest:.4g}, is on the map's border ({where}): see below."
     return f"The largest product, {pair.largest:.4g}, is at {where}."
 
 
@@ -111,16 +111,15 @@ def channel_detail(image: PickedImage, layer: str, k: int, k2: int, key: str) ->
     found = {channel: tuning(weights, device, layer, channel) for channel in (k, k2)}
     st.subheader(f"What channels {k} and {k2} detect")
     st.markdown(f"#### {tuning_sentence(found[k], found[k2], pair.g, pair.correlation)}")
+    st.markdown(border_note(pair))
+    if border_dominated(a)[[k, k2]].any() or pair.border_share > 2 * pair.border_fraction:
+        st.caption(ZERO_PADDING)
     st.caption(
-        "Measured by showing the network stripes at 8 orientations, 4 periods and 12 hues (and light–dark), "
-        "all channels at once: a channel's favourite is the stripes it answers most. Selectivity, in brackets: "
-        "0 answers the orthogonal orientation (the opposite hue) as much, 1 not at all."
+        "What a channel detects is measured by showing the network stripes at 8 orientations, 4 periods and 12 "
+        "hues (and light–dark), all channels at once: its favourite is the stripes it answers most. Selectivity, "
+        "in brackets: 0 answers the orthogonal orientation (the opposite hue) as much, 1 not at all."
         + (" With random weights the tunings are real but rough." if weights == "random" else "")
     )
     for n, (column, channel) in enumerate(zip(st.columns(2, gap="medium"), (k, k2), strict=True)):
         with column:
             _channel_column(image, layer, channel, found[channel], f"{key}_tuning_{n}")
-    st.markdown(border_note(pair))
-    dominated = border_dominated(a)
-    if dominated[[k, k2]].any() or pair.border_share > 2 * pair.border_fraction:
-        st.caption(ZERO_PADDING)
