@@ -23,6 +23,7 @@ from .store import owner_token
 
 POLL_SECONDS: Final = 1.0
 STARTED_KEY: Final = "ladder_started"
+"""Session key: the ladders (style digest, weights, device) this visitor asked for."""
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -73,17 +74,18 @@ def ladder_step(style: PickedImage, number: int) -> None:
         "five layers (Gatys et al. 2016, Fig. 1). Early layers keep colours and fine grain; each deeper layer "
         "adds structure at a larger scale, because its positions see larger parts of the image."
     )
-    ladder = _ladder(style.digest, current_weights(), current_device(), style)
-    rungs = ladder.rungs()
-    if all(rung.status == "waiting" for rung in rungs) and not st.session_state.get(STARTED_KEY):
-        configs = ladder.configs
+    which = (style.digest, current_weights(), current_device())
+    ladder = _ladder(*which, style)
+    asked = st.session_state.setdefault(STARTED_KEY, set())
+    if all(rung.status == "waiting" for rung in ladder.rungs()) and which not in asked:
         st.button(
             "Grow the five textures",
             icon=":material/play_arrow:",
             key="ladder_start",
-            on_click=st.session_state.__setitem__,
-            args=(STARTED_KEY, True),
-            help=f"Five background runs of {configs[0].steps} L-BFGS steps at {LADDER_SIZE} px, one after another.",
+            on_click=asked.add,
+            args=(which,),
+            help=f"Five background runs of {ladder.configs[0].steps} L-BFGS steps at {LADDER_SIZE} px, one after "
+            "another.",
         )
         return
     if ladder.finished:
