@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor
 
 from ..extractor import VGGExtractor
@@ -51,9 +52,28 @@ def _box(i: int, j: int, layer: str, height: int, width: int) -> tuple[int, int,
     return max(0, top), max(0, left), min(height, top + size), min(width, left + size)
 
 
-def top_patches(extractor: VGGExtractor, image: Tensor, layer: str, k: int, n: int = 6) -> list[Patch]:
+def _as_batch(image: Tensor | np.ndarray | Image.Image) -> Tensor:
+    """(1, 3, H, W) float32 in [0, 1] from a tensor (1, 3, H, W) or (3, H, W) in [0, 1], a PIL image or an
+    (H, W, 3) uint8 array."""
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGB"))
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"an image array must be (H, W, 3), got shape {image.shape}")
+        scale = 255.0 if image.dtype == np.uint8 else 1.0
+        image = torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1) / scale
+    batch = image if image.dim() == 4 else image.unsqueeze(0)
+    if batch.shape[0] != 1 or batch.shape[1] != 3:
+        raise ValueError(f"image must be (1, 3, H, W) or (3, H, W), got shape {tuple(image.shape)}")
+    return batch.detach().to("cpu", torch.float32)
+
+
+def top_patches(
+    extractor: VGGExtractor, image: Tensor | np.ndarray | Image.Image, layer: str, k: int, n: int = 6
+) -> list[Patch]:
     """The ``n`` image patches (receptive-field sized) where channel ``k`` of ``layer`` fires most,
-    strongest first. ``image`` is (1, 3, H, W) or (3, H, W) in [0, 1].
+    strongest first. ``image``: a tensor (1, 3, H, W) or (3, H, W) in [0, 1] (as ``load_image`` gives),
+    a PIL image or an (H, W, 3) uint8 array.
 
     Each next patch is the strongest position whose receptive field overlaps none of the patches already
     taken by a stride or more, so that the patches show different places rather than one stroke n times.
@@ -62,11 +82,11 @@ def top_patches(extractor: VGGExtractor, image: Tensor, layer: str, k: int, n: i
     check_layer(layer)
     if not 0 <= k < LAYER_CHANNELS[layer]:
         raise ValueError(f"{layer} has channels 0 to {LAYER_CHANNELS[layer] - 1}, got k = {k}")
-    pixels = image if image.dim() == 4 else image.unsqueeze(0)
+    pixels = _as_batch(image)
     with torch.inference_mode():
-        a = extractor(pixels.to(extractor.device, torch.float32), [layer])[layer][0, k].to("cpu", torch.float64)
+        a = extractor(pixels.to(extractor.device), [layer])[layer][0, k].to("cpu", torch.float64)
     height, width = pixels.shape[-2:]
-    rgb = (pixels[0].permute(1, 2, 0).clamp(0, 1).to("cpu").numpy() * 255).round().astype(np.uint8)
+    rgb = (pixels[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     size, stride = receptive_field(layer)
     radius = max(1, size // stride - 1)  # in map positions: the next patch starts less than a stride before
     remaining = a.clone()

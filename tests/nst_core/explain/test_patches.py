@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from PIL import Image
 
 from nst_core.explain import receptive_field, top_patches
 from nst_core.explain.patches import Patch
@@ -43,3 +45,16 @@ def test_a_channel_that_never_fires_has_no_patches(random_extractor) -> None:
         a = random_extractor(black, "relu1_1")["relu1_1"][0]
     silent = int(torch.nonzero(a.amax(dim=(-2, -1)) == 0)[0])
     assert top_patches(random_extractor, black, "relu1_1", silent) == []
+
+
+def test_a_pil_image_or_an_array_finds_the_same_patches_as_its_tensor(random_extractor) -> None:
+    pixels = (torch.rand(40, 48, 3, generator=torch.Generator().manual_seed(3)) * 255).round().to(torch.uint8)
+    array = pixels.numpy()
+    tensor = pixels.permute(2, 0, 1).float() / 255
+    expected = top_patches(random_extractor, tensor, "relu1_2", 7, n=4)
+    for image in (array, Image.fromarray(array)):
+        found = top_patches(random_extractor, image, "relu1_2", 7, n=4)
+        assert [(p.i, p.j, p.box) for p in found] == [(p.i, p.j, p.box) for p in expected]
+        assert [p.activation for p in found] == pytest.approx([p.activation for p in expected])
+    with pytest.raises(ValueError, match="H, W, 3"):
+        top_patches(random_extractor, array[..., 0], "relu1_2", 7)
