@@ -35,7 +35,7 @@ ZERO_PADDING: Final = (
     "Why borders light up: every 3×3 convolution pads its input with zeros, so at the edge each filter sees a "
     "step from the image to black that the image does not have; random filters answer it like any pattern and "
     "each layer adds its own, so the deep maps of an untrained network are brightest along their border "
-    "(trained filters learn largely to ignore it)."
+    "(trained filters learn to make less of it)."
 )
 
 
