@@ -21,11 +21,12 @@ from nst_core.figures import (
 from nst_core.gram_views import (
     ORDERINGS,
     VIEW_LABELS,
+    VIEW_MENU,
     VIEWS,
-    active_channels,
-    top_pairs,
 )
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from ui.channel_detail import channel_detail, largest_product_note
+from ui.firing_pairs import firing_pairs
 from ui.latex import number
 from ui.pickers import analysed_image_picker, analysis_note
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
@@ -34,8 +35,6 @@ from ui.state import PickedImage
 from ui.url_params import index_from_link, initial_choice, keep_in_link, note_unknown_choice
 
 DEFAULT_LAYER: Final = "relu3_1"
-TOP_PAIRS: Final = 6
-ACTIVE_FRACTION: Final = 0.1
 GRID_SIZES: Final = [16, 32, 64, 128]
 MAGNIFIER_CELLS: Final = 16
 
@@ -83,9 +82,10 @@ def _controls() -> tuple[str, str, str]:
         view = st.selectbox(
             "View",
             VIEWS,
+            format_func=VIEW_MENU.get,
             key="view",
             bind="query-params",
-            help="  \n".join(f"**{name}**: {label}" for name, label in VIEW_LABELS.items()),
+            help="  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items()),
         )
     order = st.radio(
         "Channel order",
@@ -113,11 +113,9 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
         f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}"
         f"\\dots + {shown[-1]} = {number(pair.g, 6)}"
     )
-    i, j = pair.largest_at
     st.caption(
         f"{pair.nonzero} of {pair.n_positions} positions (n_H × n_W = {n_h} × {n_w}) have a non-zero product: "
-        f"both channels fire there; grey cells of the product are exactly 0. The largest product, "
-        f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
+        f"both channels fire there; grey cells of the product are exactly 0. {largest_product_note(pair)} "
         "Channels are numbered from 0, positions from 1."
     )
 
@@ -171,26 +169,6 @@ def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int
     st.plotly_chart(
         figure, theme=None, key="gram_window", on_select=partial(_on_click, "gram_window"), selection_mode="points"
     )
-
-
-def _top_pairs(image: PickedImage, layer: str, a: Tensor) -> None:
-    st.subheader("Channels that fire together most")
-    active = np.flatnonzero(active_channels(a, ACTIVE_FRACTION))
-    correlation = gram(image, layer, "correlation")[np.ix_(active, active)]
-    pairs = [(int(active[i]), int(active[j]), r) for i, j, r in top_pairs(correlation, TOP_PAIRS)]
-    if not pairs:
-        st.info(f"Fewer than two channels of {layer} fire at {ACTIVE_FRACTION:.0%} of the positions of this image.")
-        return
-    st.caption(
-        f"The pairs with the highest correlation over this image, among the {active.size} channels that fire at "
-        f"{ACTIVE_FRACTION:.0%} of the positions or more; each with its two maps."
-    )
-    tiles = [c for k_a, k_b, _ in pairs for c in (k_a, k_b)]
-    labels = [f"#{n} ch {c} (r={r:.2f})" for n, (k_a, k_b, r) in enumerate(pairs, start=1) for c in (k_a, k_b)]
-    st.plotly_chart(channel_mosaic(a.numpy()[tiles], tiles, labels, columns=4), theme=None, key="top_pairs")
-    buttons = st.columns(len(pairs))
-    for n, (column, (k_a, k_b, _)) in enumerate(zip(buttons, pairs, strict=True), start=1):
-        column.button(f"Pick #{n}", key=f"pick_{n}", on_click=_pick_pair, args=(k_a, k_b), width="stretch")
 
 
 def _channel_grid(a: Tensor, layer: str, order: np.ndarray, order_method: str) -> None:
@@ -257,8 +235,9 @@ def main() -> None:
             height="stretch",
         )
     _formula(layer, a, pair)
+    channel_detail(image, layer, k, k2, key="explorer")
 
-    _top_pairs(image, layer, a)
+    firing_pairs(image, layer, a, _pick_pair)
     _channel_grid(a, layer, order, order_method)
     with st.expander("The five style layers at a glance", expanded=False):
         _thumbnails(image, view)

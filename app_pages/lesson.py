@@ -20,7 +20,9 @@ from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
+from ui.channel_detail import channel_detail
 from ui.latex import number
+from ui.layer_ladder import ladder_step
 from ui.pickers import analysis_note
 from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
 from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
@@ -137,6 +139,7 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
         "product is large wherever there is a stroke, and so is their Gram entry: *whenever there is vertical "
         "texture, it tends to be orange*. A generated image has this style when its own entry matches."
     )
+    channel_detail(style, layer, v.channel, o.channel, key="lesson")
     if current_weights() == "random":
         st.caption(
             "These weights are random (untrained): the probes still find the most selective channels, but no "
@@ -272,6 +275,7 @@ def main() -> None:
     _step_layer_cost(breakdown, layer)
     _step_total_style(breakdown)
     _step_total(breakdown)
+    ladder_step(style, 7)
 
 
 main()

@@ -37,6 +37,7 @@ from .runs import (
     loss_curve_figure,
     style_layer_bars,
 )
+from .tuning import patch_grid, patch_locations, tuning_figure
 
 __all__ = [
     "DIVERGING",
@@ -72,6 +73,9 @@ __all__ = [
     "gram_window",
     "loss_curve_figure",
     "panel_title",
+    "patch_locations",
+    "patch_grid",
     "style_layer_bars",
+    "tuning_figure",
     "view_colours",
 ]

@@ -321,12 +321,18 @@ def channel_pair_figure(
     product = map_k.astype(np.float64) * map_k2.astype(np.float64)
     zero = product == 0
     n_h, n_w = product.shape
+    # Positions are numbered from 1, as the sum of G runs i = 1 … n_H, j = 1 … n_W.
+    rows, columns = np.arange(1, n_h + 1), np.arange(1, n_w + 1)
     hover = "row i = %{y}<br>column j = %{x}<br>value = %{z:.4g}<extra></extra>"
 
     def heatmap(values: np.ndarray, colour_axis: str) -> go.Heatmap:
-        return go.Heatmap(z=values.astype(np.float32), coloraxis=colour_axis, zsmooth=False, hovertemplate=hover)
+        return go.Heatmap(
+            z=values.astype(np.float32), x=columns, y=rows, coloraxis=colour_axis, zsmooth=False, hovertemplate=hover
+        )
 
     zeros = go.Heatmap(
+        x=columns,
+        y=rows,
         z=np.where(zero, 0.0, np.nan).astype(np.float32),
         colorscale=[[0.0, ZERO_COLOUR], [1.0, ZERO_COLOUR]],
         showscale=False,
@@ -344,8 +350,8 @@ def channel_pair_figure(
         # The picture stretched over the maps' n_H × n_W cells, so that its axes read like theirs.
         picture = go.Image(
             source=_png_data_uri(np.ascontiguousarray(image)),
-            x0=-0.5 + n_w / image.shape[1] / 2,
-            y0=-0.5 + n_h / image.shape[0] / 2,
+            x0=0.5 + n_w / image.shape[1] / 2,
+            y0=0.5 + n_h / image.shape[0] / 2,
             dx=n_w / image.shape[1],
             dy=n_h / image.shape[0],
             hoverinfo="skip",
@@ -360,11 +366,11 @@ def channel_pair_figure(
         for trace in traces:
             trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
             data.append(trace)
-        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[-0.5, n_w - 0.5])
+        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[0.5, n_w + 0.5])
         layout[f"yaxis{suffix}"] = _axis(
             "i (height)" if index == 0 else "",
             anchor=f"x{suffix}",
-            range=[n_h - 0.5, -0.5],
+            range=[n_h + 0.5, 0.5],
             scaleanchor=f"x{suffix}",
             # Every panel has the same rows: only the first labels them, so no labels crowd a neighbour.
             showticklabels=index == 0,

@@ -23,7 +23,7 @@ def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyP
     at.switch_page("app_pages/lesson.py").run()
     assert_no_exception(at)
     headers = [h.value for h in at.header]
-    assert len(headers) == 6 and headers[0].startswith("1 · Style is a correlation")
+    assert len(headers) == 7 and headers[0].startswith("1 · Style is a correlation")
     assert any("uncentred cross-covariance" in m.value for m in at.markdown)
 
     latex = [block.value.strip("$\n") for block in at.latex]

@@ -170,9 +170,12 @@ def test_pair_figure_shares_one_scale_for_both_maps_and_one_for_the_product() ->
     assert titles == ["image", "channel 4", "channel 7", "product 4 × 7"]
     picture = next(t for t in fig.data if t.type == "image")
     decoded = Image.open(io.BytesIO(base64.b64decode(picture.source.split(",", 1)[1])))
-    # the picture spans exactly the map's cells, from -0.5 to n - 0.5 on both axes
-    assert picture.x0 - picture.dx / 2 == pytest.approx(-0.5) and picture.dx * decoded.width == pytest.approx(9)
-    assert picture.y0 - picture.dy / 2 == pytest.approx(-0.5) and picture.dy * decoded.height == pytest.approx(6)
+    # the picture spans exactly the map's cells, numbered from 1 as the sum of G counts them: 0.5 to n + 0.5
+    assert picture.x0 - picture.dx / 2 == pytest.approx(0.5) and picture.dx * decoded.width == pytest.approx(9)
+    assert picture.y0 - picture.dy / 2 == pytest.approx(0.5) and picture.dy * decoded.height == pytest.approx(6)
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert all(list(t.x) == list(range(1, 10)) and list(t.y) == list(range(1, 7)) for t in maps)
+    assert list(fig.layout.xaxis2.range) == [0.5, 9.5] and list(fig.layout.yaxis2.range) == [6.5, 0.5]
 
 
 def test_pair_figure_draws_exact_zero_products_grey_and_the_rest_opaque() -> None:
