@@ -26,6 +26,7 @@ from nst_core.gram_views import (
     top_pairs,
 )
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from ui.clicks import pick_clicked_cell
 from ui.latex import number
 from ui.pickers import analysed_image_picker
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
@@ -45,18 +46,6 @@ def _open_layer(layer: str) -> None:
 
 def _pick_pair(k: int, k2: int) -> None:
     st.session_state["k"], st.session_state["k2"] = k, k2
-
-
-def _on_click(chart: str) -> None:
-    """A click on a heatmap's invisible marker layer picks the (k, k') its marker carries."""
-    event = st.session_state.get(chart)
-    for point in event["selection"]["points"] if event else []:
-        cell = point.get("customdata")
-        if cell:
-            # A row of a typed array reaches Python as {"0": k, "1": k', "2": value}, a list as a list.
-            k, k2 = (cell["0"], cell["1"]) if isinstance(cell, dict) else cell[:2]
-            _pick_pair(int(k), int(k2))
-            return
 
 
 def _thumbnails(image: PickedImage, view: str) -> None:
@@ -159,7 +148,11 @@ def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int
     st.markdown(f"**Around G[{k}, {k2}]** (click a cell)")
     figure = gram_window(matrix, view, window(k), window(k2), (k, k2), view_colours(matrix, view))
     st.plotly_chart(
-        figure, theme=None, key="gram_window", on_select=partial(_on_click, "gram_window"), selection_mode="points"
+        figure,
+        theme=None,
+        key="gram_window",
+        on_select=partial(pick_clicked_cell, "gram_window", "k", "k2"),
+        selection_mode="points",
     )
 
 
@@ -220,7 +213,7 @@ def main() -> None:
                 gram_heatmap(matrix, view, order, selected=(k, k2), height=None),
                 theme=None,
                 key="gram_click",
-                on_select=partial(_on_click, "gram_click"),
+                on_select=partial(pick_clicked_cell, "gram_click", "k", "k2"),
                 selection_mode="points",
                 height="stretch",
             )

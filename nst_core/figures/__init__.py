@@ -3,10 +3,10 @@ without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses 
 
 from .compare import run_gram_pair_figure, run_pair_bars
 from .gram import (
+    CLICK_MARKER_PX,
     DIVERGING,
     FONT_SIZE,
     MAPS_SCALE,
-    OVERLAY_CELLS,
     SATURATE_PERCENTILE,
     SELECTION_COLOUR,
     SEQUENTIAL,
@@ -44,7 +44,7 @@ __all__ = [
     "GENERATED_COLOUR",
     "MAPS_SCALE",
     "MAX_SCATTER_POINTS",
-    "OVERLAY_CELLS",
+    "CLICK_MARKER_PX",
     "SATURATE_PERCENTILE",
     "SELECTION_COLOUR",
     "SEQUENTIAL",

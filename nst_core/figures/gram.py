@@ -37,10 +37,12 @@ THUMBNAIL_CELLS: Final = 128
 TILE_CELLS: Final = 48
 SELECTION_COLOUR: Final = "#ff2d95"
 SATURATE_PERCENTILE: Final = 99.0
-OVERLAY_CELLS: Final = 128
-"""Click markers per side of a heatmap at most; above it one marker stands for a block of cells."""
 SVG_MARKERS_UP_TO: Final = 1024
 """Click layers with at most this many markers are drawn as SVG, larger ones with WebGL."""
+CLICK_MARKER_PX: Final = 2
+"""Diameter of the invisible click markers. Plotly's SVG scatter counts every marker whose edge is within
+3 px of the pointer as equally close, so a marker wider than a cell would let a click near a cell's edge
+pick its neighbour; the pointer finds the nearest marker from up to 20 px (``hoverdistance``) anyway."""
 TICK_LABELS_UP_TO: Final = 32
 """Axes of at most this many rows or columns name each one's channel."""
 WINDOW_TICK_STEP: Final = 4
@@ -123,22 +125,22 @@ def _matrix_figure(
     n_rows, n_cols = shown.shape
     label = VIEW_LABELS[view]
 
-    def hover(k: str, k2: str, value: str, note: str = "") -> str:
-        return f"{note}k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
+    def hover(k: str, k2: str, value: str) -> str:
+        return f"k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
 
     # The colour bar spans the plot area's height, which the square matrix fills (see ``_axis``).
     bar = colourbar(label, len=1.0, lenmode="fraction", y=0.5, yanchor="middle", ypad=0)
     heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
-        # One invisible marker per cell, or per block of cells in large matrices: plotly.js needs
-        # seconds for a quarter of a million WebGL markers. Each carries (k, k', value) of its cell.
-        stride = -(-max(n_rows, n_cols) // OVERLAY_CELLS)
-        r, c = np.meshgrid(
-            np.arange(stride // 2, n_rows, stride), np.arange(stride // 2, n_cols, stride), indexing="ij"
-        )
-        r, c = r.ravel(), c.ravel()
-        note = "" if stride == 1 else f"cell at the centre of this {stride}×{stride} block (click to magnify)<br>"
+        # One invisible marker on every cell, so that a click picks the cell under the pointer at any size:
+        # Plotly heatmaps send no click selection, scatter points do. The cell's value rides as the marker's
+        # colour (hover-only: the marker is transparent). In natural order a marker's (y, x) are its
+        # channels (k, k'), otherwise customdata carries them: a quarter of the figure's bytes at 512².
+        r, c = np.divmod(np.arange(n_rows * n_cols), n_cols)
+        natural = np.array_equal(rows, np.arange(n_rows)) and np.array_equal(cols, np.arange(n_cols))
+        channels = {} if natural else {"customdata": np.stack([rows[r], cols[c]], axis=1).astype(np.int16)}
+        k, k2 = ("%{y}", "%{x}") if natural else ("%{customdata[0]}", "%{customdata[1]}")
         heatmap.hoverinfo = "skip"
         # WebGL only when SVG would choke: every WebGL figure costs the browser a context of its own.
         scatter = go.Scattergl if len(r) > SVG_MARKERS_UP_TO else go.Scatter
@@ -147,11 +149,11 @@ def _matrix_figure(
                 x=c.astype(np.int16),
                 y=r.astype(np.int16),
                 mode="markers",
-                marker={"opacity": 0, "size": max(4.0, 560 * stride / max(n_rows, n_cols)), "color": SELECTION_COLOUR},
-                customdata=np.stack([rows[r], cols[c], shown[r, c]], axis=1).astype(np.float32),
-                hovertemplate=hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}", note),
+                marker={"opacity": 0, "size": CLICK_MARKER_PX, "color": shown.ravel(), "showscale": False},
+                hovertemplate=hover(k, k2, "%{marker.color:.4g}"),
                 hoverlabel={"bgcolor": "white", "font": {"color": "black", "size": FONT_SIZE}},
                 showlegend=False,
+                **channels,
             )
         )
     else:
@@ -210,9 +212,10 @@ def gram_heatmap(
     """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
 
     Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible scatter (Plotly heatmaps send no
-    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up
-    to ``OVERLAY_CELLS`` a side, else one per block of cells, at the block's centre. Marker x/y are display
-    positions (column, row) and ``customdata`` is (k, k', value) of the marker's cell. The cells of
+    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers) with one marker on every
+    cell, so a click selects exactly the cell under the pointer at every size. Marker x/y are display
+    positions (column, row) and ``marker.color`` the cell's value; when ``order`` is not the natural one,
+    ``customdata`` is (k, k') of the marker's cell (in natural order they are its (y, x)). The cells of
     ``selected`` = (k, k') and its mirror are outlined. Cells are square and the colour bar is as tall as
     the plot area: give the figure a plot area at least as wide as tall (``height`` None: the height of its
     container).
