@@ -99,7 +99,7 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
         f"\\dots + {shown[-1]} = {number(pair.g, 6)}"
     )
     i, j = pair.largest_at
-    st.caption(
+    st.markdown(
         f"{pair.nonzero} of {pair.n_positions} positions (n_H × n_W = {n_h} × {n_w}) have a non-zero product: "
         f"both channels fire there; grey cells of the product are exactly 0. The largest product, "
         f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
@@ -133,7 +133,7 @@ def _cell_values(matrix: np.ndarray, view: str, pair: PairSummary) -> None:
     st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{pair.g:.6g}")
     if view != "raw":
         st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(matrix[k, k2]):.4g}")
-    st.caption(f"Correlation of channels {k} and {k2} over the image: {pair.correlation:+.3f}")
+    st.markdown(f"Correlation of channels {k} and {k2} over the image: **{pair.correlation:+.3f}**")
 
 
 def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int) -> None:
@@ -217,7 +217,8 @@ def main() -> None:
                 selection_mode="points",
                 height="stretch",
             )
-        st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
+        # Text, not a caption: these are the lesson's numbers, read from the back of a room.
+        st.markdown(f"{layer}: **n_C = {n_c}** channels, each a map of **n_H × n_W = {n_h} × {n_w}** positions.")
     pair = pair_summary(a, k, k2)
     with side:
         _cell_values(matrix, view, pair)
