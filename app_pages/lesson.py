@@ -131,10 +131,11 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
         )
     pair = f"[{v.channel}, {o.channel}]"
     for column, name, summary in zip(st.columns(2), ("Style image", "Content image"), (s_pair, c_pair), strict=True):
-        column.markdown(f"**{name}**")
+        # The channel numbers in text: a metric's label is smaller than 16 px.
+        column.markdown(f"**{name}**: channels {v.channel} and {o.channel}")
         g_column, r_column = column.columns(2)
-        g_column.metric(f"G{pair} per position", f"{summary.per_position:.4g}")
-        r_column.metric(f"correlation{pair}", f"{summary.correlation:+.2f}")
+        g_column.metric("G per position", f"{summary.per_position:.4g}")
+        r_column.metric("correlation", f"{summary.correlation:+.2f}")
         g_column.markdown(f"G{pair} = {summary.g:.4g}, a sum over {summary.n_positions} positions")
     st.markdown(
         "If the style image's vertical strokes are orange, the two channels fire at the same places, their "
@@ -182,9 +183,9 @@ def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
             height="stretch",
         )
     g_column, n_column, r_column = st.columns(3)
-    g_column.metric(f"G[{k}, {k2}] at {layer}", f"{pair.g:.4g}")
+    g_column.metric("G[k, k′]", f"{pair.g:.4g}")  # k and k' are in the inputs above, in text-sized type
     n_column.metric("positions where both fire", f"{pair.nonzero} of {pair.n_positions}")
-    r_column.metric(f"correlation[{k}, {k2}]", f"{pair.correlation:+.2f}")
+    r_column.metric("correlation", f"{pair.correlation:+.2f}")
     st.markdown(
         f"G[{k}, {k2}] adds up a[i, j, {k}] · a[i, j, {k2}] over all n_H × n_W = {n_h} × {n_w} positions: only "
         f"where both channels fire (the non-grey cells of the product) does a position add to it."
@@ -258,17 +259,14 @@ def _step_layer_cost(breakdown: CostBreakdown, layer: str) -> None:
 
 def _step_total_style(breakdown: CostBreakdown) -> None:
     st.header("5 · The total style cost: a weighted sum over layers")
+    # A Markdown table, not st.table: its text is body-sized, these numbers are read from the back of a room.
     rows = [
-        {
-            "layer": t.layer,
-            "λ": t.weight,
-            "n_C × n_H × n_W": f"{t.n_C} × {t.n_H} × {t.n_W}",
-            "J_style[l]": f"{t.cost:.4g}",
-            "λ·J_style[l]": f"{t.weighted:.4g}",
-        }
+        f"| {t.layer} | {t.weight:g} | {t.n_C} × {t.n_H} × {t.n_W} | {t.cost:.4g} | {t.weighted:.4g} |"
         for t in breakdown.style_terms
     ]
-    st.table(rows)
+    st.markdown(
+        "| layer | λ | n_C × n_H × n_W | J_style[l] | λ·J_style[l] |\n|:--|--:|--:|--:|--:|\n" + "\n".join(rows)
+    )
     terms = [f"{t.weight:g} \\cdot {number(t.cost, 3)}" for t in breakdown.style_terms]
     half = (len(terms) + 1) // 2  # two lines, so that five layers fit the width of a projector
     st.latex(
