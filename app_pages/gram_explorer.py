@@ -38,6 +38,7 @@ TOP_PAIRS: Final = 6
 ACTIVE_FRACTION: Final = 0.1
 GRID_SIZES: Final = [16, 32, 64, 128]
 MAGNIFIER_CELLS: Final = 16
+SMALL_CELLS_FROM: Final = 256  # channels from which a cell of the matrix is about a pixel on a projector
 
 
 def _open_layer(layer: str) -> None:
@@ -219,6 +220,12 @@ def main() -> None:
             )
         # Text, not a caption: these are the lesson's numbers, read from the back of a room.
         st.markdown(f"{layer}: **n_C = {n_c}** channels, each a map of **n_H × n_W = {n_h} × {n_w}** positions.")
+        if n_c >= SMALL_CELLS_FROM:
+            st.caption(
+                "A click selects the cell under the pointer, and the hover names it. Here a cell is about a "
+                "screen pixel: drag a box over the matrix to zoom in, then click (double-click zooms out), or "
+                "click a cell in the magnifier beside."
+            )
     pair = pair_summary(a, k, k2)
     with side:
         _cell_values(matrix, view, pair)
