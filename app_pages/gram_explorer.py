@@ -11,6 +11,7 @@ from torch import Tensor
 
 from nst_core.explain import PairSummary, pair_summary
 from nst_core.figures import (
+    OVERLAY_CELLS,
     channel_mosaic,
     channel_pair_figure,
     gram_heatmap,
@@ -38,7 +39,7 @@ TOP_PAIRS: Final = 6
 ACTIVE_FRACTION: Final = 0.1
 GRID_SIZES: Final = [16, 32, 64, 128]
 MAGNIFIER_CELLS: Final = 16
-SMALL_CELLS_FROM: Final = 256  # channels from which a cell of the matrix is about a pixel on a projector
+SMALL_CELLS_FROM: Final = 128  # more channels than this: a cell of the matrix is about a pixel on a projector
 
 
 def _open_layer(layer: str) -> None:
@@ -47,6 +48,22 @@ def _open_layer(layer: str) -> None:
 
 def _pick_pair(k: int, k2: int) -> None:
     st.session_state["k"], st.session_state["k2"] = k, k2
+
+
+def _click_hint(n_c: int) -> None:
+    """How to pick one cell where cells are about a screen pixel or smaller."""
+    if n_c > OVERLAY_CELLS:
+        block = -(-n_c // OVERLAY_CELLS)
+        st.caption(
+            f"A cell of {n_c} channels is smaller than a screen pixel: a click picks the {block}×{block} block "
+            "under the pointer (its first cell), and the magnifier beside shows the cells around it one by one: "
+            "click the exact cell there."
+        )
+    elif n_c > SMALL_CELLS_FROM:
+        st.caption(
+            "A click selects the cell under the pointer, the one the hover names. Cells here are about a pixel: "
+            "drag a box over the matrix to zoom in, then click (double-click zooms out), or click in the magnifier."
+        )
 
 
 def _thumbnails(image: PickedImage, view: str) -> None:
@@ -220,12 +237,7 @@ def main() -> None:
             )
         # Text, not a caption: these are the lesson's numbers, read from the back of a room.
         st.markdown(f"{layer}: **n_C = {n_c}** channels, each a map of **n_H × n_W = {n_h} × {n_w}** positions.")
-        if n_c >= SMALL_CELLS_FROM:
-            st.caption(
-                "A click selects the cell under the pointer, and the hover names it. Here a cell is about a "
-                "screen pixel: drag a box over the matrix to zoom in, then click (double-click zooms out), or "
-                "click a cell in the magnifier beside."
-            )
+        _click_hint(n_c)
     pair = pair_summary(a, k, k2)
     with side:
         _cell_values(matrix, view, pair)

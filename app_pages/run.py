@@ -126,25 +126,27 @@ def _live(job: Job) -> None:
         snapshot = job.snapshot()
         if snapshot.status.finished:
             st.rerun()  # the whole page: the result replaces this panel and the polling stops
+        # Stop beside the progress, in the first screen with the preview: not under the curves.
+        status, stop = st.columns([5, 1], vertical_alignment="bottom")
         if snapshot.status == JobStatus.QUEUED:
             position = snapshot.queue_position or 1
             after = (
                 "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
             )
             wait = "" if snapshot.queue_eta_s is None else f" Estimated wait: {duration(snapshot.queue_eta_s)}."
-            st.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
+            status.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
             text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {time_left(snapshot)}"
-            st.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
+            status.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
+        stop.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}", width="stretch")
         preview, curves = st.columns([1, 2])
         if snapshot.preview is not None:
             preview.image(snapshot.preview, caption=f"Step {snapshot.step}", width="stretch")
         if snapshot.history:
             curves.plotly_chart(
-                loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}"
+                loss_curve_figure(snapshot.history, height=CURVES_PX), theme=None, key=f"live_curves_{job.id}"
             )
-        st.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}")
 
     live()
 

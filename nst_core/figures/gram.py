@@ -37,6 +37,11 @@ THUMBNAIL_CELLS: Final = 128
 TILE_CELLS: Final = 48
 SELECTION_COLOUR: Final = "#ff2d95"
 SATURATE_PERCENTILE: Final = 99.0
+OVERLAY_CELLS: Final = 256
+"""Click markers per side of a heatmap at most: one on every cell up to relu3_1's 256 channels; beyond, one
+per 2×2 block. A cell of a 512-channel layer is smaller than a screen pixel at 1280×720, so no pointer could
+pick it there, and plotly.js on a CPU takes seconds to redraw a quarter of a million WebGL markers (a click
+redraws them all): the magnifier (``gram_window``) picks such cells one by one."""
 SVG_MARKERS_UP_TO: Final = 1024
 """Click layers with at most this many markers are drawn as SVG, larger ones with WebGL."""
 CLICK_MARKER_PX: Final = 2
@@ -125,32 +130,38 @@ def _matrix_figure(
     n_rows, n_cols = shown.shape
     label = VIEW_LABELS[view]
 
-    def hover(k: str, k2: str, value: str) -> str:
-        return f"k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
+    def hover(k: str, k2: str, value: str, note: str = "") -> str:
+        return f"{note}k = {k}<br>k′ = {k2}<br>{label}: {value}<extra></extra>"
 
     # The colour bar spans the plot area's height, which the square matrix fills (see ``_axis``).
     bar = colourbar(label, len=1.0, lenmode="fraction", y=0.5, yanchor="middle", ypad=0)
     heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
-        # One invisible marker on every cell, so that a click picks the cell under the pointer at any size:
-        # Plotly heatmaps send no click selection, scatter points do. The cell's value rides as the marker's
-        # colour (hover-only: the marker is transparent). In natural order a marker's (y, x) are its
-        # channels (k, k'), otherwise customdata carries them: a quarter of the figure's bytes at 512².
-        r, c = np.divmod(np.arange(n_rows * n_cols), n_cols)
-        natural = np.array_equal(rows, np.arange(n_rows)) and np.array_equal(cols, np.arange(n_cols))
+        # Invisible markers, one on every cell (Plotly heatmaps send no click selection, scatter points do),
+        # so a click picks the cell under the pointer; beyond OVERLAY_CELLS a side one per block of cells.
+        # The cell's value rides as the marker's colour (hover-only: the marker is transparent). Where a
+        # marker's (y, x) are not its channels (k, k'), customdata carries them.
+        stride = -(-max(n_rows, n_cols) // OVERLAY_CELLS)
+        grid = np.meshgrid(np.arange(0, n_rows, stride), np.arange(0, n_cols, stride), indexing="ij")
+        r, c = grid[0].ravel(), grid[1].ravel()
+        natural = stride == 1 and np.array_equal(rows, np.arange(n_rows)) and np.array_equal(cols, np.arange(n_cols))
         channels = {} if natural else {"customdata": np.stack([rows[r], cols[c]], axis=1).astype(np.int16)}
         k, k2 = ("%{y}", "%{x}") if natural else ("%{customdata[0]}", "%{customdata[1]}")
+        note = "" if stride == 1 else f"this {stride}×{stride} block's first cell (pick one in the magnifier)<br>"
+        # A block's marker sits at its centre: the nearest marker is the block under the pointer.
+        offset = (stride - 1) / 2
+        position = np.int16 if stride == 1 else np.float32
         heatmap.hoverinfo = "skip"
         # WebGL only when SVG would choke: every WebGL figure costs the browser a context of its own.
         scatter = go.Scattergl if len(r) > SVG_MARKERS_UP_TO else go.Scatter
         traces.append(
             scatter(
-                x=c.astype(np.int16),
-                y=r.astype(np.int16),
+                x=(c + offset).astype(position),
+                y=(r + offset).astype(position),
                 mode="markers",
-                marker={"opacity": 0, "size": CLICK_MARKER_PX, "color": shown.ravel(), "showscale": False},
-                hovertemplate=hover(k, k2, "%{marker.color:.4g}"),
+                marker={"opacity": 0, "size": CLICK_MARKER_PX, "color": shown[r, c], "showscale": False},
+                hovertemplate=hover(k, k2, "%{marker.color:.4g}", note),
                 hoverlabel={"bgcolor": "white", "font": {"color": "black", "size": FONT_SIZE}},
                 showlegend=False,
                 **channels,
@@ -213,9 +224,10 @@ def gram_heatmap(
 
     Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible scatter (Plotly heatmaps send no
     click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers) with one marker on every
-    cell, so a click selects exactly the cell under the pointer at every size. Marker x/y are display
-    positions (column, row) and ``marker.color`` the cell's value; when ``order`` is not the natural one,
-    ``customdata`` is (k, k') of the marker's cell (in natural order they are its (y, x)). The cells of
+    cell up to ``OVERLAY_CELLS`` a side, so a click selects exactly the cell under the pointer; in larger
+    matrices one marker per block of cells, at its centre, standing for the block's first cell. Marker x/y
+    are display positions (column, row) and ``marker.color`` the cell's value; ``customdata`` is (k, k') of
+    the marker's cell, except with one marker per cell in natural order, where they are its (y, x). The cells of
     ``selected`` = (k, k') and its mirror are outlined. Cells are square and the colour bar is as tall as
     the plot area: give the figure a plot area at least as wide as tall (``height`` None: the height of its
     container).

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nst_core.figures import gram_heatmap
+from nst_core.figures import OVERLAY_CELLS, gram_heatmap
 from ui.clicks import clicked_cell
 
 
@@ -21,8 +21,8 @@ def _marker(figure: Any, index: int) -> dict[str, Any]:
     point: dict[str, Any] = {
         "curve_number": 1,
         "point_index": index,
-        "x": int(overlay.x[index]),
-        "y": int(overlay.y[index]),
+        "x": float(overlay.x[index]),
+        "y": float(overlay.y[index]),
     }
     if overlay.customdata is not None:
         # A typed array's row arrives as an object keyed by column.
@@ -31,14 +31,21 @@ def _marker(figure: Any, index: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("ordered", [False, True], ids=["natural", "clustered"])
-def test_a_click_on_any_cell_of_a_deep_layer_gives_that_cell(ordered: bool) -> None:
-    n = 512
+def test_a_click_on_any_cell_of_relu3_1_gives_that_cell(ordered: bool) -> None:
+    n = OVERLAY_CELLS  # 256, relu3_1's channels
     matrix = np.random.default_rng(0).random((n, n), dtype=np.float32)
     order = np.random.default_rng(1).permutation(n) if ordered else np.arange(n)
     figure = gram_heatmap(matrix, "raw", order)
-    for row, col in ((300, 411), (0, 0), (n - 1, 1), (255, 256)):
+    for row, col in ((200, 76), (0, 0), (n - 1, 1), (127, 128)):
         index = row * n + col  # the marker on display row ``row``, column ``col``
         assert clicked_cell(_event(_marker(figure, index))) == (int(order[row]), int(order[col]))
+
+
+def test_a_click_on_a_block_of_a_larger_matrix_gives_its_first_cell() -> None:
+    n = 2 * OVERLAY_CELLS
+    figure = gram_heatmap(np.random.default_rng(0).random((n, n), dtype=np.float32), "raw")
+    index = 150 * OVERLAY_CELLS + 205  # block (150, 205): cells 300-301 × 410-411
+    assert clicked_cell(_event(_marker(figure, index))) == (300, 410)
 
 
 def test_a_list_customdata_and_no_selection() -> None:

@@ -16,6 +16,7 @@ from PIL import Image
 from nst_core.figures import (
     CLICK_MARKER_PX,
     DIVERGING,
+    OVERLAY_CELLS,
     SATURATE_PERCENTILE,
     SEQUENTIAL,
     TILE_CELLS,
@@ -80,19 +81,32 @@ def test_heatmap_in_another_order_maps_positions_back_to_channels() -> None:
     assert list(fig.layout.xaxis.ticktext) == ["3", "0", "4", "1", "2"]  # small: every channel is named
 
 
-@pytest.mark.parametrize("n", [256, 512])
-def test_deep_layers_have_a_click_marker_on_every_cell(n: int) -> None:
-    """relu3_1 and deeper: a click must pick the cell under the pointer, not the centre of a block."""
+def test_relu3_1_sized_matrices_have_a_click_marker_on_every_cell() -> None:
+    """relu3_1 (256 channels) used to answer a click with the centre of a 2×2 block."""
+    n = OVERLAY_CELLS
     m = _symmetric(n, seed=5)
     order = np.random.default_rng(n).permutation(n)
     overlay = gram_heatmap(m, "raw", order).data[1]
-    assert overlay.type == "scattergl"  # a quarter of a million markers: WebGL
+    assert overlay.type == "scattergl"  # tens of thousands of markers: WebGL
     rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
     assert len(rows) == n * n and len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == n * n
     np.testing.assert_array_equal(cell, np.stack([order[rows], order[cols]], axis=1))
     np.testing.assert_allclose(np.asarray(overlay.marker.color), m[order[rows], order[cols]])
+    assert "block" not in overlay.hovertemplate
     # markers narrower than a cell: Plotly counts every marker within 3 px of the pointer as equally close
     assert overlay.marker.size == CLICK_MARKER_PX <= 3
+
+
+def test_larger_matrices_have_a_marker_per_block_at_its_centre_for_its_first_cell() -> None:
+    n = 2 * OVERLAY_CELLS  # relu4_1 and relu5_1: 512 channels, a cell smaller than a screen pixel
+    m = _symmetric(n, seed=7)
+    overlay = gram_heatmap(m, "raw").data[1]
+    rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
+    assert len(rows) == OVERLAY_CELLS**2
+    assert set(np.unique(rows)) == {i + 0.5 for i in range(0, n, 2)}  # the centre of each 2×2 block
+    np.testing.assert_array_equal(cell, np.stack([rows - 0.5, cols - 0.5], axis=1))  # its first cell
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[cell[:, 0], cell[:, 1]])
+    assert "2×2 block" in overlay.hovertemplate and "magnifier" in overlay.hovertemplate
 
 
 def test_window_magnifies_rows_and_columns_of_channels_with_the_full_colours() -> None:
