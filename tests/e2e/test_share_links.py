@@ -85,7 +85,8 @@ def test_a_finished_runs_link_shows_the_same_run_elsewhere_read_only(
         assert _metric(page, "Final J_style") == j_style
         page.set_viewport_size({"width": 1280, "height": 720})  # a projector: every final number is whole
         clipped = page.get_by_test_id("stMetricValue").evaluate_all(
-            "values => values.filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth))"
+            "values => values.filter(v => v.checkVisibility())"  # not the folded form's estimates
+            ".filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth))"
             ".map(v => v.innerText)"
         )
         assert clipped == [], f"numbers cut short at 1280 px: {clipped}"
