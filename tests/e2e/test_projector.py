@@ -194,3 +194,23 @@ def test_a_run_takes_the_forms_place_and_its_link_opens_on_its_image(
     finally:
         page.context.close()
         other.context.close()
+
+
+def test_a_click_on_the_lessons_gram_matrix_drives_its_drill_down(browser: Browser, page_urls: dict[str, str]) -> None:
+    page = _projector(browser)
+    try:
+        open_page(page, page_urls["Lesson"])
+        heatmap = page.locator(".st-key-lesson_raw").get_by_test_id("stPlotlyChart")
+        expect(heatmap.locator(".nsewdrag").first).to_be_visible(timeout=FIRST_LOAD_MS)
+        heatmap.scroll_into_view_if_needed()
+        wait_for_drawings(page)
+        point = cell_centre(heatmap, 100, 20)  # relu2_1, the lesson's first layer: 128 channels
+        page.mouse.click(round(point["x"]), round(point["y"]))
+        expect(page.get_by_label("k (row)", exact=True)).to_have_value("100", timeout=60_000)
+        expect(page.get_by_label("k′ (column)", exact=True)).to_have_value("20")
+        maps = page.locator(".st-key-lesson_cell_maps").get_by_test_id("stPlotlyChart")
+        expect(maps.filter(has_text="channel 100").filter(has_text="product 100 × 20")).to_be_visible()
+        wait_for_app(page)
+        no_error_shown(page)
+    finally:
+        page.context.close()
