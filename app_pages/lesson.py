@@ -214,13 +214,17 @@ def _step_formula(style: PickedImage, layer: str, found: FeatureChannels) -> Non
     selected = _seed_cell(layer, n_c, found)
     left, right = st.columns(2)
     for column, view in ((left, "raw"), (right, "correlation")):
-        column.plotly_chart(
-            gram_heatmap(gram(style, layer, view), view, selected=selected, title=VIEW_LABELS[view], height=460),
-            theme=None,
-            key=f"lesson_{view}",
-            on_select=partial(pick_clicked_cell, f"lesson_{view}", *CELL_KEYS),
-            selection_mode="points",
-        )
+        # As tall as the square matrix and its 130 px of title and axes: the figure is 180 px wider than the
+        # matrix (axis, colour bar), so no blank band, and the colour bar is as tall as the matrix.
+        with column, width_sized(f"lesson_{view}_box", "calc(100cqw - 50px)"):
+            st.plotly_chart(
+                gram_heatmap(gram(style, layer, view), view, selected=selected, title=VIEW_LABELS[view], height=None),
+                theme=None,
+                key=f"lesson_{view}",
+                on_select=partial(pick_clicked_cell, f"lesson_{view}", *CELL_KEYS),
+                selection_mode="points",
+                height="stretch",
+            )
     _cell_drilldown(style, layer, a)
 
 
