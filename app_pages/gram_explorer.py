@@ -11,9 +11,9 @@ from torch import Tensor
 
 from nst_core.explain import PairSummary, pair_summary
 from nst_core.figures import (
-    OVERLAY_CELLS,
     channel_mosaic,
     channel_pair_figure,
+    click_block,
     gram_heatmap,
     gram_thumbnail,
     gram_window,
@@ -52,8 +52,8 @@ def _pick_pair(k: int, k2: int) -> None:
 
 def _click_hint(n_c: int) -> None:
     """How to pick one cell where cells are about a screen pixel or smaller."""
-    if n_c > OVERLAY_CELLS:
-        block = -(-n_c // OVERLAY_CELLS)
+    block = click_block(n_c)
+    if block > 1:
         st.caption(
             f"A cell of {n_c} channels is smaller than a screen pixel: a click picks the {block}×{block} block "
             "under the pointer (its first cell), and the magnifier beside shows the cells around it one by one: "

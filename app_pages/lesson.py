@@ -17,7 +17,7 @@ from nst_core.explain import (
     pair_summary,
     probe_images,
 )
-from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
+from nst_core.figures import channel_mosaic, channel_pair_figure, click_block, gram_heatmap
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
@@ -169,6 +169,12 @@ def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
         "**Click a cell of either matrix** (or type k and k′): below, the two channel maps whose products "
         "G[k, k′] sums, over the style image S."
     )
+    block = click_block(n_c)
+    if block > 1:
+        st.caption(
+            f"With {n_c} channels a cell is smaller than a screen pixel: a click picks the first cell of the "
+            f"{block}×{block} block under the pointer; type k and k′ for any other."
+        )
     left, right, _ = st.columns([1, 1, 2])
     k = int(left.number_input("k (row)", min_value=0, max_value=n_c - 1, step=1, key=CELL_KEYS[0]))
     k2 = int(right.number_input("k′ (column)", min_value=0, max_value=n_c - 1, step=1, key=CELL_KEYS[1]))

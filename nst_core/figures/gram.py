@@ -56,6 +56,12 @@ MIN_TICK_STEPPED: Final = 8
 """Axes of at most this many rows or columns label every one, whatever the tick step."""
 
 
+def click_block(n_channels: int) -> int:
+    """Cells per side of what one click selects among in a heatmap of ``n_channels``: 1 up to
+    ``OVERLAY_CELLS`` (the cell under the pointer), else the side of the block under it."""
+    return -(-n_channels // OVERLAY_CELLS)
+
+
 def colourbar(title: str, **extra: Any) -> dict[str, Any]:
     """A colour bar's settings: projector-sized fonts and ``title`` written along its right side."""
     return {
@@ -142,7 +148,7 @@ def _matrix_figure(
         # so a click picks the cell under the pointer; beyond OVERLAY_CELLS a side one per block of cells.
         # The cell's value rides as the marker's colour (hover-only: the marker is transparent). Where a
         # marker's (y, x) are not its channels (k, k'), customdata carries them.
-        stride = -(-max(n_rows, n_cols) // OVERLAY_CELLS)
+        stride = click_block(max(n_rows, n_cols))
         grid = np.meshgrid(np.arange(0, n_rows, stride), np.arange(0, n_cols, stride), indexing="ij")
         r, c = grid[0].ravel(), grid[1].ravel()
         natural = stride == 1 and np.array_equal(rows, np.arange(n_rows)) and np.array_equal(cols, np.arange(n_cols))
