@@ -23,6 +23,7 @@ from nst_core.figures import (
     ZERO_COLOUR,
     channel_mosaic,
     channel_pair_figure,
+    click_block,
     colourise,
     gram_heatmap,
     gram_thumbnail,
@@ -107,6 +108,7 @@ def test_larger_matrices_have_a_marker_per_block_at_its_centre_for_its_first_cel
     np.testing.assert_array_equal(cell, np.stack([rows - 0.5, cols - 0.5], axis=1))  # its first cell
     np.testing.assert_allclose(np.asarray(overlay.marker.color), m[cell[:, 0], cell[:, 1]])
     assert "2×2 block" in overlay.hovertemplate and "magnifier" in overlay.hovertemplate
+    assert [click_block(n) for n in (64, 128, 256, 512)] == [1, 1, 1, 2]  # what the pages tell their users
 
 
 def test_window_magnifies_rows_and_columns_of_channels_with_the_full_colours() -> None:
