@@ -1,8 +1,9 @@
 """The app on a projector (1280×720, Chromium's default zoom): what a class needs is in the first screen.
 The Gram explorer's matrix whole, square, with a colour bar as tall as it; a click selects the cell under
-the pointer at every layer; the Run page's preset and Launch, then the live run and its result in the form's
-place; a shared run's image and numbers; Style vs generated's G_S | G_G pair. The first screens are saved
-to artifacts/screenshots/projector-*.png (docs/screenshots/ has copies)."""
+the pointer (at 512 channels, where a cell is under a pixel, the block under it, and the magnifier the
+cell); the lesson's matrices drive its drill-down; the Run page's preset and Launch, then the live run and
+its result in the form's place; a shared run's image and numbers; Style vs generated's G_S | G_G pair.
+The first screens are saved to artifacts/screenshots/projector-*.png (docs/screenshots/ has copies)."""
 
 from __future__ import annotations
 
