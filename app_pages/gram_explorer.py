@@ -13,6 +13,7 @@ from nst_core.explain import PairSummary, pair_summary
 from nst_core.figures import (
     channel_mosaic,
     channel_pair_figure,
+    click_block,
     gram_heatmap,
     gram_thumbnail,
     gram_window,
@@ -21,11 +22,13 @@ from nst_core.figures import (
 from nst_core.gram_views import (
     ORDERINGS,
     VIEW_LABELS,
+    VIEW_MENU,
     VIEWS,
-    active_channels,
-    top_pairs,
 )
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from ui.channel_detail import channel_detail, largest_product_note
+from ui.clicks import pick_clicked_cell
+from ui.firing_pairs import firing_pairs
 from ui.latex import number
 from ui.pickers import analysed_image_picker, analysis_note
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
@@ -34,10 +37,9 @@ from ui.state import PickedImage
 from ui.url_params import index_from_link, initial_choice, keep_in_link, note_unknown_choice
 
 DEFAULT_LAYER: Final = "relu3_1"
-TOP_PAIRS: Final = 6
-ACTIVE_FRACTION: Final = 0.1
 GRID_SIZES: Final = [16, 32, 64, 128]
 MAGNIFIER_CELLS: Final = 16
+SMALL_CELLS_FROM: Final = 128  # more channels than this: a cell of the matrix is about a pixel on a projector
 
 
 def _open_layer(layer: str) -> None:
@@ -48,16 +50,20 @@ def _pick_pair(k: int, k2: int) -> None:
     st.session_state["k"], st.session_state["k2"] = k, k2
 
 
-def _on_click(chart: str) -> None:
-    """A click on a heatmap's invisible marker layer picks the (k, k') its marker carries."""
-    event = st.session_state.get(chart)
-    for point in event["selection"]["points"] if event else []:
-        cell = point.get("customdata")
-        if cell:
-            # A row of a typed array reaches Python as {"0": k, "1": k', "2": value}, a list as a list.
-            k, k2 = (cell["0"], cell["1"]) if isinstance(cell, dict) else cell[:2]
-            _pick_pair(int(k), int(k2))
-            return
+def _click_hint(n_c: int) -> None:
+    """How to pick one cell where cells are about a screen pixel or smaller."""
+    block = click_block(n_c)
+    if block > 1:
+        st.caption(
+            f"A cell of {n_c} channels is smaller than a screen pixel: a click picks the {block}×{block} block "
+            "under the pointer (its first cell), and the magnifier beside shows the cells around it one by one: "
+            "click the exact cell there."
+        )
+    elif n_c > SMALL_CELLS_FROM:
+        st.caption(
+            "A click selects the cell under the pointer, the one the hover names. Cells here are about a pixel: "
+            "drag a box over the matrix to zoom in, then click (double-click zooms out), or click in the magnifier."
+        )
 
 
 def _thumbnails(image: PickedImage, view: str) -> None:
@@ -83,9 +89,10 @@ def _controls() -> tuple[str, str, str]:
         view = st.selectbox(
             "View",
             VIEWS,
+            format_func=VIEW_MENU.get,
             key="view",
             bind="query-params",
-            help="  \n".join(f"**{name}**: {label}" for name, label in VIEW_LABELS.items()),
+            help="  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items()),
         )
     order = st.radio(
         "Channel order",
@@ -113,11 +120,9 @@ def _formula(layer: str, a: Tensor, pair: PairSummary) -> None:
         f" = {shown[0]} + {' + '.join(shown[1:-1]) + ' + ' if len(shown) > 2 else ''}"
         f"\\dots + {shown[-1]} = {number(pair.g, 6)}"
     )
-    i, j = pair.largest_at
-    st.caption(
+    st.markdown(
         f"{pair.nonzero} of {pair.n_positions} positions (n_H × n_W = {n_h} × {n_w}) have a non-zero product: "
-        f"both channels fire there; grey cells of the product are exactly 0. The largest product, "
-        f"{pair.largest:.4g}, is at row i = {i + 1}, column j = {j + 1}. "
+        f"both channels fire there; grey cells of the product are exactly 0. {largest_product_note(pair)} "
         "Channels are numbered from 0, positions from 1."
     )
 
@@ -154,7 +159,7 @@ def _cell_values(matrix: np.ndarray, view: str, pair: PairSummary) -> None:
     st.metric(f"G[{k}, {k2}] (raw Gram, as in the cost)", f"{pair.g:.6g}")
     if view != "raw":
         st.metric(f"{VIEW_LABELS[view]} [{k}, {k2}]", f"{float(matrix[k, k2]):.4g}")
-    st.caption(f"Correlation of channels {k} and {k2} over the image: {pair.correlation:+.3f}")
+    st.markdown(f"Correlation of channels {k} and {k2} over the image: **{pair.correlation:+.3f}**")
 
 
 def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int) -> None:
@@ -169,28 +174,12 @@ def _magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int
     st.markdown(f"**Around G[{k}, {k2}]** (click a cell)")
     figure = gram_window(matrix, view, window(k), window(k2), (k, k2), view_colours(matrix, view))
     st.plotly_chart(
-        figure, theme=None, key="gram_window", on_select=partial(_on_click, "gram_window"), selection_mode="points"
+        figure,
+        theme=None,
+        key="gram_window",
+        on_select=partial(pick_clicked_cell, "gram_window", "k", "k2"),
+        selection_mode="points",
     )
-
-
-def _top_pairs(image: PickedImage, layer: str, a: Tensor) -> None:
-    st.subheader("Channels that fire together most")
-    active = np.flatnonzero(active_channels(a, ACTIVE_FRACTION))
-    correlation = gram(image, layer, "correlation")[np.ix_(active, active)]
-    pairs = [(int(active[i]), int(active[j]), r) for i, j, r in top_pairs(correlation, TOP_PAIRS)]
-    if not pairs:
-        st.info(f"Fewer than two channels of {layer} fire at {ACTIVE_FRACTION:.0%} of the positions of this image.")
-        return
-    st.caption(
-        f"The pairs with the highest correlation over this image, among the {active.size} channels that fire at "
-        f"{ACTIVE_FRACTION:.0%} of the positions or more; each with its two maps."
-    )
-    tiles = [c for k_a, k_b, _ in pairs for c in (k_a, k_b)]
-    labels = [f"#{n} ch {c} (r={r:.2f})" for n, (k_a, k_b, r) in enumerate(pairs, start=1) for c in (k_a, k_b)]
-    st.plotly_chart(channel_mosaic(a.numpy()[tiles], tiles, labels, columns=4), theme=None, key="top_pairs")
-    buttons = st.columns(len(pairs))
-    for n, (column, (k_a, k_b, _)) in enumerate(zip(buttons, pairs, strict=True), start=1):
-        column.button(f"Pick #{n}", key=f"pick_{n}", on_click=_pick_pair, args=(k_a, k_b), width="stretch")
 
 
 def _channel_grid(a: Tensor, layer: str, order: np.ndarray, order_method: str) -> None:
@@ -233,11 +222,13 @@ def main() -> None:
                 gram_heatmap(matrix, view, order, selected=(k, k2), height=None),
                 theme=None,
                 key="gram_click",
-                on_select=partial(_on_click, "gram_click"),
+                on_select=partial(pick_clicked_cell, "gram_click", "k", "k2"),
                 selection_mode="points",
                 height="stretch",
             )
-        st.caption(f"{layer}: n_C = {n_c} channels, each a map of n_H × n_W = {n_h} × {n_w} positions.")
+        # Text, not a caption: these are the lesson's numbers, read from the back of a room.
+        st.markdown(f"{layer}: **n_C = {n_c}** channels, each a map of **n_H × n_W = {n_h} × {n_w}** positions.")
+        _click_hint(n_c)
     pair = pair_summary(a, k, k2)
     with side:
         _cell_values(matrix, view, pair)
@@ -257,8 +248,9 @@ def main() -> None:
             height="stretch",
         )
     _formula(layer, a, pair)
+    channel_detail(image, layer, k, k2, key="explorer")
 
-    _top_pairs(image, layer, a)
+    firing_pairs(image, layer, a, _pick_pair)
     _channel_grid(a, layer, order, order_method)
     with st.expander("The five style layers at a glance", expanded=False):
         _thumbnails(image, view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -16,14 +17,17 @@ from nst_core.explain import (
     pair_summary,
     probe_images,
 )
-from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap
+from nst_core.figures import channel_mosaic, channel_pair_figure, click_block, gram_heatmap
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
+from ui.channel_detail import channel_detail
+from ui.clicks import pick_clicked_cell
 from ui.latex import number
+from ui.layer_ladder import ladder_step
 from ui.pickers import analysis_note
 from ui.resources import activations, analysed_rgb, analysis_shape, get_extractor, gram
-from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
+from ui.sizing import PAIR_FIGURE_HEIGHT, PAIR_MAPS_HEIGHT, width_sized
 from ui.state import (
     PickedImage,
     current_content,
@@ -37,6 +41,10 @@ from ui.state import (
 DEFAULT_LAYER: Final = "relu2_1"
 LAYERS: Final = [*DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER]
 PROBE_PX: Final = 170
+# Session keys of the step-3 cell (k, k'): its inputs, which a click on either matrix sets; and its layer.
+# (Comments, not docstrings: a page script's bare strings are drawn by Streamlit's "magic".)
+CELL_KEYS: Final = ("lesson_k", "lesson_k2")
+CELL_LAYER_KEY: Final = "lesson_cell_layer"
 
 
 def _tex(layer: str) -> str:
@@ -104,9 +112,8 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
         "grey": f"grey, same brightness: channel {o.channel} = {o.on_contrast:.3g}",
     }
     for column, (name, probe) in zip(columns, probes.items(), strict=True):
-        column.image(
-            (probe[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8), caption=captions[name], width=PROBE_PX
-        )
+        column.image((probe[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8), width=PROBE_PX)
+        column.markdown(captions[name])  # not a caption: these numbers are the lesson's, read from afar
     st.markdown(
         f"Show the network four test patterns. In **{layer}**, channel **{v.channel}** responds more to vertical "
         f"than to horizontal stripes (mean activation {v.on_probe:.3g} vs {v.on_contrast:.3g}): call it the "
@@ -127,16 +134,18 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
         )
     pair = f"[{v.channel}, {o.channel}]"
     for column, name, summary in zip(st.columns(2), ("Style image", "Content image"), (s_pair, c_pair), strict=True):
-        column.markdown(f"**{name}**")
+        # The channel numbers in text: a metric's label is smaller than 16 px.
+        column.markdown(f"**{name}**: channels {v.channel} and {o.channel}")
         g_column, r_column = column.columns(2)
-        g_column.metric(f"G{pair} per position", f"{summary.per_position:.4g}")
-        r_column.metric(f"correlation{pair}", f"{summary.correlation:+.2f}")
-        g_column.caption(f"G{pair} = {summary.g:.4g}, a sum over {summary.n_positions} positions")
+        g_column.metric("G per position", f"{summary.per_position:.4g}")
+        r_column.metric("correlation", f"{summary.correlation:+.2f}")
+        g_column.markdown(f"G{pair} = {summary.g:.4g}, a sum over {summary.n_positions} positions")
     st.markdown(
         "If the style image's vertical strokes are orange, the two channels fire at the same places, their "
         "product is large wherever there is a stroke, and so is their Gram entry: *whenever there is vertical "
         "texture, it tends to be orange*. A generated image has this style when its own entry matches."
     )
+    channel_detail(style, layer, v.channel, o.channel, key="lesson")
     if current_weights() == "random":
         st.caption(
             "These weights are random (untrained): the probes still find the most selective channels, but no "
@@ -145,7 +154,55 @@ def _step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Fea
     return found
 
 
-def _step_formula(style: PickedImage, layer: str) -> None:
+def _seed_cell(layer: str, n_c: int, found: FeatureChannels) -> tuple[int, int]:
+    """The step-3 cell (k, k'): the one clicked or typed, else step 2's pair; back to step 2's pair of a new
+    layer when the layer changes (a cell of another layer means nothing here)."""
+    state = st.session_state
+    if state.get(CELL_LAYER_KEY) != layer or state.get(CELL_KEYS[0]) is None or state.get(CELL_KEYS[1]) is None:
+        state[CELL_KEYS[0]], state[CELL_KEYS[1]] = found.vertical.channel, found.orange.channel
+        state[CELL_LAYER_KEY] = layer
+    state[CELL_KEYS[0]] = min(int(state[CELL_KEYS[0]]), n_c - 1)
+    state[CELL_KEYS[1]] = min(int(state[CELL_KEYS[1]]), n_c - 1)
+    return state[CELL_KEYS[0]], state[CELL_KEYS[1]]
+
+
+def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
+    """What the selected entry G[k, k'] adds up: both maps over the style image, their product, the sum."""
+    n_c, n_h, n_w = a.shape
+    st.markdown(
+        "**Click a cell of either matrix** (or type k and k′): below, the two channel maps whose products "
+        "G[k, k′] sums, over the style image S."
+    )
+    block = click_block(n_c)
+    if block > 1:
+        st.caption(
+            f"With {n_c} channels a cell is smaller than a screen pixel: a click picks the first cell of the "
+            f"{block}×{block} block under the pointer; type k and k′ for any other."
+        )
+    left, right, _ = st.columns([1, 1, 2])
+    k = int(left.number_input("k (row)", min_value=0, max_value=n_c - 1, step=1, key=CELL_KEYS[0]))
+    k2 = int(right.number_input("k′ (column)", min_value=0, max_value=n_c - 1, step=1, key=CELL_KEYS[1]))
+    pair = pair_summary(a, k, k2)
+    maps = a.numpy()
+    # Without the picture (step 2 showed it): three wider panels, to be read from the back of a room.
+    with width_sized("lesson_cell_box", PAIR_MAPS_HEIGHT):
+        st.plotly_chart(
+            channel_pair_figure(maps[k], maps[k2], k, k2, height=None),
+            theme=None,
+            key="lesson_cell_maps",
+            height="stretch",
+        )
+    g_column, n_column, r_column = st.columns(3)
+    g_column.metric("G[k, k′]", f"{pair.g:.4g}")  # k and k' are in the inputs above, in text-sized type
+    n_column.metric("positions where both fire", f"{pair.nonzero} of {pair.n_positions}")
+    r_column.metric("correlation", f"{pair.correlation:+.2f}")
+    st.markdown(
+        f"G[{k}, {k2}] adds up a[i, j, {k}] · a[i, j, {k2}] over all n_H × n_W = {n_h} × {n_w} positions: only "
+        f"where both channels fire (the non-grey cells of the product) does a position add to it."
+    )
+
+
+def _step_formula(style: PickedImage, layer: str, found: FeatureChannels) -> None:
     st.header("3 · The Gram matrix (style matrix)")
     a = activations(style, [layer])[layer]
     n_c, n_h, n_w = a.shape
@@ -154,7 +211,7 @@ def _step_formula(style: PickedImage, layer: str) -> None:
         "\\sum_{i=1}^{n_H} \\sum_{j=1}^{n_W} a_{ijk}\\, a_{ijk'}"
         f"\\qquad k, k' \\in 0 \\dots {n_c - 1},\\; n_H = {n_h},\\; n_W = {n_w}"
     )
-    st.caption(
+    st.markdown(
         f"Here G is the **style image S's** Gram matrix: n_H × n_W = {n_h} × {n_w} are the sizes of S's maps at "
         f"{layer}. Step 4 compares it with the generated image G's, whose maps have G's own n_H × n_W."
     )
@@ -164,13 +221,21 @@ def _step_formula(style: PickedImage, layer: str) -> None:
         "Technically G is an **uncentred cross-covariance** (no means subtracted, nothing divided), not a "
         "correlation: beside it, the Pearson correlation of the same channels."
     )
+    selected = _seed_cell(layer, n_c, found)
     left, right = st.columns(2)
     for column, view in ((left, "raw"), (right, "correlation")):
-        column.plotly_chart(
-            gram_heatmap(gram(style, layer, view), view, title=VIEW_LABELS[view], height=460, clickable=False),
-            theme=None,
-            key=f"lesson_{view}",
-        )
+        # As tall as the square matrix and its 130 px of title and axes: the figure is 180 px wider than the
+        # matrix (axis, colour bar), so no blank band, and the colour bar is as tall as the matrix.
+        with column, width_sized(f"lesson_{view}_box", "calc(100cqw - 50px)"):
+            st.plotly_chart(
+                gram_heatmap(gram(style, layer, view), view, selected=selected, title=VIEW_LABELS[view], height=None),
+                theme=None,
+                key=f"lesson_{view}",
+                on_select=partial(pick_clicked_cell, f"lesson_{view}", *CELL_KEYS),
+                selection_mode="points",
+                height="stretch",
+            )
+    _cell_drilldown(style, layer, a)
 
 
 def _breakdown(
@@ -208,17 +273,14 @@ def _step_layer_cost(breakdown: CostBreakdown, layer: str) -> None:
 
 def _step_total_style(breakdown: CostBreakdown) -> None:
     st.header("5 · The total style cost: a weighted sum over layers")
+    # A Markdown table, not st.table: its text is body-sized, these numbers are read from the back of a room.
     rows = [
-        {
-            "layer": t.layer,
-            "λ": t.weight,
-            "n_C × n_H × n_W": f"{t.n_C} × {t.n_H} × {t.n_W}",
-            "J_style[l]": f"{t.cost:.4g}",
-            "λ·J_style[l]": f"{t.weighted:.4g}",
-        }
+        f"| {t.layer} | {t.weight:g} | {t.n_C} × {t.n_H} × {t.n_W} | {t.cost:.4g} | {t.weighted:.4g} |"
         for t in breakdown.style_terms
     ]
-    st.table(rows)
+    st.markdown(
+        "| layer | λ | n_C × n_H × n_W | J_style[l] | λ·J_style[l] |\n|:--|--:|--:|--:|--:|\n" + "\n".join(rows)
+    )
     terms = [f"{t.weight:g} \\cdot {number(t.cost, 3)}" for t in breakdown.style_terms]
     half = (len(terms) + 1) // 2  # two lines, so that five layers fit the width of a projector
     st.latex(
@@ -266,12 +328,13 @@ def main() -> None:
     beta = far.number_input("β", min_value=0.0, value=float(DEFAULT_BETA), key="lesson_beta")
 
     _step_correlation(style, layer)
-    _step_intuition(style, content, layer)
-    _step_formula(style, layer)
+    found = _step_intuition(style, content, layer)
+    _step_formula(style, layer, found)
     breakdown = _breakdown(style, generated, content, alpha, beta)
     _step_layer_cost(breakdown, layer)
     _step_total_style(breakdown)
     _step_total(breakdown)
+    ladder_step(style, 7)
 
 
 main()

@@ -12,7 +12,15 @@ from nst_core.errors import AdmissionError
 from nst_core.figures import loss_curve_figure
 from nst_core.images import to_pil, to_png_bytes
 from nst_core.runs.export import run_archive
-from ui.run_form import config_problem, run_config, run_settings, use_settings
+from ui.run_form import (
+    SETTINGS_OPEN,
+    config_problem,
+    preset_picker,
+    run_config,
+    run_settings,
+    settings_summary,
+    use_settings,
+)
 from ui.runs import (
     COMPARE_PAGE,
     CURRENT_KEY,
@@ -42,46 +50,75 @@ from ui.store import (
 )
 
 if TYPE_CHECKING:
-    from nst_core import RunEntry, RunResult, StoredRun
+    from nst_core import RunConfig, RunEntry, RunResult, StoredRun
 
 URL_PATH: Final = "stylize"
 POLL_SECONDS: Final = 1.0
+PICTURE_MAX_PX: Final = 300  # the result's height at most, so that it and its numbers fit a 720 px screen
+CURVES_PX: Final = 340
+NEW_RUN_OPEN: Final = "run_new_open"  # session key: the "New run" fold's state below a shown run
 
 
 def _launch_panel(fields: dict[str, Any]) -> None:
-    """The estimate and the Launch button, or what is wrong with the settings."""
+    """The preset, the estimate and the Launch button in one row, or what is wrong with the settings."""
+    preset, time_column, memory_column, launch = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    with preset:
+        preset_picker()
     try:
         config = run_config(fields)
         estimate = estimate_run(config)
     except ConfigError as exc:
-        st.error(config_problem(exc))
-        st.button("Launch", type="primary", disabled=True, key="run_launch_disabled")
+        launch.button("Launch", type="primary", disabled=True, key="run_launch_disabled", width="stretch")
+        st.error(config_problem(exc) + " (under Settings)")
         return
-    left, middle, right = st.columns([1, 1, 2], vertical_alignment="center")
-    left.metric("Estimated time", duration(estimate.seconds))
-    middle.metric("Estimated peak memory", f"{estimate.peak_bytes / 2**20:,.0f} MB")
-    with right:
-        how = "calibrated by measurement" if estimate.calibrated else "a rough figure, not measured on this hardware"
-        st.caption(
-            f"On {estimate.device.upper()} ({estimate.precision}), {how}; {current_weights()} weights. "
-            "Runs take turns in one queue shared by everyone using this server."
-        )
-        every, steps = config.snapshot_every, config.steps
-        if every and steps < every:
-            st.caption(f"Snapshots every {every} steps: this run of {steps} records only its starting image (step 0).")
-        elif every and steps % every:
-            st.caption(f"Snapshots every {every} steps: the last is at step {steps - steps % every} of {steps}.")
-        if st.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch"):
-            try:
-                job = submit_run(config, current_content(), current_style())
-            except AdmissionError as exc:  # the fair queue's limits: why this visitor waits or is refused
-                st.warning(str(exc), icon=":material/hourglass_top:")
-                return
-            except NSTError as exc:
-                st.error(str(exc))
-                return
-            st.session_state[CURRENT_KEY] = job.id
-            st.query_params.pop(RUN_PARAM, None)  # the page now shows the new run, not the linked one
+    time_column.metric("Estimated time", duration(estimate.seconds))
+    # GB from 1 GiB on: "12,345 MB" would be cut short in a fifth of a projector's width.
+    peak = estimate.peak_bytes
+    memory_column.metric("Peak memory", f"{peak / 2**30:.1f} GB" if peak >= 2**30 else f"{peak / 2**20:.0f} MB")
+    clicked = launch.button("Launch", type="primary", icon=":material/play_arrow:", key="run_launch", width="stretch")
+    st.markdown(settings_summary(fields))
+    how = "calibrated by measurement" if estimate.calibrated else "a rough figure, not measured on this hardware"
+    st.caption(
+        f"On {estimate.device.upper()} ({estimate.precision}), {how}; {current_weights()} weights. "
+        "Runs take turns in one queue shared by everyone using this server."
+    )
+    every, steps = config.snapshot_every, config.steps
+    if every and steps < every:
+        st.caption(f"Snapshots every {every} steps: this run of {steps} records only its starting image (step 0).")
+    elif every and steps % every:
+        st.caption(f"Snapshots every {every} steps: the last is at step {steps - steps % every} of {steps}.")
+    if clicked:
+        try:
+            job = submit_run(config, current_content(), current_style())
+        except AdmissionError as exc:  # the fair queue's limits: why this visitor waits or is refused
+            st.warning(str(exc), icon=":material/hourglass_top:")
+            return
+        except NSTError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[CURRENT_KEY] = job.id
+        st.query_params.pop(RUN_PARAM, None)  # the page now shows the new run, not the linked one
+        st.rerun()  # the run takes the form's place at the top; the form folds away below it
+
+
+def _new_run() -> None:
+    """What the run optimises, then the preset, the estimate and Launch; the settings fold away below them
+    (the launch row is drawn after them, as it needs their values, but shown above)."""
+    st.markdown(
+        f"Starting from **{current_content().label}** in the style of **{current_style().label}** (the sidebar's "
+        "images), the optimiser changes the pixels of the generated image G to lower the total cost:"
+    )
+    st.latex(r"J(G) = \alpha\, J_{content}(C, G) + \beta \sum_l \lambda^{[l]} J^{[l]}_{style}(S, G)")
+    with st.container(border=True):
+        launch_row = st.container()
+        fields = run_settings()
+        with launch_row:
+            _launch_panel(fields)
+
+
+def _open_new_run() -> None:
+    """The "New run" fold below a shown run, opened on the settings (after "Use these settings")."""
+    st.session_state[NEW_RUN_OPEN] = st.session_state[SETTINGS_OPEN] = True
 
 
 def _live(job: Job) -> None:
@@ -92,34 +129,36 @@ def _live(job: Job) -> None:
         snapshot = job.snapshot()
         if snapshot.status.finished:
             st.rerun()  # the whole page: the result replaces this panel and the polling stops
+        # Stop beside the progress, in the first screen with the preview: not under the curves.
+        status, stop = st.columns([5, 1], vertical_alignment="bottom")
         if snapshot.status == JobStatus.QUEUED:
             position = snapshot.queue_position or 1
             after = (
                 "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
             )
             wait = "" if snapshot.queue_eta_s is None else f" Estimated wait: {duration(snapshot.queue_eta_s)}."
-            st.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
+            status.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
             doing = f"Step {snapshot.step} of {snapshot.steps}" if snapshot.step else snapshot.phase.capitalize()
             text = f"{doing} · {duration(snapshot.elapsed_s)} elapsed · {time_left(snapshot)}"
-            st.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
+            status.progress(min(1.0, snapshot.step / max(snapshot.steps, 1)), text=text)
+        stop.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}", width="stretch")
         preview, curves = st.columns([1, 2])
         if snapshot.preview is not None:
             preview.image(snapshot.preview, caption=f"Step {snapshot.step}", width="stretch")
         if snapshot.history:
             curves.plotly_chart(
-                loss_curve_figure(snapshot.history, height=380), theme=None, key=f"live_curves_{job.id}"
+                loss_curve_figure(snapshot.history, height=CURVES_PX), theme=None, key=f"live_curves_{job.id}"
             )
-        st.button("Stop", icon=":material/stop:", on_click=job.cancel, key=f"stop_{job.id}")
 
     live()
 
 
 def _finished(shown: ShownRun) -> None:
-    """A finished run, live or stored: the same image, numbers and downloads either way."""
+    """A finished run, live or stored: the same image, numbers and downloads either way; the image and the
+    final costs first, so that a projector shows them without scrolling."""
     result = shown.result
     history = result.history
-    _summary(shown)
     if history:
         last = history[-1]
         # Four significant digits in three columns: longer values are cut short ("0.000707…") at 1280 px.
@@ -130,8 +169,12 @@ def _finished(shown: ShownRun) -> None:
         ):
             column.metric(label, f"{value:.4g}")
     picture, curves = st.columns([1, 2])
-    picture.image(to_pil(result.image), caption=f"{shown.label}: the generated image", width="stretch")
-    curves.plotly_chart(loss_curve_figure(history, height=420), theme=None, key=f"curves_{shown.key}")
+    image = to_pil(result.image)
+    # No taller than PICTURE_MAX_PX: a portrait picture would push the rest of the result under the fold.
+    width = round(PICTURE_MAX_PX * image.width / image.height) if image.height > image.width else "stretch"
+    picture.image(image, caption=f"{shown.label}: the generated image", width=width)
+    curves.plotly_chart(loss_curve_figure(history, height=CURVES_PX), theme=None, key=f"curves_{shown.key}")
+    _summary(shown)
     png, data, link = st.columns(3)
     png.download_button(
         "Download the image (PNG)",
@@ -171,26 +214,35 @@ def _summary(shown: ShownRun) -> None:
     )
 
 
+def _use_settings(config: RunConfig) -> None:
+    use_settings(config)
+    _open_new_run()
+
+
 def _stored(shown: ShownRun) -> None:
-    """A run opened from its link: read-only; its settings can be copied into the form."""
+    """A run opened from its link: read-only, its image and numbers first; its settings can be copied into
+    the form (folded below)."""
     result = shown.result
     st.subheader(shown.label)
     whose = "one of your runs" if shown.owned else "a shared run, read-only"
-    st.info(f"Stored run, {whose}: {_took(result)}.")
-    st.button(
+    note, use = st.columns([3, 1], vertical_alignment="center")
+    note.info(f"Stored run, {whose}: {_took(result)}.")
+    use.button(
         "Use these settings",
         icon=":material/tune:",
-        on_click=use_settings,
+        on_click=_use_settings,
         args=(result.config,),
         key="run_use_settings",
-        help="Copy this run's settings (and its images) into the form above, to launch a run of your own.",
+        width="stretch",
+        help='Copy this run\'s settings (and its images) into the form under "New run" below, to launch '
+        "a run of your own.",
     )
     _finished(shown)
 
 
 def _current(job: Job) -> None:
-    st.subheader(f"Run {run_number(job.id)}")
     if is_active(job):
+        st.subheader(f"Run {run_number(job.id)}")
         _live(job)
     elif job.status == JobStatus.DONE:
         shown = session_run(job.id)
@@ -199,6 +251,7 @@ def _current(job: Job) -> None:
             st.query_params[RUN_PARAM] = shown.run_id  # a reload, or this URL shared, opens this run
         _finished(shown)
     else:
+        st.subheader(f"Run {run_number(job.id)}")
         snapshot = job.snapshot()
         show_outcome(snapshot)
         if snapshot.history:
@@ -262,31 +315,39 @@ def _run_links(title: str, entries: list[RunEntry]) -> None:
         st.page_link(RUN_PAGE, label=label, icon=":material/history:", query_params={RUN_PARAM: entry.id})
 
 
-def main() -> None:
-    st.title("Run a style transfer")
-    st.markdown(
-        f"Starting from **{current_content().label}** in the style of **{current_style().label}** (the sidebar's "
-        "images), the optimiser changes the pixels of the generated image G to lower the total cost "
-        "(the settings start from the sidebar's preset):"
-    )
-    st.latex(r"J(G) = \alpha\, J_{content}(C, G) + \beta \sum_l \lambda^{[l]} J^{[l]}_{style}(S, G)")
-    with st.container(border=True):
-        _launch_panel(run_settings())
-
-    adopt_active_runs(runs())
-    show_interrupted()
+def _shown_run() -> bool:
+    """Draw the run the page shows (the link's, else this session's current one), if any; says whether one
+    was drawn."""
     requested = st.query_params.get(RUN_PARAM)
     job = run_saver().job_of(requested, list(runs().values())) if requested is not None else None
     if requested is not None and job is None:
         shown = open_linked_run(requested)
-        if shown is not None:
-            _stored(shown)
+        if shown is None:
+            return False
+        _stored(shown)
+        return True
+    if job is not None:
+        st.session_state[CURRENT_KEY] = job.id
+    job_id = current_run()
+    if job_id is None:
+        return False
+    _current(runs()[job_id])
+    return True
+
+
+def main() -> None:
+    st.title("Run a style transfer")
+    adopt_active_runs(runs())
+    show_interrupted()
+    # A run shown takes the form's place at the top of the page (the projector's first screen); the form,
+    # Launch included, folds away below it.
+    if _shown_run():
+        with st.expander(
+            "New run: preset, settings and Launch", key=NEW_RUN_OPEN, on_change="rerun", icon=":material/add_circle:"
+        ):
+            _new_run()
     else:
-        if job is not None:
-            st.session_state[CURRENT_KEY] = job.id
-        job_id = current_run()
-        if job_id is not None:
-            _current(runs()[job_id])
+        _new_run()
     _session_runs()
     _run_links("My runs", my_runs())
     if gallery_enabled():

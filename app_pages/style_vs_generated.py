@@ -6,6 +6,7 @@ from typing import Final
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from nst_core.explain import record_at, relative_gram_difference
 from nst_core.figures import (
@@ -22,6 +23,7 @@ from nst_core.layers import LAYER_CHANNELS
 from ui import latex
 from ui.loss_views import show_loss_views, show_regions
 from ui.runs import RUN_PAGE, finished_runs, is_active, run_label
+from ui.sizing import width_sized
 from ui.state import runs
 from ui.store import (
     RUN_PARAM,
@@ -36,6 +38,13 @@ RUN_KEY: Final = "svg_run"
 # A page script's bare strings are drawn by Streamlit's "magic": this note stays a comment.
 LINKED_KEY: Final = "svg_linked"  # session key: the stored runs this session opened from links (id -> ShownRun)
 URL_PATH: Final = "compare"
+INTRO: Final = (
+    "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
+    "image's G_G. Where they agree, the generated image has the style's texture statistics."
+)
+# gram_pair_figure's height for its width: square panels of 44 % of the plot width (the width less 160 px of
+# margins) and 110 px of margins.
+PAIR_HEIGHT: Final = "calc(44cqw + 40px)"
 
 
 def _no_run_yet() -> None:
@@ -69,9 +78,10 @@ def _linked_run(done: list[str]) -> None:
     st.session_state[RUN_KEY] = requested
 
 
-def _pick_run(done: list[str]) -> ShownRun | None:
-    """The run to show: the one a link named (``?run=``), else the one picked here, else the newest.
-    The URL follows the choice: it names the run's stored id while it has one, so it can be shared."""
+def _pick_run(done: list[str], column: DeltaGenerator) -> ShownRun | None:
+    """The run to show, picked in ``column``: the one a link named (``?run=``), else the one picked here,
+    else the newest. The URL follows the choice: it names the run's stored id while it has one, so it can
+    be shared."""
     _linked_run(done)
     linked: dict[str, ShownRun] = st.session_state.get(LINKED_KEY, {})
     labels = {**{key: f"{shown.label} (shared)" for key, shown in linked.items()}, **{j: run_label(j) for j in done}}
@@ -79,7 +89,7 @@ def _pick_run(done: list[str]) -> ShownRun | None:
         return None
     if st.session_state.get(RUN_KEY) not in labels:
         st.session_state[RUN_KEY] = done[0] if done else next(iter(labels))
-    choice = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key=RUN_KEY)
+    choice = column.selectbox("Run", list(labels), format_func=labels.__getitem__, key=RUN_KEY)
     shown = linked[choice] if choice in linked else session_run(choice)
     if shown.run_id is not None:
         st.query_params[RUN_PARAM] = shown.run_id
@@ -108,7 +118,9 @@ def _channel_rows(g_S: np.ndarray, g_G: np.ndarray, layer: str, job_id: str) -> 
     st.plotly_chart(gram_row_figure(g_S, g_G, int(k), layer), theme=None, key="svg_row")
 
 
-def _show_run(shown: ShownRun) -> None:
+def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
+    """The run's G_S | G_G first, under its layer and step pickers (drawn in ``controls``), so that a
+    projector shows both whole; then the picture, the numbers and the other views."""
     result, job_id = shown.result, shown.key
     snapshots = [snapshot for snapshot in result.snapshots if snapshot.grams]
     if not snapshots:
@@ -116,7 +128,6 @@ def _show_run(shown: ShownRun) -> None:
         return
     layer_weights = dict(result.config.style_layers)
     layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
-    controls = st.columns([1, 3])
     layer = controls[0].selectbox(
         "Layer",
         layers,
@@ -138,6 +149,14 @@ def _show_run(shown: ShownRun) -> None:
     record = record_at(result.history, step)
     j_layer = record.J_style_layers.get(layer)
     relative = relative_gram_difference(g_S, g_G)
+    with width_sized("svg_pair_box", PAIR_HEIGHT):
+        st.plotly_chart(
+            gram_pair_figure(g_S, g_G, layer, step=snapshot.step, height=None),
+            theme=None,
+            key="svg_pair",
+            height="stretch",
+        )
+    st.markdown(INTRO)
     picture, numbers = st.columns([1, 2], gap="medium")
     picture.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")
     # A table, not st.metric: metric labels and values are cut short in a narrow column.
@@ -152,7 +171,6 @@ def _show_run(shown: ShownRun) -> None:
     numbers.markdown(
         f"| at step {record.step} | value |\n|:--|--:|\n" + "\n".join(f"| {name} | ${value}$ |" for name, value in rows)
     )
-    st.plotly_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step), theme=None, key="svg_pair")
 
     left, right = st.columns(2)
     left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")
@@ -168,15 +186,14 @@ def _show_run(shown: ShownRun) -> None:
 
 def main() -> None:
     st.title("Style vs generated")
-    st.markdown(
-        "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
-        "image's G_G. Where they agree, the generated image has the style's texture statistics."
-    )
-    shown = _pick_run(finished_runs())
+    # One row of pickers, then G_S | G_G: both whole in the first screen of a 1280 × 720 projector.
+    controls = st.columns([2, 1.2, 1.8])
+    shown = _pick_run(finished_runs(), controls[0])
     if shown is not None:
-        _show_run(shown)
+        _show_run(shown, controls[1:])
         copy_link(shown.run_id, URL_PATH, shown.unstored)
     elif RUN_PARAM not in st.query_params:
+        st.markdown(INTRO)
         _no_run_yet()
     else:  # the link's run cannot be opened: its sentence is above
         st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")

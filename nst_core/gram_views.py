@@ -38,6 +38,14 @@ VIEW_LABELS: Final[dict[View, str]] = {
     "correlation": "correlation (Pearson, −1…1)",
 }
 
+VIEW_MENU: Final[dict[View, str]] = {
+    "raw": "G (raw)",
+    "per_position": "G per position",
+    "covariance": "covariance",
+    "correlation": "correlation",
+}
+"""Short names for menus: a bound menu writes them into the page's URL, so they stay short and readable."""
+
 # Relative variance below which a channel counts as constant: float32 activations carry ~1e-7 noise.
 _ZERO_VARIANCE: Final = 1e-12
 
@@ -123,6 +131,45 @@ def active_channels(a: Tensor | np.ndarray, min_fraction: float = 0.1) -> np.nda
     ``min_fraction`` of the positions: sparse ReLU channels can correlate perfectly on a handful of
     positions, which says little about the image's texture."""
     return (_unrolled(a) != 0).mean(axis=1) >= min_fraction
+
+
+BORDER_RATIO: Final = 3.0
+"""A channel is border-dominated when its mean a² on the border is at least this many times its interior's."""
+
+
+def border_mask(n_h: int, n_w: int) -> np.ndarray:
+    """Boolean (n_H, n_W): True on the map's border, its first and last rows and columns."""
+    mask = np.zeros((n_h, n_w), dtype=bool)
+    mask[[0, -1], :] = True
+    mask[:, [0, -1]] = True
+    return mask
+
+
+def border_shares(a: Tensor | np.ndarray) -> np.ndarray:
+    """(n_C,) the share of each G[k, k] = Σ_ij a²[k,i,j] that comes from the border positions (0 for a
+    silent channel)."""
+    array = a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+    unrolled = _unrolled(array)
+    border = border_mask(*array.shape[-2:]).reshape(-1)
+    squares = unrolled**2
+    total = squares.sum(axis=1)
+    return np.where(total > 0, squares[:, border].sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
+
+
+def border_dominated(a: Tensor | np.ndarray, ratio: float = BORDER_RATIO) -> np.ndarray:
+    """Boolean mask (n_C,) of the channels of ``a`` (n_C, n_H, n_W) that fire mostly on the map's border:
+    mean a² per border position at least ``ratio`` times the mean per interior position (or a silent
+    interior). Zero padding lights up the border of untrained networks' deep layers; such channels
+    correlate perfectly with each other whatever the image shows."""
+    array = a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+    n_h, n_w = array.shape[-2:]
+    border = border_mask(n_h, n_w)
+    if border.all():  # a map of two rows or columns or fewer has no interior to compare with
+        return np.zeros(array.shape[-3], dtype=bool)
+    share = border_shares(array)
+    fraction = border.mean()
+    # share / fraction vs (1 - share) / (1 - fraction): the per-position means of the two parts.
+    return (share > 0) & (share * (1 - fraction) >= ratio * (1 - share) * fraction)
 
 
 Pair = tuple[int, int, float]

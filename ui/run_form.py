@@ -23,12 +23,15 @@ from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from nst_core.runs.admission import HostedLimits, hosted_limits
 from nst_core.runs.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
 
+from .sidebar import preset_options
 from .state import (
+    PRESETS,
     current_content,
     current_device,
     current_preset,
     current_style,
     current_weights,
+    default_preset,
     example_names,
     gpu_available,
 )
@@ -60,6 +63,10 @@ FIELD_LABELS: Final = {
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
 SAVED_FORM: Final = "_run_form"
+SETTINGS_LABEL: Final = "Settings: α, β, size, steps, style layers and λ, style controls, device"
+SETTINGS_OPEN: Final = "run_settings_open"
+"""Session key of the settings expander's state (open or folded); "Use these settings" opens it."""
+PRESET_KEY: Final = "run_preset"
 """Session key of the form's last values."""
 REMEMBERED_VISITORS: Final = 1000
 _DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
@@ -377,12 +384,41 @@ def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
 
 
 def run_settings() -> dict[str, Any]:
-    """The settings form, drawn with its remembered values; returns RunConfig's fields."""
+    """The settings form, drawn with its remembered values and folded away (the preset and Launch are what
+    a class needs on screen); returns RunConfig's fields."""
     keys = seed_form()
-    st.subheader("Settings")
-    fields = form_fields(_draw_widgets())
+    with st.expander(SETTINGS_LABEL, key=SETTINGS_OPEN, on_change="rerun", icon=":material/tune:"):
+        fields = form_fields(_draw_widgets())
     save_form(keys)
     return fields
+
+
+def _take_preset() -> None:
+    st.session_state["preset"] = st.session_state[PRESET_KEY]
+
+
+def preset_picker() -> None:
+    """The sidebar's preset, offered again beside Launch: the sidebar's own picker is below the fold of a
+    projector. Either picker changes both."""
+    st.session_state[PRESET_KEY] = st.session_state.get("preset", default_preset())
+    st.selectbox(
+        "Preset",
+        preset_options(),
+        format_func=lambda k: PRESETS[k].title,
+        key=PRESET_KEY,
+        on_change=_take_preset,
+        help="Size, steps, optimiser and snapshots for the occasion; fine-tune them under Settings.",
+    )
+
+
+def settings_summary(fields: dict[str, Any]) -> str:
+    """The settings a class should know at a glance, in one line (Markdown)."""
+    layers = fields["style_layers"]
+    optimizer = OPTIMIZER_LABELS.get(fields["optimizer"], fields["optimizer"])
+    return (
+        f"**{fields['size']} px**, **{fields['steps']} steps** of {optimizer}, α = {fields['alpha']:g}, "
+        f"β = {fields['beta']:g}, {len(layers)} style layer{'' if len(layers) == 1 else 's'}"
+    )
 
 
 def run_config(fields: dict[str, Any]) -> RunConfig:

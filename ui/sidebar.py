@@ -153,7 +153,11 @@ def _download_progress(download: WeightsDownload) -> None:
     progress()
 
 
+def preset_options() -> list[str]:
+    """The presets' keys as the pickers list them: this server's default first."""
+    return [default_preset(), *(k for k in PRESETS if k != default_preset())]
+
+
 def _preset_picker() -> None:
-    options = [default_preset(), *(k for k in PRESETS if k != default_preset())]
-    choice = st.selectbox("Preset", options, format_func=lambda k: PRESETS[k].title, key="preset")
+    choice = st.selectbox("Preset", preset_options(), format_func=lambda k: PRESETS[k].title, key="preset")
     st.caption(PRESETS[choice].description)

@@ -16,6 +16,9 @@ PAIR_FIGURE_HEIGHT: Final = "calc(18cqw + 65px)"
 """``channel_pair_figure`` with the image: four square panels of 18 % of the plot width (the width less
 160 px of margins) and 100 px of margins, a little short so that the colour bars keep the panels' height."""
 
+PAIR_MAPS_HEIGHT: Final = "calc(25cqw + 60px)"
+"""``channel_pair_figure`` without the image: three square panels of 26 % of the plot width, likewise."""
+
 
 def width_sized(key: str, height: str) -> DeltaGenerator:
     """A container whose Plotly charts are ``height`` tall, a CSS length in which ``100cqw`` is the

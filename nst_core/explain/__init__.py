@@ -1,6 +1,7 @@
 """Explanations: the numbers the lesson and the explorer show, computed with the run's own functions."""
 
 from .compare import config_differences, record_at, relative_gram_difference
+from .ladder import LADDER_LAYERS, LADDER_SIZE, LayerLadder, Rung, ladder_configs
 from .lesson import (
     CostBreakdown,
     FeatureChannel,
@@ -13,24 +14,40 @@ from .lesson import (
 )
 from .loss_views import MeanCov, SortedProjections, mean_cov_pair, objective_images, sorted_projection_pair
 from .pairs import PairSummary, pair_summary
+from .patches import Patch, receptive_field, top_patches
+from .tuning import ChannelTuning, GratingResponses, Selectivity, channel_tuning, layer_responses, tuning_sentence
 
 __all__ = [
+    "LADDER_LAYERS",
+    "LADDER_SIZE",
+    "ChannelTuning",
     "CostBreakdown",
     "FeatureChannel",
     "FeatureChannels",
+    "GratingResponses",
+    "LayerLadder",
     "LayerStyleTerm",
     "MeanCov",
     "PairSummary",
+    "Patch",
+    "Rung",
+    "Selectivity",
     "SortedProjections",
+    "channel_tuning",
     "config_differences",
     "cost_breakdown",
     "find_feature_channels",
+    "ladder_configs",
+    "layer_responses",
     "layer_style_term",
     "mean_cov_pair",
     "objective_images",
     "pair_summary",
     "probe_images",
+    "receptive_field",
     "record_at",
     "relative_gram_difference",
     "sorted_projection_pair",
+    "top_patches",
+    "tuning_sentence",
 ]

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..gram import gram_matrix
-from ..gram_views import gram_view
+from ..gram_views import border_mask, gram_view
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,25 @@ class PairSummary:
     nonzero: int  # products a_ijk a_ijk' that are not zero: positions where both channels fire
     largest: float  # the largest product
     largest_at: tuple[int, int]  # its (i, j), counted from 0
+    border_g: float = 0.0  # the part of G[k, k'] summed over the border (first and last rows and columns)
+    border_positions: int = 0  # how many of the n_H n_W positions are on the border
+    largest_on_border: bool = False
 
     @property
     def per_position(self) -> float:
         """G[k, k'] / (n_H n_W): comparable between images of different sizes."""
         return self.g / self.n_positions
+
+    @property
+    def border_share(self) -> float:
+        """The share of G[k, k'] that the border contributes (0 when G is 0); compare with ``border_fraction``."""
+        return self.border_g / self.g if self.g else 0.0
+
+    @property
+    def border_fraction(self) -> float:
+        """The share of the positions that are on the border: what ``border_share`` would be if the channels
+        fired evenly."""
+        return self.border_positions / self.n_positions
 
 
 def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
@@ -37,6 +51,8 @@ def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
     products = maps[0] * maps[1]
     flat = int(torch.argmax(products))
     n_w = products.shape[-1]
+    border = torch.from_numpy(border_mask(*products.shape))
+    i, j = flat // n_w, flat % n_w
     return PairSummary(
         k,
         k2,
@@ -45,5 +61,8 @@ def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
         float(gram_view(maps, "correlation")[0, 1]),
         int(torch.count_nonzero(products)),
         float(products.flatten()[flat]),
-        (flat // n_w, flat % n_w),
+        (i, j),
+        float(products[border].sum()),
+        int(border.sum()),
+        bool(border[i, j]),
     )

@@ -3,6 +3,7 @@ without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses 
 
 from .compare import run_gram_pair_figure, run_pair_bars
 from .gram import (
+    CLICK_MARKER_PX,
     DIVERGING,
     FONT_SIZE,
     MAPS_SCALE,
@@ -16,6 +17,7 @@ from .gram import (
     base_layout,
     channel_mosaic,
     channel_pair_figure,
+    click_block,
     colourbar,
     colourise,
     gram_heatmap,
@@ -37,14 +39,16 @@ from .runs import (
     loss_curve_figure,
     style_layer_bars,
 )
+from .tuning import patch_grid, patch_locations, tuning_figure
 
 __all__ = [
     "DIVERGING",
     "FONT_SIZE",
     "GENERATED_COLOUR",
     "MAPS_SCALE",
-    "MAX_SCATTER_POINTS",
     "OVERLAY_CELLS",
+    "MAX_SCATTER_POINTS",
+    "CLICK_MARKER_PX",
     "SATURATE_PERCENTILE",
     "SELECTION_COLOUR",
     "SEQUENTIAL",
@@ -56,6 +60,7 @@ __all__ = [
     "base_layout",
     "channel_mosaic",
     "channel_pair_figure",
+    "click_block",
     "colourbar",
     "colourise",
     "covariance_pair_figure",
@@ -72,6 +77,9 @@ __all__ = [
     "gram_window",
     "loss_curve_figure",
     "panel_title",
+    "patch_locations",
+    "patch_grid",
     "style_layer_bars",
+    "tuning_figure",
     "view_colours",
 ]

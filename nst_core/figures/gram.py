@@ -37,16 +37,29 @@ THUMBNAIL_CELLS: Final = 128
 TILE_CELLS: Final = 48
 SELECTION_COLOUR: Final = "#ff2d95"
 SATURATE_PERCENTILE: Final = 99.0
-OVERLAY_CELLS: Final = 128
-"""Click markers per side of a heatmap at most; above it one marker stands for a block of cells."""
+OVERLAY_CELLS: Final = 256
+"""Click markers per side of a heatmap at most: one on every cell up to relu3_1's 256 channels; beyond, one
+per 2×2 block. A cell of a 512-channel layer is smaller than a screen pixel at 1280×720, so no pointer could
+pick it there, and plotly.js on a CPU takes seconds to redraw a quarter of a million WebGL markers (a click
+redraws them all): the magnifier (``gram_window``) picks such cells one by one."""
 SVG_MARKERS_UP_TO: Final = 1024
 """Click layers with at most this many markers are drawn as SVG, larger ones with WebGL."""
+CLICK_MARKER_PX: Final = 2
+"""Diameter of the invisible click markers. Plotly's SVG scatter counts every marker whose edge is within
+3 px of the pointer as equally close, so a marker wider than a cell would let a click near a cell's edge
+pick its neighbour; the pointer finds the nearest marker from up to 20 px (``hoverdistance``) anyway."""
 TICK_LABELS_UP_TO: Final = 32
 """Axes of at most this many rows or columns name each one's channel."""
 WINDOW_TICK_STEP: Final = 4
 """The magnifier (``gram_window``) labels every this-many-th row and column: each one's is unreadable."""
 MIN_TICK_STEPPED: Final = 8
 """Axes of at most this many rows or columns label every one, whatever the tick step."""
+
+
+def click_block(n_channels: int) -> int:
+    """Cells per side of what one click selects among in a heatmap of ``n_channels``: 1 up to
+    ``OVERLAY_CELLS`` (the cell under the pointer), else the side of the block under it."""
+    return -(-n_channels // OVERLAY_CELLS)
 
 
 def colourbar(title: str, **extra: Any) -> dict[str, Any]:
@@ -131,27 +144,33 @@ def _matrix_figure(
     heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
-        # One invisible marker per cell, or per block of cells in large matrices: plotly.js needs
-        # seconds for a quarter of a million WebGL markers. Each carries (k, k', value) of its cell.
-        stride = -(-max(n_rows, n_cols) // OVERLAY_CELLS)
-        r, c = np.meshgrid(
-            np.arange(stride // 2, n_rows, stride), np.arange(stride // 2, n_cols, stride), indexing="ij"
-        )
-        r, c = r.ravel(), c.ravel()
-        note = "" if stride == 1 else f"cell at the centre of this {stride}×{stride} block (click to magnify)<br>"
+        # Invisible markers, one on every cell (Plotly heatmaps send no click selection, scatter points do),
+        # so a click picks the cell under the pointer; beyond OVERLAY_CELLS a side one per block of cells.
+        # The cell's value rides as the marker's colour (hover-only: the marker is transparent). Where a
+        # marker's (y, x) are not its channels (k, k'), customdata carries them.
+        stride = click_block(max(n_rows, n_cols))
+        grid = np.meshgrid(np.arange(0, n_rows, stride), np.arange(0, n_cols, stride), indexing="ij")
+        r, c = grid[0].ravel(), grid[1].ravel()
+        natural = stride == 1 and np.array_equal(rows, np.arange(n_rows)) and np.array_equal(cols, np.arange(n_cols))
+        channels = {} if natural else {"customdata": np.stack([rows[r], cols[c]], axis=1).astype(np.int16)}
+        k, k2 = ("%{y}", "%{x}") if natural else ("%{customdata[0]}", "%{customdata[1]}")
+        note = "" if stride == 1 else f"this {stride}×{stride} block's first cell (pick one in the magnifier)<br>"
+        # A block's marker sits at its centre: the nearest marker is the block under the pointer.
+        offset = (stride - 1) / 2
+        position = np.int16 if stride == 1 else np.float32
         heatmap.hoverinfo = "skip"
         # WebGL only when SVG would choke: every WebGL figure costs the browser a context of its own.
         scatter = go.Scattergl if len(r) > SVG_MARKERS_UP_TO else go.Scatter
         traces.append(
             scatter(
-                x=c.astype(np.int16),
-                y=r.astype(np.int16),
+                x=(c + offset).astype(position),
+                y=(r + offset).astype(position),
                 mode="markers",
-                marker={"opacity": 0, "size": max(4.0, 560 * stride / max(n_rows, n_cols)), "color": SELECTION_COLOUR},
-                customdata=np.stack([rows[r], cols[c], shown[r, c]], axis=1).astype(np.float32),
-                hovertemplate=hover("%{customdata[0]}", "%{customdata[1]}", "%{customdata[2]:.4g}", note),
+                marker={"opacity": 0, "size": CLICK_MARKER_PX, "color": shown[r, c], "showscale": False},
+                hovertemplate=hover(k, k2, "%{marker.color:.4g}", note),
                 hoverlabel={"bgcolor": "white", "font": {"color": "black", "size": FONT_SIZE}},
                 showlegend=False,
+                **channels,
             )
         )
     else:
@@ -210,9 +229,11 @@ def gram_heatmap(
     """The (n_C, n_C) matrix as a heatmap, rows and columns in ``order``, with a click layer.
 
     Trace 0 is the heatmap. With ``clickable``, trace 1 is an invisible scatter (Plotly heatmaps send no
-    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers): one marker per cell up
-    to ``OVERLAY_CELLS`` a side, else one per block of cells, at the block's centre. Marker x/y are display
-    positions (column, row) and ``customdata`` is (k, k', value) of the marker's cell. The cells of
+    click selection, scatter points do; WebGL above ``SVG_MARKERS_UP_TO`` markers) with one marker on every
+    cell up to ``OVERLAY_CELLS`` a side, so a click selects exactly the cell under the pointer; in larger
+    matrices one marker per block of cells, at its centre, standing for the block's first cell. Marker x/y
+    are display positions (column, row) and ``marker.color`` the cell's value; ``customdata`` is (k, k') of
+    the marker's cell, except with one marker per cell in natural order, where they are its (y, x). The cells of
     ``selected`` = (k, k') and its mirror are outlined. Cells are square and the colour bar is as tall as
     the plot area: give the figure a plot area at least as wide as tall (``height`` None: the height of its
     container).
@@ -321,12 +342,18 @@ def channel_pair_figure(
     product = map_k.astype(np.float64) * map_k2.astype(np.float64)
     zero = product == 0
     n_h, n_w = product.shape
+    # Positions are numbered from 1, as the sum of G runs i = 1 … n_H, j = 1 … n_W.
+    rows, columns = np.arange(1, n_h + 1), np.arange(1, n_w + 1)
     hover = "row i = %{y}<br>column j = %{x}<br>value = %{z:.4g}<extra></extra>"
 
     def heatmap(values: np.ndarray, colour_axis: str) -> go.Heatmap:
-        return go.Heatmap(z=values.astype(np.float32), coloraxis=colour_axis, zsmooth=False, hovertemplate=hover)
+        return go.Heatmap(
+            z=values.astype(np.float32), x=columns, y=rows, coloraxis=colour_axis, zsmooth=False, hovertemplate=hover
+        )
 
     zeros = go.Heatmap(
+        x=columns,
+        y=rows,
         z=np.where(zero, 0.0, np.nan).astype(np.float32),
         colorscale=[[0.0, ZERO_COLOUR], [1.0, ZERO_COLOUR]],
         showscale=False,
@@ -344,8 +371,8 @@ def channel_pair_figure(
         # The picture stretched over the maps' n_H × n_W cells, so that its axes read like theirs.
         picture = go.Image(
             source=_png_data_uri(np.ascontiguousarray(image)),
-            x0=-0.5 + n_w / image.shape[1] / 2,
-            y0=-0.5 + n_h / image.shape[0] / 2,
+            x0=0.5 + n_w / image.shape[1] / 2,
+            y0=0.5 + n_h / image.shape[0] / 2,
             dx=n_w / image.shape[1],
             dy=n_h / image.shape[0],
             hoverinfo="skip",
@@ -360,11 +387,11 @@ def channel_pair_figure(
         for trace in traces:
             trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
             data.append(trace)
-        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[-0.5, n_w - 0.5])
+        layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[0.5, n_w + 0.5])
         layout[f"yaxis{suffix}"] = _axis(
             "i (height)" if index == 0 else "",
             anchor=f"x{suffix}",
-            range=[n_h - 0.5, -0.5],
+            range=[n_h + 0.5, 0.5],
             scaleanchor=f"x{suffix}",
             # Every panel has the same rows: only the first labels them, so no labels crowd a neighbour.
             showticklabels=index == 0,

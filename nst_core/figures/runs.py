@@ -120,10 +120,13 @@ def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per ste
     )
 
 
-def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, height: int = 560) -> go.Figure:
+def gram_pair_figure(
+    g_S: Any, g_G: Any, layer: str, step: int | None = None, height: int | None = 560
+) -> go.Figure:
     """G_S (the style target) and G_G (the generated image's) side by side on one colour scale.
 
     Both heatmaps use the layout's one ``coloraxis``: a colour means the same value in both panels.
+    ``height`` None: as tall as its element (square panels of 44 % of the plot width, 110 px of margins).
     """
     s, g = _pair(g_S, g_G)
     n = s.shape[0]

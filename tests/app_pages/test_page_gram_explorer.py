@@ -110,7 +110,7 @@ def test_a_finished_run_offers_its_result_and_snapshots(monkeypatch: pytest.Monk
     at.selectbox(key="image").select("latest generated").run()
     assert_no_exception(at)
     assert at.subheader[0].value.endswith("run 1, result")
-    assert any("n_H × n_W = 10 × 14" in c.value for c in at.caption)
+    assert any("n_H × n_W = 10 × 14" in m.value for m in at.markdown)
 
 
 def _finished_job(job_id: str, steps: int, every: int, seed: int) -> SimpleNamespace:

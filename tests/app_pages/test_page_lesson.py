@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from nst_core.layers import DEFAULT_STYLE_LAYERS
 from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
@@ -23,7 +26,7 @@ def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyP
     at.switch_page("app_pages/lesson.py").run()
     assert_no_exception(at)
     headers = [h.value for h in at.header]
-    assert len(headers) == 6 and headers[0].startswith("1 · Style is a correlation")
+    assert len(headers) == 7 and headers[0].startswith("1 · Style is a correlation")
     assert any("uncentred cross-covariance" in m.value for m in at.markdown)
 
     latex = [block.value.strip("$\n") for block in at.latex]
@@ -47,3 +50,50 @@ def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyP
     total = next(text for text in (block.value.strip("$\n") for block in at.latex) if text.startswith("J(G)"))
     _, j_content, _, _, _ = _latex_numbers(total.split("=", 2)[2])
     assert j_content > 0.0
+
+
+def _chart(at: AppTest, key: str) -> dict[str, Any]:
+    """The spec of the Plotly chart drawn with ``key`` (an element id ends with its key)."""
+    (element,) = [e for e in at.get("plotly_chart") if e.proto.id.endswith(f"-{key}")]
+    return json.loads(element.proto.spec)
+
+
+def _step2_pair(at: AppTest) -> tuple[int, int]:
+    """Step 2's vertical-lines and orange channels, as its text names them."""
+    intuition = next(m.value for m in at.markdown if m.value.startswith("Show the network four test patterns"))
+    found = re.search(r"channel \*\*(\d+)\*\* responds more to vertical.*Channel \*\*(\d+)\*\*", intuition)
+    assert found is not None, intuition
+    return int(found[1]), int(found[2])
+
+
+def _outlined(spec: dict[str, Any]) -> set[tuple[float, float]]:
+    return {((s["x0"] + s["x1"]) / 2, (s["y0"] + s["y1"]) / 2) for s in spec["layout"].get("shapes", [])}
+
+
+def test_lesson_gram_matrices_select_a_cell_that_its_pair_view_adds_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(monkeypatch)
+    at.run()
+    at.switch_page("app_pages/lesson.py").run()
+    assert_no_exception(at)
+    # The cell starts on step 2's pair (the vertical-lines and the orange channel), outlined on both matrices.
+    k, k2 = _step2_pair(at)
+    assert (at.number_input(key="lesson_k").value, at.number_input(key="lesson_k2").value) == (k, k2)
+    for view in ("raw", "correlation"):
+        spec = _chart(at, f"lesson_{view}")
+        assert spec["layout"]["clickmode"] == "event+select" and spec["data"][1]["mode"] == "markers"
+        assert _outlined(spec) == {(k2, k), (k, k2)}
+
+    at.number_input(key="lesson_k").set_value(3).run()
+    at.number_input(key="lesson_k2").set_value(7).run()
+    assert_no_exception(at)
+    titles = [a["text"] for a in _chart(at, "lesson_cell_maps")["layout"]["annotations"]]
+    assert titles == ["channel 3", "channel 7", "product 3 × 7"]
+    assert _outlined(_chart(at, "lesson_raw")) == {(7, 3), (3, 7)}
+    assert any(m.value.startswith("G[3, 7] adds up") for m in at.markdown)
+
+    # Another layer: a cell of the old one means nothing there, so the cell is that layer's step-2 pair.
+    at.selectbox(key="lesson_layer").select("relu1_1").run()
+    assert_no_exception(at)
+    k, k2 = _step2_pair(at)
+    assert (at.number_input(key="lesson_k").value, at.number_input(key="lesson_k2").value) == (k, k2)
+    assert max(k, k2) < 64  # relu1_1's channels

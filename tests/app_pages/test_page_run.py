@@ -13,8 +13,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from nst_core.runs.admission import hosted_limits
 from nst_core.runs.export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
 from tests.helpers import APP, app_executor
+from ui.state import PRESETS, default_preset
 from ui.store import run_saver
 
 RUN_PAGE = "app_pages/run.py"
@@ -145,3 +147,18 @@ def test_the_form_keeps_its_values_across_pages() -> None:
     at.switch_page(RUN_PAGE).run()
     assert at.number_input(key="run_beta").value == 123.0
     assert at.number_input(key="run_steps").value == 7
+
+
+def test_the_pages_preset_picker_is_the_sidebars_and_sets_the_form() -> None:
+    """The preset beside Launch (the sidebar's own is below a projector's fold) changes both."""
+    at = open_run_page()
+    other = next(key for key in PRESETS if key != at.session_state["preset"])
+    at.selectbox(key="run_preset").select(other).run()
+    assert not at.exception, at.exception
+    assert at.session_state["preset"] == other
+    assert at.sidebar.selectbox(key="preset").value == other
+    assert at.number_input(key="run_size").value == min(PRESETS[other].size, hosted_limits().max_size)
+    assert at.number_input(key="run_steps").value == min(PRESETS[other].steps, hosted_limits().max_steps)
+    # and the other way round: the sidebar's choice shows beside Launch
+    at.sidebar.selectbox(key="preset").select(default_preset()).run()
+    assert at.selectbox(key="run_preset").value == default_preset()

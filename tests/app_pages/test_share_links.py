@@ -78,6 +78,7 @@ def test_use_these_settings_fills_the_form_style_controls_included(store: RunSto
     at = open_page(RUN_PAGE, run_id)
     at.button(key="run_use_settings").click().run()
     assert_no_exception(at)
+    assert at.session_state["run_new_open"] and at.session_state["run_settings_open"]  # the form unfolds
     assert at.number_input(key="run_size").value == 32 and at.number_input(key="run_steps").value == 4
     fields = {name: at.session_state[f"run_{name}"] for name in (*controls, "parameterization")}
     assert fields == {**controls, "parameterization": "pixels"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 FIRST_LOAD_MS = 120_000
@@ -76,3 +76,38 @@ def screenshot(page: Page, name: str) -> Path:
     finally:
         page.set_viewport_size(viewport)
     return path
+
+
+def set_number(page: Page, label: str, value: int) -> None:
+    """Type into a number input and commit it (Enter reruns the script)."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+    wait_for_app(page)
+
+
+def open_run_settings(page: Page) -> None:
+    """Unfold the Run page's settings (they start folded under the preset and Launch)."""
+    size = page.get_by_label("Size (px, longest side)", exact=True)
+    if not size.is_visible():
+        page.locator("summary").filter(has_text="Settings: α").click()
+    expect(size).to_be_visible()
+    wait_for_app(page)
+
+
+def scroll_to_top(page: Page) -> None:
+    """Back to the first screen: Streamlit scrolls its main section, which typing into a field may have moved."""
+    page.get_by_test_id("stMain").evaluate("main => main.scrollTo(0, 0)")
+
+
+def cell_centre(chart: Locator, row: float, col: float) -> dict[str, float]:
+    """Page coordinates of the centre of cell (row, col) of the heatmap in ``chart``, from Plotly's axes."""
+    return chart.locator(".js-plotly-plot").evaluate(
+        """(gd, [row, col]) => {
+            const {xaxis, yaxis} = gd._fullLayout;
+            const box = gd.getBoundingClientRect();
+            return {x: box.left + xaxis._offset + xaxis.l2p(col), y: box.top + yaxis._offset + yaxis.l2p(row)};
+        }""",
+        [row, col],
+    )

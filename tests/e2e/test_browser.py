@@ -13,9 +13,12 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.e2e_helpers import (
     FIRST_LOAD_MS,
+    cell_centre,
     no_error_shown,
     open_page,
+    open_run_settings,
     screenshot,
+    set_number,
     wait_for_app,
     wait_for_drawings,
 )
@@ -104,18 +107,6 @@ def test_upload_shows_the_image_and_a_corrupt_one_its_message(page: Page, page_u
     wait_for_app(page)  # which also finds no traceback
 
 
-def _cell_centre(chart: Locator, row: int, col: int) -> dict[str, float]:
-    """Page coordinates of the centre of cell (row, col) of the heatmap in ``chart``, from Plotly's axes."""
-    return chart.locator(".js-plotly-plot").evaluate(
-        """(gd, [row, col]) => {
-            const {xaxis, yaxis} = gd._fullLayout;
-            const box = gd.getBoundingClientRect();
-            return {x: box.left + xaxis._offset + xaxis.l2p(col), y: box.top + yaxis._offset + yaxis.l2p(row)};
-        }""",
-        [row, col],
-    )
-
-
 def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str, str]) -> None:
     open_page(page, f"{page_urls['Gram explorer']}?layer=relu2_1")  # 128 channels: cells of about 4 px
     heatmap = page.locator(".st-key-gram_click").get_by_test_id("stPlotlyChart")
@@ -123,7 +114,7 @@ def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str
     heatmap.scroll_into_view_if_needed()
     wait_for_drawings(page)  # nothing above the heatmap may still move it
     row, col = 37, 90
-    point = _cell_centre(heatmap, row, col)
+    point = cell_centre(heatmap, row, col)
     page.mouse.click(point["x"], point["y"])
 
     inputs = page.get_by_test_id("stNumberInput")
@@ -143,15 +134,6 @@ def test_click_on_a_gram_cell_picks_its_channels(page: Page, page_urls: dict[str
     screenshot(page, "gram_click")
 
 
-def _set_number(page: Page, label: str, value: int) -> None:
-    """Type into a number input and commit it (Enter reruns the script)."""
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
-    wait_for_app(page)
-
-
 # Records the text of every progress bar drawn. The server's runs are throttled (conftest.py:
 # STYLE_LENS_TEST_STEP_DELAY_S), so the page polls a running run several times whatever the CPU.
 _WATCH_PROGRESS = """() => {
@@ -165,8 +147,9 @@ _WATCH_PROGRESS = """() => {
 
 def test_a_tiny_run_shows_progress_then_its_result(page: Page, page_urls: dict[str, str]) -> None:
     open_page(page, page_urls["Run"])
-    _set_number(page, "Size (px, longest side)", RUN_SIZE)
-    _set_number(page, "Steps", RUN_STEPS)
+    open_run_settings(page)
+    set_number(page, "Size (px, longest side)", RUN_SIZE)
+    set_number(page, "Steps", RUN_STEPS)
     page.evaluate(_WATCH_PROGRESS)
     page.get_by_role("button", name="Launch").click()
 

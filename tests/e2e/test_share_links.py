@@ -11,7 +11,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import serve_app
-from tests.e2e.e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_page, wait_for_app
+from tests.e2e.e2e_helpers import (
+    FIRST_LOAD_MS,
+    no_error_shown,
+    open_page,
+    open_run_settings,
+    set_number,
+    wait_for_app,
+)
 
 RUN_DEADLINE_MS = 420_000
 
@@ -36,14 +43,6 @@ def _no_page_not_found(page: Page) -> None:
     expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
-def _set_number(page: Page, label: str, value: int) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
-    wait_for_app(page)
-
-
 def _metric(page: Page, label: str) -> str:
     metric = page.get_by_test_id("stMetric").filter(has_text=label)
     return metric.get_by_test_id("stMetricValue").inner_text().strip()
@@ -53,10 +52,11 @@ def test_a_deep_link_as_the_first_visit_opens_its_page_and_a_usable_form(cold_ur
     open_page(visitor, f"{cold_url}/stylize")
     _no_page_not_found(visitor)
     expect(visitor.get_by_test_id("stHeading").first).to_contain_text("Run a style transfer")
-    _set_number(visitor, "Size (px, longest side)", 32)  # the form answers: it is not under a modal
-    _set_number(visitor, "Steps", 3)
+    open_run_settings(visitor)
+    set_number(visitor, "Size (px, longest side)", 32)  # the form answers: it is not under a modal
+    set_number(visitor, "Steps", 3)
     visitor.get_by_text("Device and snapshots").click()
-    _set_number(visitor, "Snapshot every (steps)", 1)  # Gram matrices at every step, for the comparison
+    set_number(visitor, "Snapshot every (steps)", 1)  # Gram matrices at every step, for the comparison
     _no_page_not_found(visitor)
 
 
@@ -85,7 +85,8 @@ def test_a_finished_runs_link_shows_the_same_run_elsewhere_read_only(
         assert _metric(page, "Final J_style") == j_style
         page.set_viewport_size({"width": 1280, "height": 720})  # a projector: every final number is whole
         clipped = page.get_by_test_id("stMetricValue").evaluate_all(
-            "values => values.filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth))"
+            "values => values.filter(v => v.checkVisibility())"  # not the folded form's estimates
+            ".filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth))"
             ".map(v => v.innerText)"
         )
         assert clipped == [], f"numbers cut short at 1280 px: {clipped}"

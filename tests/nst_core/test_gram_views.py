@@ -11,6 +11,9 @@ import torch
 from nst_core import gram_matrix
 from nst_core.gram_views import (
     VIEWS,
+    border_dominated,
+    border_mask,
+    border_shares,
     channel_order,
     gram_view,
     top_difference_pairs,
@@ -135,3 +138,23 @@ def test_top_difference_pairs_rank_by_absolute_difference() -> None:
     assert [(i, j) for i, j, _ in got] == [(i, j) for i, j, _ in expected]
     i, j, value = got[0]
     assert value == pytest.approx(float(g_s[i, j] - g_g[i, j]), rel=1e-6)
+
+
+def test_border_dominated_channels_fire_mostly_on_the_first_and_last_rows_and_columns() -> None:
+    a = torch.ones(3, 8, 8)
+    a[0, 0, :] = 10.0  # a bright first row, as zero padding makes it: border-dominated
+    a[2] = 0.0  # silent: not border-dominated, there is nothing to dominate
+    assert border_dominated(a).tolist() == [True, False, False]
+    shares = border_shares(a)
+    assert shares[1] == pytest.approx(28 / 64) and shares[2] == 0.0
+    assert shares[0] == pytest.approx((8 * 100 + 20) / (8 * 100 + 56))
+    assert border_mask(3, 4).sum() == 10
+    # A map too small to have an interior has no border-dominated channel.
+    assert not border_dominated(torch.ones(2, 2, 5)).any()
+
+
+def test_random_weights_light_up_the_border_of_deep_layers(random_extractor) -> None:
+    image = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a = random_extractor(image, ["relu1_1", "relu5_1"])
+    assert border_dominated(a["relu5_1"][0]).mean() > border_dominated(a["relu1_1"][0]).mean()

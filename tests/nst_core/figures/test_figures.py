@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from nst_core.figures import (
+    CLICK_MARKER_PX,
     DIVERGING,
     OVERLAY_CELLS,
     SATURATE_PERCENTILE,
@@ -22,6 +23,7 @@ from nst_core.figures import (
     ZERO_COLOUR,
     channel_mosaic,
     channel_pair_figure,
+    click_block,
     colourise,
     gram_heatmap,
     gram_thumbnail,
@@ -50,11 +52,12 @@ def test_heatmap_natural_order_has_a_click_layer_over_every_cell() -> None:
     np.testing.assert_array_equal(np.asarray(heatmap.z), m)
     assert heatmap.hoverinfo == "skip"  # the overlay answers hovers and clicks
     assert len(overlay.x) == len(overlay.y) == 36 and overlay.marker.opacity == 0
-    # each marker sits on row y, column x and carries (k, k', G[k, k']) of that cell
-    rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
-    np.testing.assert_array_equal(cell[:, 0], rows)
-    np.testing.assert_array_equal(cell[:, 1], cols)
-    np.testing.assert_allclose(cell[:, 2], m[rows, cols])
+    # each marker sits on row y = k, column x = k' and carries G[k, k'] as its (hover-only) colour
+    rows, cols = np.asarray(overlay.y), np.asarray(overlay.x)
+    assert {(int(r), int(c)) for r, c in zip(rows, cols, strict=True)} == {(r, c) for r in range(6) for c in range(6)}
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[rows, cols])
+    assert overlay.customdata is None  # in natural order the position is the channel pair
+    assert "%{y}" in overlay.hovertemplate and "%{marker.color" in overlay.hovertemplate
     assert heatmap.colorbar.title.text == "G (raw, as in the cost)"
     assert fig.layout.yaxis.range == (5.5, -0.5)  # row 0 at the top, like a matrix
     assert fig.layout.yaxis.title.text == "channel k" and fig.layout.xaxis.title.text == "channel k′"
@@ -70,7 +73,8 @@ def test_heatmap_in_another_order_maps_positions_back_to_channels() -> None:
     rows, cols = np.asarray(overlay.y), np.asarray(overlay.x)
     np.testing.assert_array_equal(cell[:, 0], order[rows])
     np.testing.assert_array_equal(cell[:, 1], order[cols])
-    np.testing.assert_allclose(cell[:, 2], m[order[rows], order[cols]])
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[order[rows], order[cols]])
+    assert "customdata[0]" in overlay.hovertemplate
     # the selected channels (4, 1) sit at positions (2, 3): outlined there and at the mirror cell
     centres = sorted(((s.x0 + s.x1) / 2, (s.y0 + s.y1) / 2) for s in fig.layout.shapes)
     assert centres == [(2.0, 3.0), (3.0, 2.0)]
@@ -78,18 +82,33 @@ def test_heatmap_in_another_order_maps_positions_back_to_channels() -> None:
     assert list(fig.layout.xaxis.ticktext) == ["3", "0", "4", "1", "2"]  # small: every channel is named
 
 
-def test_large_heatmap_has_one_click_marker_per_block() -> None:
-    n = 2 * OVERLAY_CELLS + 6
+def test_relu3_1_sized_matrices_have_a_click_marker_on_every_cell() -> None:
+    """relu3_1 (256 channels) used to answer a click with the centre of a 2×2 block."""
+    n = OVERLAY_CELLS
     m = _symmetric(n, seed=5)
-    fig = gram_heatmap(m, "raw")
-    overlay = fig.data[1]
-    stride = 3  # ceil(n / OVERLAY_CELLS)
-    assert len(overlay.x) == len(range(stride // 2, n, stride)) ** 2 <= OVERLAY_CELLS**2
+    order = np.random.default_rng(n).permutation(n)
+    overlay = gram_heatmap(m, "raw", order).data[1]
+    assert overlay.type == "scattergl"  # tens of thousands of markers: WebGL
     rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
-    assert set(np.unique(rows)) == set(range(stride // 2, n, stride))
-    np.testing.assert_allclose(cell[:, 2], m[rows, cols])
-    assert "block" in overlay.hovertemplate
-    assert overlay.type == "scattergl"  # thousands of markers: WebGL
+    assert len(rows) == n * n and len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == n * n
+    np.testing.assert_array_equal(cell, np.stack([order[rows], order[cols]], axis=1))
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[order[rows], order[cols]])
+    assert "block" not in overlay.hovertemplate
+    # markers narrower than a cell: Plotly counts every marker within 3 px of the pointer as equally close
+    assert overlay.marker.size == CLICK_MARKER_PX <= 3
+
+
+def test_larger_matrices_have_a_marker_per_block_at_its_centre_for_its_first_cell() -> None:
+    n = 2 * OVERLAY_CELLS  # relu4_1 and relu5_1: 512 channels, a cell smaller than a screen pixel
+    m = _symmetric(n, seed=7)
+    overlay = gram_heatmap(m, "raw").data[1]
+    rows, cols, cell = np.asarray(overlay.y), np.asarray(overlay.x), np.asarray(overlay.customdata)
+    assert len(rows) == OVERLAY_CELLS**2
+    assert set(np.unique(rows)) == {i + 0.5 for i in range(0, n, 2)}  # the centre of each 2×2 block
+    np.testing.assert_array_equal(cell, np.stack([rows - 0.5, cols - 0.5], axis=1))  # its first cell
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[cell[:, 0], cell[:, 1]])
+    assert "2×2 block" in overlay.hovertemplate and "magnifier" in overlay.hovertemplate
+    assert [click_block(n) for n in (64, 128, 256, 512)] == [1, 1, 1, 2]  # what the pages tell their users
 
 
 def test_window_magnifies_rows_and_columns_of_channels_with_the_full_colours() -> None:
@@ -101,6 +120,8 @@ def test_window_magnifies_rows_and_columns_of_channels_with_the_full_colours() -
     np.testing.assert_array_equal(np.asarray(heatmap.z), m[np.ix_(rows, cols)])
     assert (heatmap.zmin, heatmap.zmax) == (colours["zmin"], colours["zmax"])
     assert len(overlay.x) == 12
+    shown_rows, shown_cols = rows[np.asarray(overlay.y)], cols[np.asarray(overlay.x)]
+    np.testing.assert_allclose(np.asarray(overlay.marker.color), m[shown_rows, shown_cols])
     cell = np.asarray(overlay.customdata)
     np.testing.assert_array_equal(cell[:, 0], rows[np.asarray(overlay.y)])
     np.testing.assert_array_equal(cell[:, 1], cols[np.asarray(overlay.x)])
@@ -170,9 +191,12 @@ def test_pair_figure_shares_one_scale_for_both_maps_and_one_for_the_product() ->
     assert titles == ["image", "channel 4", "channel 7", "product 4 × 7"]
     picture = next(t for t in fig.data if t.type == "image")
     decoded = Image.open(io.BytesIO(base64.b64decode(picture.source.split(",", 1)[1])))
-    # the picture spans exactly the map's cells, from -0.5 to n - 0.5 on both axes
-    assert picture.x0 - picture.dx / 2 == pytest.approx(-0.5) and picture.dx * decoded.width == pytest.approx(9)
-    assert picture.y0 - picture.dy / 2 == pytest.approx(-0.5) and picture.dy * decoded.height == pytest.approx(6)
+    # the picture spans exactly the map's cells, numbered from 1 as the sum of G counts them: 0.5 to n + 0.5
+    assert picture.x0 - picture.dx / 2 == pytest.approx(0.5) and picture.dx * decoded.width == pytest.approx(9)
+    assert picture.y0 - picture.dy / 2 == pytest.approx(0.5) and picture.dy * decoded.height == pytest.approx(6)
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert all(list(t.x) == list(range(1, 10)) and list(t.y) == list(range(1, 7)) for t in maps)
+    assert list(fig.layout.xaxis2.range) == [0.5, 9.5] and list(fig.layout.yaxis2.range) == [6.5, 0.5]
 
 
 def test_pair_figure_draws_exact_zero_products_grey_and_the_rest_opaque() -> None:
