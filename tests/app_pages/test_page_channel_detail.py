@@ -76,7 +76,7 @@ def test_the_lessons_pair_gets_the_drill_down_and_its_ladder_grows_in_the_backgr
         return sum("J_style" in t and "→" in t and "step" not in t for t in _texts(at)) == 5
 
     wait_until(finished, timeout=300)
-    captions = [t for t in _texts(at) if "J_style" in t]
+    captions = [t for t in _texts(at) if "J_style" in t and "→" in t]
     assert captions[0].startswith("relu1_1 · J_style") and captions[-1].startswith("relu1_1 … relu5_1")
     for caption in captions:
         start, end = (float(x) for x in re.findall(r"J_style ([-\d.e+]+) → ([-\d.e+]+)", caption)[0])
