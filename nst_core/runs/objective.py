@@ -105,6 +105,9 @@ class Objective:
     def __init__(self, extractor: VGGExtractor, precision: Precision, config: RunConfig, images: RunImages) -> None:
         self.extractor = extractor
         self.precision = precision
+        # The step's network holds its weights in the step's precision and layout; the style targets use the
+        # float32 extractor.
+        self.network = extractor.stored_as(precision.autocast, precision.channels_last)
         self.device = extractor.device
         self.layer_weights = {layer: float(config.style_layers[layer]) for layer in _ordered(config.style_layers)}
         self.content_layer = config.content_layer
@@ -173,7 +176,7 @@ class Objective:
 
     def features(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         with self.precision.context(self.device):
-            return self.extractor(self.precision.prepare(image), layers)
+            return self.network(self.precision.prepare(image), layers)
 
     def normalise(self, start: Tensor) -> None:
         """Scale each style term to start at 1 on ``start``, the image a one-scale run at this size starts from.
@@ -197,7 +200,12 @@ class Objective:
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
         acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
-        style_acts = {layer: acts[layer][0].float() for layer in self.layer_weights}
+        # The Gram loss takes the network's own activations (``gram.activation_style_cost`` computes in float32 and
+        # returns a gradient in their dtype and layout); the other losses are written for float32.
+        style_acts = {
+            layer: acts[layer][0] if self.gram_terms is self.style_terms else acts[layer][0].float()
+            for layer in self.layer_weights
+        }
         loss_values = {layer: term(style_acts[layer]) for layer, term in self.style_terms.items()}
         if self.gram_terms is self.style_terms:
             gram_values = loss_values
