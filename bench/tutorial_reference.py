@@ -8,6 +8,11 @@ search, lr 1); the image clamped to [0, 1] at the start of each closure. As in t
 copied layers keep ``requires_grad=True``, so every backward pass also computes weight gradients;
 ``freeze=True`` gives the later tutorial's ``model.requires_grad_(False)``.
 
+The fair baseline (``bench/optimize.py``): frozen weights, and the run's precision applied the way a careful
+user would add it to this code: ``build_model(..., channels_last=True)`` (a channels-last model runs every
+convolution channels-last) and ``run_style_transfer(..., autocast=torch.bfloat16)`` (the forward pass in
+``torch.autocast``).
+
 Differences on purpose, so the comparison is fair: the layers are ours (style relu1_1..relu5_1,
 content relu4_2, named like ``nst_core.layers``) and so are the weights and images.
 """
@@ -71,6 +76,7 @@ def build_model(
     style_layers: Sequence[str],
     content_layers: Sequence[str],
     freeze: bool = False,
+    channels_last: bool = False,
 ) -> tuple[nn.Sequential, list[StyleLoss], list[ContentLoss]]:
     """The tutorial's ``get_style_model_and_losses``: targets computed while the model is built."""
     cnn = copy.deepcopy(features)
@@ -93,6 +99,8 @@ def build_model(
     model = model[: last + 1]
     model.eval()
     model.requires_grad_(not freeze)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     return model, style_losses, content_losses
 
 
@@ -110,10 +118,13 @@ def run_style_transfer(
     content_weight: float = 1.0,
     on_evaluation: Callable[[int], None] | None = None,
     deadline: float | None = None,
+    autocast: torch.dtype | None = None,
 ) -> Tensor:
     """The tutorial's loop. ``on_evaluation(count)`` and ``deadline`` (a ``time.perf_counter`` value)
-    are the bench's instruments; neither changes the algorithm."""
+    are the bench's instruments; neither changes the algorithm. ``autocast``: the forward pass in
+    ``torch.autocast`` of that dtype (the fair baseline)."""
     input_image.requires_grad_(True)
+    device = input_image.device.type
     optimizer = torch.optim.LBFGS([input_image])
     count = [0]
     try:
@@ -125,7 +136,8 @@ def run_style_transfer(
                 with torch.no_grad():
                     input_image.clamp_(0, 1)
                 optimizer.zero_grad()
-                model(input_image)
+                with torch.autocast(device, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+                    model(input_image)
                 style_score = style_weight * sum(loss.loss for loss in style_losses)
                 content_score = content_weight * sum(loss.loss for loss in content_losses)
                 total = style_score + content_score

@@ -151,7 +151,7 @@ def estimate_work(config: RunConfig, height: int, width: int) -> Work:
     gram_bytes = 0
     for layer in config.style_layers:
         n_C, n_H, n_W = layer_shape(layer, height, width)
-        gram_flop += 3 * 2 * n_C * n_C * n_H * n_W  # G forward, then its gradient (2 products) backward
+        gram_flop += 2 * 2 * n_C * n_C * n_H * n_W  # G forward, then its gradient: one product (activation_style_cost)
     for layer in set(config.style_layers) | set(config.recorded_layers):
         gram_bytes += 2 * LAYER_CHANNELS[layer] ** 2 * BYTES_FLOAT32  # G_S target and the step's G_G
     return Work(
@@ -206,8 +206,13 @@ def estimate_run(
         at = estimate_work(config, *shape)
         seconds += (1 + len(config.styles)) * (per_gflop * at.forward_gflop + overhead)
         seconds += steps * (per_gflop * at.step_gflop + overhead)
+    # The weights as the step's precision stores them (``VGGExtractor.stored_as``), beside the float32 ones.
+    stored = 0 if precision.autocast is None and not precision.channels_last else work.parameter_bytes
+    if precision.autocast is not None:
+        stored = stored * torch.finfo(precision.autocast).bits // 32
     peak = (
         work.parameter_bytes
+        + stored
         + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients
         + _optimizer_bytes(config.optimizer, work.image_numel)
         + work.gram_bytes

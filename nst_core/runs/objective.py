@@ -85,8 +85,9 @@ class StyleTerm:
         self.scale: float | None = None
 
     def __call__(self, acts: Tensor) -> Tensor:
+        """The term's value, a scalar, for ``acts`` (n_C, n_H, n_W), or (1, n_C, n_H, n_W) for a batched loss."""
         values = [self.loss(target, acts, mask) for target, mask in zip(self.targets, self.masks, strict=True)]
-        return values[0] if len(values) == 1 else torch.stack(values).sum()
+        return values[0].sum() if len(values) == 1 else torch.stack(values).sum()
 
     def set_scale(self, first_value: float, shape: tuple[int, int, int]) -> None:
         """1 / the value at the start; when the start already matches the style (0), 1 / that of zero activations."""
@@ -105,6 +106,9 @@ class Objective:
     def __init__(self, extractor: VGGExtractor, precision: Precision, config: RunConfig, images: RunImages) -> None:
         self.extractor = extractor
         self.precision = precision
+        # The step's network holds its weights in the step's precision and layout; the style targets use the
+        # float32 extractor.
+        self.network = extractor.stored_as(precision.autocast, precision.channels_last)
         self.device = extractor.device
         self.layer_weights = {layer: float(config.style_layers[layer]) for layer in _ordered(config.style_layers)}
         self.content_layer = config.content_layer
@@ -173,7 +177,7 @@ class Objective:
 
     def features(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         with self.precision.context(self.device):
-            return self.extractor(self.precision.prepare(image), layers)
+            return self.network(self.precision.prepare(image), layers)
 
     def normalise(self, start: Tensor) -> None:
         """Scale each style term to start at 1 on ``start``, the image a one-scale run at this size starts from.
@@ -197,14 +201,22 @@ class Objective:
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
         acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
-        style_acts = {layer: acts[layer][0].float() for layer in self.layer_weights}
+        # The Gram loss takes the network's own activations, batch dimension included (``gram.activation_style_cost``
+        # computes in float32 and returns a gradient in their dtype and layout). Selecting image 0 would cost a
+        # full-size NCHW zero tensor per layer in the backward pass (the select's gradient), which the network's
+        # channels-last backward must then convert: measured, that doubled the step's overhead at 256 px. The
+        # other losses are written for one float32 image.
+        style_acts = {
+            layer: acts[layer] if self.gram_terms is self.style_terms else acts[layer][0].float()
+            for layer in self.layer_weights
+        }
         loss_values = {layer: term(style_acts[layer]) for layer, term in self.style_terms.items()}
         if self.gram_terms is self.style_terms:
             gram_values = loss_values
         else:
             with torch.no_grad():
                 gram_values = {layer: term(style_acts[layer].detach()) for layer, term in self.gram_terms.items()}
-        j_content = gram.content_cost(self.content_target, acts[self.content_layer][0].float())
+        j_content = gram.content_cost(self.content_target, acts[self.content_layer].float()).sum()
         j_tv = total_variation(image.float())
         j_style = gram.style_cost(layer_costs=gram_values, layer_weights=self.layer_weights)
         j_total = gram.total_cost(j_content, j_style, self.alpha, self.beta)

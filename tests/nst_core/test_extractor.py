@@ -102,6 +102,28 @@ def test_runs_under_autocast(random_extractor: VGGExtractor, images) -> None:
     assert (low.float() - reference).norm() / reference.norm() < 0.05
 
 
+def test_stored_as_gives_the_autocast_activations_from_cast_weights(random_extractor: VGGExtractor, images) -> None:
+    stored = random_extractor.stored_as(torch.bfloat16, channels_last=True)
+    assert stored is random_extractor.stored_as(torch.bfloat16, channels_last=True)  # built once
+    assert random_extractor.stored_as(None) is random_extractor
+    assert random_extractor.stored_as(torch.float32) is random_extractor
+    weight = stored.features[0].weight
+    assert weight.dtype == torch.bfloat16 and weight.is_contiguous(memory_format=torch.channels_last)
+    assert not any(p.requires_grad for p in stored.parameters())
+    assert random_extractor.features[0].weight.dtype == torch.float32  # the original is left as it was
+    x = images.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = random_extractor(x, "relu3_1")["relu3_1"]
+        got = stored(x, "relu3_1")["relu3_1"]
+    # Autocast rounds each weight to bfloat16 exactly as Tensor.to does: the same activations.
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    float32_channels_last = random_extractor.stored_as(None, channels_last=True)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            float32_channels_last(x, "relu3_1")["relu3_1"], random_extractor(x, "relu3_1")["relu3_1"]
+        )
+
+
 def test_concurrent_calls_from_four_threads_match_serial_calls(random_extractor: VGGExtractor) -> None:
     generator = torch.Generator().manual_seed(1)
     batches = [torch.rand(1, 3, 32, 48, generator=generator) for _ in range(8)]

@@ -187,3 +187,57 @@ def test_cuda_matches_cpu():
     cpu = layer_style_cost(a_s, a_g)
     gpu = layer_style_cost(a_s.cuda(), a_g.cuda()).cpu()
     torch.testing.assert_close(gpu, cpu, rtol=1e-4, atol=0)
+
+
+LAYOUTS = ["contiguous", "channels_last"]
+
+
+def _activations(dtype: torch.dtype, layout: str, batched: bool) -> torch.Tensor:
+    a = rand((2, 8, 5, 7), 11).double()
+    if layout == "channels_last":
+        a = a.contiguous(memory_format=torch.channels_last)
+    a = a.to(dtype)
+    return a if batched else a[0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("batched", [False, True])
+def test_activation_style_cost_equals_the_formula_and_its_autograd(dtype, layout, batched):
+    from nst_core.gram import activation_style_cost, gram_style_cost
+
+    a = _activations(dtype, layout, batched).requires_grad_(True)
+    g_S = gram_matrix(rand((8, 5, 7), 12).double())
+    j, g_G = activation_style_cost(g_S, a)
+    j.sum().backward()
+    reference = a.detach().double().requires_grad_(True)  # the composed formula, by autograd, in float64
+    expected = gram_style_cost(g_S, gram_matrix(reference), 5, 7, 8)
+    expected.sum().backward()
+    assert j.shape == expected.shape and g_G.shape == (*a.shape[:-3], 8, 8)
+    # Forward in float32 (or float64) whatever the activations' dtype: the formula's value.
+    forward_rtol = 1e-12 if dtype is torch.float64 else 1e-5
+    torch.testing.assert_close(j.double(), expected.detach(), rtol=forward_rtol, atol=0)
+    torch.testing.assert_close(g_G.double(), gram_matrix(reference.detach()), rtol=forward_rtol, atol=0)
+    assert not g_G.requires_grad
+    # The gradient in the activations' dtype and memory layout, within that dtype's rounding.
+    assert a.grad.dtype == dtype and a.grad.stride() == a.stride()
+    grad_rtol = {torch.float64: 1e-10, torch.float32: 1e-5, torch.bfloat16: 2e-2}[dtype]
+    scale = reference.grad.abs().max()
+    torch.testing.assert_close(a.grad.double() / scale, reference.grad / scale, rtol=0, atol=grad_rtol)
+
+
+def test_region_style_cost_without_region_is_layer_style_cost_on_channels_last_activations():
+    from nst_core.gram import per_position_gram, region_style_cost
+
+    a_S, a_G = rand((8, 6, 6), 13), rand((8, 5, 7), 14)
+    channels_last = a_G[None].contiguous(memory_format=torch.channels_last)[0]
+    expected = layer_style_cost(a_S, a_G)
+    torch.testing.assert_close(region_style_cost(per_position_gram(a_S), channels_last), expected, rtol=1e-5, atol=0)
+    torch.testing.assert_close(gram_matrix(channels_last), gram_matrix(a_G))
+
+
+def test_activation_style_cost_rejects_a_target_of_other_channels():
+    from nst_core.gram import activation_style_cost
+
+    with pytest.raises(ValueError, match="channels"):
+        activation_style_cost(torch.zeros(4, 4), rand((8, 5, 7), 1))
