@@ -26,7 +26,7 @@ import torch
 
 import nst_core
 from nst_core import ArchiveError, NSTError, RunConfig, RunNotFoundError, RunResult, RunStore, StoredRunError
-from nst_core.run_export import run_archive
+from nst_core.runs.export import run_archive
 from nst_core.store import STALE_S, default_root
 
 HOSTILE_IDS = [
