@@ -287,7 +287,7 @@ def bf16_check(size: int, steps: int, extractor: VGGExtractor, device: torch.dev
 
 
 def _layer_costs(extractor: VGGExtractor, style: torch.Tensor, image: torch.Tensor) -> dict[str, float]:
-    """J_style^[l] of ``image`` against ``style`` (the seed's formula), per default style layer."""
+    """J_style^[l] of ``image`` against ``style`` (nst_core.gram.layer_style_cost), per default style layer."""
     layers = list(DEFAULT_STYLE_LAYERS)
     with torch.no_grad():
         a_S, a_G = extractor(style, layers), extractor(image, layers)

@@ -102,8 +102,9 @@ def _channel_column(image: PickedImage, layer: str, k: int, found: ChannelTuning
 
 
 def channel_detail(image: PickedImage, layer: str, k: int, k2: int, key: str) -> None:
-    """The drill-down panel for G[k, k′] of ``image`` at ``layer``: the seed's sentence with live values,
-    both channels' tuning and top patches, and the border's share. ``key`` tells the pages' panels apart."""
+    """The drill-down panel for G[k, k′] of ``image`` at ``layer``: the lecture's sentence (channel k fires on …;
+    where one fires, the other does) with live values, both channels' tuning and top patches, and the border's
+    share. ``key`` tells the pages' panels apart."""
     a = layer_activations(image, layer)
     pair = pair_summary(a, k, k2)
     weights, device = current_weights(), current_device()

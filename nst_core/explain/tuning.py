@@ -204,7 +204,7 @@ class ChannelTuning:
         return self.peak <= 0.0
 
     def describe(self) -> str:
-        """"vertical, orange texture": the words of the seed's sentence."""
+        """The words "vertical, orange texture" of the lecture's sentence about two channels that fire together."""
         if self.silent:
             return "none of the test gratings (it stays silent)"
         shape = self.orientation

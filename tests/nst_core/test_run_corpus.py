@@ -1,4 +1,4 @@
-"""The hostile corpus of issue 16: every damaged run (as a ZIP to import, and as a stored folder to open)
+"""The hostile corpus: every damaged run (as a ZIP to import, and as a stored folder to open)
 is refused with the store's typed error and a sentence, and leaves no orphan in the data folder; every run
 this project writes imports."""
 
