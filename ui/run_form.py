@@ -194,9 +194,7 @@ def seed_form() -> list[str]:
 
 def save_form(keys: list[str]) -> None:
     """Remember the form's values for the next visit of the page, and for this visitor's next session."""
-    # A widget the browser sent but this run did not draw (a folded part of the page) has no session value yet:
-    # its remembered value stays.
-    st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys if key in st.session_state})
+    st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys})
     visitor_forms().put(owner_token(), st.session_state[SAVED_FORM])
 
 
