@@ -23,7 +23,7 @@ from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size
 from .objective import Evaluation, Objective, RunImages
 from .precision import Precision, choose_precision
 from .result import RunProgress, RunResult, Snapshot, StepRecord
-from .sources import RunSources, load_input
+from .sources import load_input
 
 CancelToken = threading.Event | Callable[[], bool] | None
 ProgressCallback = Callable[[RunProgress], None]
@@ -82,12 +82,11 @@ def _optimise(
     cancel: CancelToken,
 ) -> RunResult:
     started = time.perf_counter()
-    sources = RunSources.of(config)
-    final_shape = load_input("content", sources.content, config.size).shape[-2:]
+    final_shape = load_input("content", config.content, config.size).shape[-2:]
     steps = _Steps(config, on_progress, cancel, started, final_shape)
     image: Tensor | None = None
     for scale, budget in zip(config.scales, config.scale_steps, strict=True):
-        images, content = scale_images(config, scale, sources)
+        images, content = scale_images(config, scale)
         objective = Objective(extractor, precision, config, images)
         canvas = Canvas(config, content.to(extractor.device))
         initial = canvas.initial(config)
@@ -114,17 +113,15 @@ def _optimise(
     )
 
 
-def scale_images(config: RunConfig, scale: int, sources: RunSources | None = None) -> tuple[RunImages, Tensor]:
-    """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content;
-    from ``sources`` (the run's images decoded once), else decoded from ``config``."""
-    sources = sources or RunSources.of(config)
+def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
+    """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content."""
     size_field = "size" if scale == config.size else "start_size"
-    content = load_input("content", sources.content, scale, size_field)
-    styles = [load_input("style", source, scale, size_field) for source in sources.styles]
+    content = load_input("content", config.content, scale, size_field)
+    styles = [load_input("style", source, scale, size_field) for source in config.styles]
     for image in (content, *styles):
         _check_positions(config, image, size_field)
     masks = None
-    if sources.regions is not None:
+    if config.regions is not None:
         masks = [
             F.interpolate(
                 load_input("regions", mask, scale, size_field).mean(dim=1, keepdim=True),
@@ -133,7 +130,7 @@ def scale_images(config: RunConfig, scale: int, sources: RunSources | None = Non
                 antialias=True,
                 align_corners=False,
             ).clamp(0.0, 1.0)
-            for mask in sources.regions
+            for mask in config.regions
         ]
     if config.preserve_colors == "match":
         styles = [colors.match_colors(style, content) for style in styles]
