@@ -63,6 +63,8 @@ FIELD_LABELS: Final = {
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
 SAVED_FORM: Final = "_run_form"
+STARTS: Final = "_run_form_starts"
+"""Session key of the values the form's widgets start from in this script run (``seed_form``)."""
 SETTINGS_LABEL: Final = "Settings: α, β, size, steps, style layers and λ, style controls, device"
 SETTINGS_OPEN: Final = "run_settings_open"
 """Session key of the settings expander's state (open or folded); "Use these settings" opens it."""
@@ -81,8 +83,7 @@ STYLE_CONTROLS: Final = {
     "colours; match: the style is recoloured to the content's palette first.",
     "style_loss": "gram: the course's Gram matrices; mean_cov: matches mean and covariance of the channels (W2 "
     "between Gaussians); sliced_wasserstein: matches the distribution along random directions.",
-    "regions": "White where the style applies, black where it does not (guided Gram matrices); "
-    "no mask: everywhere.",
+    "regions": "White where the style applies, black where it does not (guided Gram matrices); no mask: everywhere.",
     "parameterization": "What the optimiser moves: the pixels, or the image's frequencies (spectral), which "
     "lays out strokes instead of pixel speckle. Same J, another path. Auto: "
     + ", ".join(f"{kind} for {OPTIMIZER_LABELS[name]}" for name, kind in DEFAULT_PARAMETERIZATION.items())
@@ -181,21 +182,24 @@ def seed_form() -> list[str]:
         **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
     }
+    starts = {key: value if fresh and key in preset else saved.get(key, value) for key, value in defaults.items()}
+    st.session_state[STARTS] = starts
     shown = _shown_by_browser()
-    for key, value in defaults.items():
+    for key, value in starts.items():
         if key in shown:
             continue  # the value the visitor sees: a session state value would silently replace it
-        if fresh and key in preset:
+        if (fresh and key in preset) or key not in st.session_state:
             st.session_state[key] = value
-        elif key not in st.session_state:
-            st.session_state[key] = saved.get(key, value)
     return list(defaults)
 
 
 def save_form(keys: list[str]) -> None:
-    """Remember the form's values for the next visit of the page, and for this visitor's next session."""
-    st.session_state[SAVED_FORM].update({key: st.session_state[key] for key in keys})
-    visitor_forms().put(owner_token(), st.session_state[SAVED_FORM])
+    """Remember the form's values for the next visit of the page, and for this visitor's next session (a
+    value the browser sent for a widget this run did not draw, a λ of an unchosen layer, is not in the
+    session yet: the remembered one stays)."""
+    state = st.session_state
+    state[SAVED_FORM].update({key: state[key] for key in keys if key in state})
+    visitor_forms().put(owner_token(), state[SAVED_FORM])
 
 
 def planned_size() -> int:
@@ -223,22 +227,54 @@ def _cap(limits: HostedLimits) -> None:
             st.session_state[key] = min(st.session_state[key], cap)
 
 
+def _start(key: str) -> Any:
+    """The value of the widget with session key ``key``, given to the widget as its default too. A widget the
+    browser first mounts after the run that seeded it (one in the folded settings) starts from its default,
+    and sends that back: without it a launch could send an empty layer list or a 0 for a λ. A value the
+    browser sent is not in the session until its widget is drawn: then the value the form started from."""
+    return st.session_state[key] if key in st.session_state else st.session_state[STARTS][key]
+
+
+def _current(name: str) -> Any:
+    """``_start`` of RunConfig field ``name``'s widget."""
+    return _start(widget_key(name))
+
+
+def _index(options: Any, name: str) -> int:
+    """The position of the seeded value among a radio's or selectbox's options (its default, as for ``_current``)."""
+    return list(options).index(_current(name))
+
+
 def _draw_widgets() -> dict[str, float]:
     """Draw the settings; returns the λ of each chosen style layer."""
     limits = hosted_limits()
     _cap(limits)
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("α: content weight", key=widget_key("alpha"), format="%g", help="J = α·J_content + β·J_style")
-    c2.number_input("β: style weight", key=widget_key("beta"), format="%g", help="J = α·J_content + β·J_style")
+    c1.number_input(
+        "α: content weight",
+        value=_current("alpha"),
+        key=widget_key("alpha"),
+        format="%g",
+        help="J = α·J_content + β·J_style",
+    )
+    c2.number_input(
+        "β: style weight",
+        value=_current("beta"),
+        key=widget_key("beta"),
+        format="%g",
+        help="J = α·J_content + β·J_style",
+    )
     c3.selectbox(
         "Content layer",
         RELU_LAYERS,
+        index=_index(RELU_LAYERS, "content_layer"),
         key=widget_key("content_layer"),
         help="The layer whose activations J_content compares with the content image's.",
     )
     c4.radio(
         "Start from",
         ["content", "noise"],
+        index=_index(["content", "noise"], "init"),
         key=widget_key("init"),
         horizontal=True,
         format_func={"content": "content image", "noise": "noise"}.get,
@@ -249,6 +285,7 @@ def _draw_widgets() -> dict[str, float]:
         min_value=MIN_SIZE,
         max_value=limits.max_size,
         step=16,
+        value=_current("size"),
         key=widget_key("size"),
         help=f"At most {limits.max_size} px on this server (`STYLE_LENS_MAX_SIZE`).",
     )
@@ -257,15 +294,21 @@ def _draw_widgets() -> dict[str, float]:
         min_value=1,
         max_value=limits.max_steps,
         step=10,
+        value=_current("steps"),
         key=widget_key("steps"),
         help=f"Evaluations of J; at most {limits.max_steps} on this server (`STYLE_LENS_MAX_STEPS`).",
     )
     c3.radio(
-        "Optimiser", list(OPTIMIZER_LABELS), key=widget_key("optimizer"), format_func=OPTIMIZER_LABELS.get
+        "Optimiser",
+        list(OPTIMIZER_LABELS),
+        index=_index(list(OPTIMIZER_LABELS), "optimizer"),
+        key=widget_key("optimizer"),
+        format_func=OPTIMIZER_LABELS.get,
     )
     c4.number_input(
         "Learning rate",
         min_value=0.0,
+        value=_current("lr"),
         key=widget_key("lr"),
         format="%g",
         placeholder="default",
@@ -274,10 +317,11 @@ def _draw_widgets() -> dict[str, float]:
             "L-BFGS scales its steps by a line search; Adam moves pixels by ~lr."
         ),
     )
-    c5.number_input("Seed", min_value=0, step=1, key=widget_key("seed"))
+    c5.number_input("Seed", min_value=0, step=1, value=_current("seed"), key=widget_key("seed"))
     layers = st.multiselect(
         "Style layers",
         RELU_LAYERS,
+        default=_current("style_layers"),
         key=widget_key("style_layers"),
         help="The layers whose Gram matrices J_style compares; each has its weight λ^[l].",
     )
@@ -286,16 +330,22 @@ def _draw_widgets() -> dict[str, float]:
         chosen = layers[row : row + LAMBDAS_PER_ROW]
         for column, layer in zip(st.columns(LAMBDAS_PER_ROW), chosen, strict=False):
             layer_weights[layer] = column.number_input(
-                f"λ {layer} ({LAYER_CHANNELS[layer]} ch)", key=_lambda_key(layer), format="%g", step=0.05
+                f"λ {layer} ({LAYER_CHANNELS[layer]} ch)",
+                value=_start(_lambda_key(layer)),
+                key=_lambda_key(layer),
+                format="%g",
+                step=0.05,
             )
     _style_controls()
     with st.expander("Device and snapshots"):
         left, right = st.columns(2)
-        left.radio("Device", ["cuda", "cpu"] if gpu_available() else ["cpu"], key=widget_key("device"), horizontal=True)
+        devices = ["cuda", "cpu"] if gpu_available() else ["cpu"]
+        left.radio("Device", devices, index=_index(devices, "device"), key=widget_key("device"), horizontal=True)
         right.number_input(
             "Snapshot every (steps)",
             min_value=1,
             step=1,
+            value=_current("snapshot_every"),
             key=widget_key("snapshot_every"),
             help="How often the preview and the Gram matrices G_G of the style layers are recorded.",
         )
@@ -311,28 +361,43 @@ def _style_controls() -> None:
             min_value=MIN_SIZE,
             max_value=MAX_SIZE,
             step=16,
+            value=_current("start_size"),
             key=widget_key("start_size"),
             placeholder="off: one scale",
         )
         st.caption(STYLE_CONTROLS["start_size"])
     with c2:
-        st.number_input(FIELD_LABELS["tv_weight"], min_value=0.0, step=0.1, format="%g", key=widget_key("tv_weight"))
+        st.number_input(
+            FIELD_LABELS["tv_weight"],
+            min_value=0.0,
+            step=0.1,
+            format="%g",
+            value=_current("tv_weight"),
+            key=widget_key("tv_weight"),
+        )
         st.caption(STYLE_CONTROLS["tv_weight"])
     with c3:
         st.selectbox(
             FIELD_LABELS["preserve_colors"],
             PRESERVE_COLORS,
+            index=_index(PRESERVE_COLORS, "preserve_colors"),
             key=widget_key("preserve_colors"),
             format_func=COLOUR_LABELS.get,
         )
         st.caption(STYLE_CONTROLS["preserve_colors"])
     with c4:
-        st.selectbox(FIELD_LABELS["style_loss"], STYLE_LOSSES, key=widget_key("style_loss"))
+        st.selectbox(
+            FIELD_LABELS["style_loss"],
+            STYLE_LOSSES,
+            index=_index(STYLE_LOSSES, "style_loss"),
+            key=widget_key("style_loss"),
+        )
         st.caption(STYLE_CONTROLS["style_loss"])
     with c5:
         st.selectbox(
             FIELD_LABELS["parameterization"],
             [AUTO, *PARAMETERIZATIONS],
+            index=_index([AUTO, *PARAMETERIZATIONS], "parameterization"),
             key=widget_key("parameterization"),
         )
         st.caption(STYLE_CONTROLS["parameterization"])

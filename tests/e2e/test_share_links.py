@@ -58,6 +58,10 @@ def test_a_deep_link_as_the_first_visit_opens_its_page_and_a_usable_form(cold_ur
     visitor.get_by_text("Device and snapshots").click()
     set_number(visitor, "Snapshot every (steps)", 1)  # Gram matrices at every step, for the comparison
     _no_page_not_found(visitor)
+    # The folded settings' widgets mount after the first run: each must send back its seeded value, not an
+    # empty default (an empty layer list disabled Launch in about one cold start of four).
+    expect(visitor.get_by_text("5 style layers")).to_be_visible()
+    expect(visitor.get_by_role("button", name="Launch")).to_be_enabled()
 
 
 def test_a_finished_runs_link_shows_the_same_run_elsewhere_read_only(
