@@ -55,9 +55,7 @@ def _show(a: str, b: str) -> None:
     layer = st.selectbox(
         "Layer", shared, format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)", key="cmp_layer"
     )
-    st.plotly_chart(
-        run_gram_pair_figure(grams[0][layer], grams[1][layer], layer, names), theme=None, key="cmp_grams"
-    )
+    st.plotly_chart(run_gram_pair_figure(grams[0][layer], grams[1][layer], layer, names), theme=None, key="cmp_grams")
 
 
 def main() -> None:

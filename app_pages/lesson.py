@@ -20,7 +20,7 @@ from nst_core.explain import (
 from nst_core.figures import channel_mosaic, channel_pair_figure, click_block, gram_heatmap
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
+from nst_core.optim import DEFAULT_ALPHA, DEFAULT_BETA
 from ui.channel_detail import channel_detail
 from ui.clicks import pick_clicked_cell
 from ui.latex import number

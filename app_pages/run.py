@@ -11,7 +11,7 @@ from nst_core import ConfigError, Job, JobStatus, NSTError, estimate_run
 from nst_core.errors import AdmissionError
 from nst_core.figures import loss_curve_figure
 from nst_core.images import to_pil, to_png_bytes
-from nst_core.runs.export import run_archive
+from nst_core.serve.files import run_archive
 from ui.run_form import (
     SETTINGS_OPEN,
     config_problem,

@@ -2,7 +2,7 @@
 
 Steps/s of one run while only its own visitor's page polls, and while N more visitors' pages poll,
 in alternating windows of the same run; each simulated page does what Streamlit does for the Run page's
-two polling fragments under this app's ``.streamlit/config.toml`` (see tests/nst_core/runs/test_contention.py).
+two polling fragments under this app's ``.streamlit/config.toml`` (see tests/nst_core/serve/test_contention.py).
 
     python bench/contention.py                    # 96 px, 1 and 2 waiting visitors
     python bench/contention.py --post-script-gc   # as Streamlit's default (runner.postScriptGC = true) does
@@ -21,8 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' simulation, from a checkout
 
 from nst_core import RunConfig, ThreadExecutor, load_extractor
-from nst_core.runs import ExtractorCache
-from tests.nst_core.runs import test_contention as simulation
+from nst_core.serve import ExtractorCache
+from tests.nst_core.serve import test_contention as simulation
 
 
 def main() -> None:

@@ -47,8 +47,9 @@ from nst_core import (  # noqa: E402
     run,
 )
 from nst_core.extractor import VGGExtractor  # noqa: E402
-from nst_core.runs import Executor, estimate_run  # noqa: E402
-from nst_core.runs.precision import FLOAT32, choose_precision, cuda_has_fast_bf16  # noqa: E402
+from nst_core.optim import estimate_run
+from nst_core.optim.precision import FLOAT32, choose_precision, cuda_has_fast_bf16  # noqa: E402
+from nst_core.serve import Executor  # noqa: E402
 
 
 @dataclass(frozen=True)

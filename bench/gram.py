@@ -80,8 +80,7 @@ def main() -> None:
         )
         err_j = abs(j - ref_j) / ref_j
         print(
-            f"{size:>5} {t_ours * 1e3:>10.1f} {t_ref * 1e3:>15.1f} {t_ours / t_ref:>7.2f} "
-            f"{err_g:>14.2e} {err_j:>10.2e}"
+            f"{size:>5} {t_ours * 1e3:>10.1f} {t_ref * 1e3:>15.1f} {t_ours / t_ref:>7.2f} {err_g:>14.2e} {err_j:>10.2e}"
         )
 
 

@@ -19,7 +19,7 @@ content image. Same layers, weights, images, sizes.
     python bench/optimize.py --quick            # 128 px only, shorter budget
     python bench/optimize.py --all-precisions   # also ours in every other precision this device runs
     python bench/optimize.py --threads 1        # one thread: on a busy shared machine, CPU time ~ work
-    python bench/optimize.py --calibrate        # fit nst_core.runs.estimate.CALIBRATION for this device
+    python bench/optimize.py --calibrate        # fit nst_core.optim.estimate.CALIBRATION for this device
     python bench/optimize.py --bf16-check       # bfloat16 vs float32: J_style^[l] after 100 steps, both optimisers
     python bench/optimize.py --race             # time to the tutorial's per-layer J_style after 300 evaluations
 
@@ -58,9 +58,9 @@ from nst_core import (
 from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.gram import layer_style_cost
 from nst_core.layers import LAYER_INDEX
-from nst_core.runs import RunProgress
-from nst_core.runs.estimate import estimate_work
-from nst_core.runs.precision import (
+from nst_core.optim import RunProgress
+from nst_core.optim.estimate import estimate_work
+from nst_core.optim.precision import (
     BFLOAT16,
     FLOAT32,
     FLOAT32_CHANNELS_LAST,
@@ -68,7 +68,7 @@ from nst_core.runs.precision import (
     choose_precision,
     cpu_has_fast_bf16,
 )
-from nst_core.runs.sources import load_input
+from nst_core.optim.sources import load_input
 
 CONTENT, STYLE = "chelsea", "orange_strokes"
 
@@ -316,9 +316,11 @@ def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.dev
     image = run_style_transfer(model, style_losses, content_losses, content.clone(), evaluations, on_evaluation=stop)
     tutorial_wall, tutorial_cpu = time.perf_counter() - wall, time.process_time() - cpu
     target = _layer_costs(extractor, style, image)
-    print(f"\n{size} px race, load average {os.getloadavg()[0]:.1f}: the tutorial's {evaluations} evaluations "
-          f"took {tutorial_wall:.1f} s wall, {tutorial_cpu:.1f} s CPU; J_style^[l] "
-          + " ".join(f"{layer} {value:.3g}" for layer, value in target.items()))
+    print(
+        f"\n{size} px race, load average {os.getloadavg()[0]:.1f}: the tutorial's {evaluations} evaluations "
+        f"took {tutorial_wall:.1f} s wall, {tutorial_cpu:.1f} s CPU; J_style^[l] "
+        + " ".join(f"{layer} {value:.3g}" for layer, value in target.items())
+    )
     base = _config(size, evaluations * 2, weights, device)
     contenders = {
         "ours, default (L-BFGS, one scale)": base,
@@ -348,8 +350,10 @@ def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.dev
             run(config, extractor=extractor, on_progress=watch, cancel=lambda: bool(reached))  # noqa: B023
         if reached:
             step, seconds, cpu_seconds = reached[0]
-            print(f"  {name:46s} reached at step {step:4d}: {seconds:6.1f} s wall ({seconds / tutorial_wall:.2f}x), "
-                  f"{cpu_seconds:6.1f} s CPU ({cpu_seconds / tutorial_cpu:.2f}x)")
+            print(
+                f"  {name:46s} reached at step {step:4d}: {seconds:6.1f} s wall ({seconds / tutorial_wall:.2f}x), "
+                f"{cpu_seconds:6.1f} s CPU ({cpu_seconds / tutorial_cpu:.2f}x)"
+            )
         else:
             print(f"  {name:46s} not reached in {config.steps} steps ({time.perf_counter() - wall:.1f} s wall)")
 

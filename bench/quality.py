@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from nst_core import RunConfig, load_extractor, run
 from nst_core.image_stats import speckle
 from nst_core.images import to_pil
-from nst_core.runs.sources import load_input
+from nst_core.optim.sources import load_input
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT, STYLE, SECOND_STYLE = "chelsea", "orange_strokes", "blue_waves"
@@ -81,15 +81,24 @@ def main() -> None:
     args = parser.parse_args()
     extractor = load_extractor(args.weights, "cpu")
     load = os.getloadavg()[0]
-    print(f"{args.size} px, {args.steps} L-BFGS steps, {extractor.weights_source}, {torch.get_num_threads()} threads, "
-          f"load average {load:.1f} at the start; the content's own speckle "
-          f"{speckle(load_input('content', CONTENT, args.size)):.4f}")
+    print(
+        f"{args.size} px, {args.steps} L-BFGS steps, {extractor.weights_source}, {torch.get_num_threads()} threads, "
+        f"load average {load:.1f} at the start; the content's own speckle "
+        f"{speckle(load_input('content', CONTENT, args.size)):.4f}"
+    )
     tiles: list[Image.Image] = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     chosen = {name: fields for name, fields in options(args.size).items() if not args.only or name in args.only}
     for name, fields in chosen.items():
-        base: dict[str, Any] = {"content": CONTENT, "style": STYLE, "size": args.size, "steps": args.steps,
-                                "weights": args.weights, "device": "cpu", "snapshot_every": 0}
+        base: dict[str, Any] = {
+            "content": CONTENT,
+            "style": STYLE,
+            "size": args.size,
+            "steps": args.steps,
+            "weights": args.weights,
+            "device": "cpu",
+            "snapshot_every": 0,
+        }
         config = RunConfig(**{**base, **fields})
         started = time.perf_counter()
         result = run(config, extractor=extractor)
@@ -97,9 +106,12 @@ def main() -> None:
         last = result.history[-1]
         gram = " ".join(f"{layer} {value:.3g}" for layer, value in last.J_style_layers.items())
         own = " ".join(f"{layer} {value:.3g}" for layer, value in last.loss_layers.items())
-        print(f"{name:38s} {seconds:6.1f} s  J_style {last.J_style:.3g}  J_content {last.J_content:.3g}  "
-              f"J_tv {last.J_tv:.3g}  speckle {speckle(result.image):.4f}\n    J_style^[l] {gram}\n"
-              f"    {config.style_loss}^[l] {own}", flush=True)
+        print(
+            f"{name:38s} {seconds:6.1f} s  J_style {last.J_style:.3g}  J_content {last.J_content:.3g}  "
+            f"J_tv {last.J_tv:.3g}  speckle {speckle(result.image):.4f}\n    J_style^[l] {gram}\n"
+            f"    {config.style_loss}^[l] {own}",
+            flush=True,
+        )
         tiles.append(_tile(to_pil(result.image), f"{name} ({seconds:.0f} s)", args.size))
         _sheet(tiles).save(args.out)  # after every option: an interrupted bench still leaves its sheet
     print(f"wrote {args.out} ({len(tiles)} tiles); load average {os.getloadavg()[0]:.1f} at the end")

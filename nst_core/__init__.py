@@ -61,19 +61,8 @@ from .images import DEFAULT_MAX_PIXELS, content_digest, load_image, to_pil, to_p
 
 __all__ += ["DEFAULT_MAX_PIXELS", "content_digest", "load_image", "to_pil", "to_png_bytes"]
 
-from .runs import (  # noqa: E402
-    Executor,
-    Job,
-    JobSnapshot,
-    JobStatus,
-    RayExecutor,
-    RunConfig,
-    RunEstimate,
-    RunResult,
-    ThreadExecutor,
-    estimate_run,
-    run,
-)
+from .optim import RunConfig, RunEstimate, RunResult, estimate_run, run  # noqa: E402
+from .serve import Executor, Job, JobSnapshot, JobStatus, RayExecutor, ThreadExecutor  # noqa: E402
 
 __all__ += [
     "Executor",
@@ -93,6 +82,6 @@ from .gram_views import channel_order, gram_view, top_pairs  # noqa: E402
 
 __all__ += ["channel_order", "gram_view", "top_pairs"]
 
-from .store import InterruptedRun, RunEntry, RunStore, StoredRun, default_root  # noqa: E402
+from .serve.store import InterruptedRun, RunEntry, RunStore, StoredRun, default_root  # noqa: E402
 
 __all__ += ["InterruptedRun", "RunEntry", "RunStore", "StoredRun", "default_root"]

@@ -26,10 +26,10 @@ from .gram_views import VIEWS, gram_view
 from .images import to_pil
 from .layers import DEFAULT_STYLE_LAYERS
 from .losses import STYLE_LOSSES
-from .runs.config import DEFAULT_PARAMETERIZATION, INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESERVE_COLORS, RunConfig
-from .runs.engine import run
-from .runs.result import RunProgress
-from .runs.sources import load_input
+from .optim.config import DEFAULT_PARAMETERIZATION, INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESERVE_COLORS, RunConfig
+from .optim.engine import run
+from .optim.result import RunProgress
+from .optim.sources import load_input
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 GRAM_SUFFIXES = (".png", ".npy")

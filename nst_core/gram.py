@@ -4,7 +4,7 @@ Notation follows the course: for one layer, a has n_C channels of n_H x n_W posi
 matrix G[k, k'] = sum over positions (i, j) of a[k, i, j] * a[k', i, j] (no normalisation). This module is
 the only place a cost is computed: the style losses (``nst_core.losses``), a run's objective, the lesson
 and the pages all call these functions, so a number on screen is one grep away from its formula. The
-optimiser may scale its objective (see ``nst_core.runs``), but what is reported is always computed here.
+optimiser may scale its objective (see ``nst_core.optim``), but what is reported is always computed here.
 
 Which function gives which number:
 

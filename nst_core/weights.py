@@ -185,7 +185,7 @@ def _download(url: str, path: Path, progress: ProgressCallback | None) -> dict[s
         if expected and not digest.startswith(expected.group(1)):
             raise WeightsError(
                 f"The file downloaded from {url} is not the expected one: its SHA-256 starts with "
-                f"{digest[:len(expected.group(1))]} but its name {path.name} says {expected.group(1)} (a damaged "
+                f"{digest[: len(expected.group(1))]} but its name {path.name} says {expected.group(1)} (a damaged "
                 f"download, or another file at that address); nothing was kept. Try again later. {advice}"
             )
         try:

@@ -26,7 +26,7 @@ from nst_core.cli import main as cli
 from nst_core.extractor import VGGExtractor
 from nst_core.gram_views import VIEW_LABELS
 from nst_core.layers import LAYER_CHANNELS, layer_shape
-from nst_core.runs.precision import BFLOAT16, FLOAT32
+from nst_core.optim.precision import BFLOAT16, FLOAT32
 from tests.helpers import assert_no_exception, new_app, wait_until
 
 LAYERS = ("relu1_1", "relu3_1", "relu5_1")

@@ -190,9 +190,7 @@ def test_the_bake_step_fetches_and_checks_the_file(
     assert torch.equal(state["0.weight"], random_state_dict(seed=3)["0.weight"])
 
 
-def test_a_mismatched_file_fails_the_build_and_keeps_nothing(
-    tmp_path: Path, weights_server: tuple[str, bytes]
-) -> None:
+def test_a_mismatched_file_fails_the_build_and_keeps_nothing(tmp_path: Path, weights_server: tuple[str, bytes]) -> None:
     base, _ = weights_server
     done = _run_bake_step(tmp_path, "auto", f"{base}/vgg19-00000000.pth")
     assert done.returncode != 0 and "hash" in done.stderr.lower()

@@ -27,7 +27,7 @@ from nst_core import (
 from nst_core.activations import ActivationStore, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
-from nst_core.runs import executor_from_env
+from nst_core.serve import executor_from_env
 from nst_core.weights_download import WeightsDownload
 
 from .state import PickedImage, current_device, current_weights
@@ -53,7 +53,7 @@ def _shut_down(executor: Executor) -> None:
 @st.cache_resource(show_spinner=False, on_release=_shut_down)
 def get_executor() -> Executor:
     """The process-wide run executor: one queue of jobs shared by every session, on threads or on Ray as
-    ``STYLE_LENS_EXECUTOR`` says (``nst_core.runs.executor_from_env``). ``get_executor.clear()`` shuts it
+    ``STYLE_LENS_EXECUTOR`` says (``nst_core.serve.executor_from_env``). ``get_executor.clear()`` shuts it
     down (tests that change the queue's limits start a fresh one)."""
     return executor_from_env()
 

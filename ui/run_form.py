@@ -19,9 +19,9 @@ import streamlit as st
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from nst_core.losses import STYLE_LOSSES
-from nst_core.runs import DEFAULT_LR, MAX_SIZE, MIN_SIZE
-from nst_core.runs.admission import HostedLimits, hosted_limits
-from nst_core.runs.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
+from nst_core.optim import DEFAULT_LR, MAX_SIZE, MIN_SIZE
+from nst_core.optim.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
+from nst_core.serve.admission import HostedLimits, hosted_limits
 
 from .sidebar import preset_options
 from .state import (

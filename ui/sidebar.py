@@ -61,9 +61,7 @@ def render_frame() -> None:
             column.image(picture, caption=caption, width="stretch")
         with st.expander("Upload your own images"):
             for slot in ("content", "style"):
-                image_uploader(
-                    f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True
-                )
+                image_uploader(f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True)
         st.divider()
         _model_panel()
         _preset_picker()

@@ -24,7 +24,7 @@ from torch import Tensor
 from nst_core import JobStatus
 from nst_core.examples import example_bytes, get_example, list_examples
 from nst_core.images import DecodedImage, content_digest, decode_image
-from nst_core.runs.config import ImageInput
+from nst_core.optim.config import ImageInput
 
 if TYPE_CHECKING:
     from nst_core import Job, RunResult

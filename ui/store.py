@@ -25,7 +25,7 @@ import streamlit as st
 
 from nst_core import JobStatus, RunConfig, RunStore, StoredRun, default_root
 from nst_core.errors import NSTError, RunNotFoundError, StoredRunError, StoreUnavailableError
-from nst_core.store import is_valid_id, new_id
+from nst_core.serve.store import is_valid_id, new_id
 
 from .resources import get_executor
 from .runs import CURRENT_KEY, run_number

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..runs.config import RunConfig
-from ..runs.result import StepRecord
+from ..optim.config import RunConfig
+from ..optim.result import StepRecord
 
 
 def relative_gram_difference(g_S: np.ndarray, g_G: np.ndarray) -> float:

@@ -18,8 +18,9 @@ import numpy as np
 
 from ..images import to_pil
 from ..layers import DEFAULT_STYLE_LAYERS
-from ..runs import Executor, Job, JobStatus, RunConfig, RunResult
-from ..runs.config import ImageInput
+from ..optim import RunConfig, RunResult
+from ..optim.config import ImageInput
+from ..serve import Executor, Job, JobStatus
 
 LADDER_LAYERS: Final[tuple[str, ...]] = tuple(DEFAULT_STYLE_LAYERS)
 LADDER_SIZE: Final = 128

@@ -16,10 +16,10 @@ from torch import Tensor
 
 from .. import colors
 from ..losses import mean_cov_stats, sliced_projections
-from ..runs.engine import scale_images
+from ..optim.engine import scale_images
 
 if TYPE_CHECKING:
-    from ..runs import RunResult
+    from ..optim import RunResult
 
 SHOWN_PROJECTIONS = 4
 """Sorted projections drawn per layer: the loss's first directions (it uses as many as the layer has channels)."""

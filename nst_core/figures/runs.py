@@ -36,7 +36,7 @@ _LOG_AXIS: Final = {"title": {"text": "cost (log scale)"}, "type": "log", "expon
 
 
 class StepLosses(Protocol):
-    """One record of a run's history (``nst_core.runs.StepRecord`` or anything shaped like it)."""
+    """One record of a run's history (``nst_core.optim.StepRecord`` or anything shaped like it)."""
 
     step: int
     J: float
@@ -79,7 +79,6 @@ def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1
     }
 
 
-
 def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per step", height: int = 440) -> go.Figure:
     """J, J_content, J_style and each layer's J_style^[l] against the step, on a log scale.
 
@@ -120,9 +119,7 @@ def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per ste
     )
 
 
-def gram_pair_figure(
-    g_S: Any, g_G: Any, layer: str, step: int | None = None, height: int | None = 560
-) -> go.Figure:
+def gram_pair_figure(g_S: Any, g_G: Any, layer: str, step: int | None = None, height: int | None = 560) -> go.Figure:
     """G_S (the style target) and G_G (the generated image's) side by side on one colour scale.
 
     Both heatmaps use the layout's one ``coloraxis``: a colour means the same value in both panels.

@@ -93,9 +93,7 @@ def _wait_for_download(at: AppTest, done: Callable[[AppTest], bool]) -> None:
         time.sleep(0.2)
 
 
-def test_weights_download_switches_the_app_to_imagenet(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_weights_download_switches_the_app_to_imagenet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     served = tmp_path / "served"
     served.mkdir()
     torch.save(random_state_dict(seed=1), served / "vgg19-loopback.pth")

@@ -1,4 +1,4 @@
-"""Every damaged stored run of the corpus (tests/nst_core/test_run_corpus.py), opened by its link on every page
+"""Every damaged stored run of the corpus (tests/nst_core/serve/test_run_corpus.py), opened by its link on every page
 that takes ``?run=``: one sentence naming the run, no exception, and the rest of the page still works."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 import nst_core
 from nst_core import RunResult, RunStore
-from nst_core.runs.files import run_files
+from nst_core.serve.files import run_files
 from tests.helpers import APP, assert_no_exception, small_config
-from tests.nst_core.test_run_corpus import STORED_CORPUS
+from tests.nst_core.serve.test_run_corpus import STORED_CORPUS
 
 PAGES = ("app_pages/run.py", "app_pages/style_vs_generated.py")
 

@@ -16,9 +16,7 @@ from tests.app_pages.test_page_run import launch, open_run_page, poll, set_form
 from tests.helpers import CORRUPT_PNG, app_executor, assert_no_exception
 from ui.store import Visitors
 
-APPTEST_SESSION = (
-    "test session id"  # every AppTest runs its scripts under this one session id
-)
+APPTEST_SESSION = "test session id"  # every AppTest runs its scripts under this one session id
 
 
 @pytest.fixture(autouse=True)
@@ -58,18 +56,12 @@ def test_a_second_launch_says_why_and_a_full_queue_says_how_long(
         launch(at)
     poll(waiting[-1], lambda: running.status == JobStatus.RUNNING)
     infos = [info.value for info in waiting[-1].info]
-    assert any(
-        "Waiting in the queue (position 2)" in text and "Estimated wait:" in text
-        for text in infos
-    ), infos
+    assert any("Waiting in the queue (position 2)" in text and "Estimated wait:" in text for text in infos), infos
 
     refused = long_run_page()
     launch(refused)
     (warning,) = refused.warning
-    assert (
-        warning.value.startswith("The queue is full, about ")
-        and " min " in warning.value
-    ), warning.value
+    assert warning.value.startswith("The queue is full, about ") and " min " in warning.value, warning.value
     assert "runs" not in refused.session_state or not refused.session_state["runs"]
     for at in (first, *waiting):
         the_job(at).cancel()
@@ -82,9 +74,7 @@ def test_the_form_is_capped_by_the_hosted_limits(
     monkeypatch.setenv("STYLE_LENS_MAX_STEPS", "40")
     at = open_run_page()
     size, steps = at.number_input(key="run_size"), at.number_input(key="run_steps")
-    assert (
-        size.value <= 96 and steps.value <= 40
-    )  # the preset's 128 px / 150 steps brought within the caps
+    assert size.value <= 96 and steps.value <= 40  # the preset's 128 px / 150 steps brought within the caps
     assert size.proto.max == 96 and steps.proto.max == 40
     assert "96 px" in size.help and "40" in steps.help
 
@@ -124,14 +114,10 @@ def test_a_released_session_drops_its_queued_run_and_its_running_run_finishes(
     poll(running_page, lambda: running.status == JobStatus.RUNNING)
     assert queued.status == JobStatus.QUEUED
 
-    clear_session_resource_cache(
-        APPTEST_SESSION
-    )  # what Streamlit does when the tabs' sessions end
+    clear_session_resource_cache(APPTEST_SESSION)  # what Streamlit does when the tabs' sessions end
 
     assert queued.status == JobStatus.CANCELLED
-    assert (
-        running.status == JobStatus.RUNNING
-    )  # it finishes, and is stored: its link keeps working
+    assert running.status == JobStatus.RUNNING  # it finishes, and is stored: its link keeps working
     running.cancel()
 
 
@@ -141,9 +127,7 @@ def test_one_visitors_bad_upload_and_failed_run_never_reach_another(
     alice, bob = long_run_page(), long_run_page()
     launch(bob)
     bobs = the_job(bob)
-    alice.sidebar.file_uploader(key="content_file").set_value(
-        ("broken.png", CORRUPT_PNG, "image/png")
-    ).run()
+    alice.sidebar.file_uploader(key="content_file").set_value(("broken.png", CORRUPT_PNG, "image/png")).run()
     assert_no_exception(alice)
     assert alice.sidebar.error  # her upload is refused with a sentence...
     launch(alice)

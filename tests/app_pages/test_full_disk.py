@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nst_core import JobStatus
-from nst_core.store import RunStore
+from nst_core.serve.store import RunStore
 from tests.app_pages.test_page_run import jobs, launch, open_run_page, poll, set_form
 from tests.helpers import assert_no_exception, png_bytes
 
@@ -25,7 +25,7 @@ def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     def no_space(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("nst_core.store.os.replace", no_space)
+    monkeypatch.setattr("nst_core.serve.store.os.replace", no_space)
     return tmp_path
 
 

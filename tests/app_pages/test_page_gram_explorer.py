@@ -167,16 +167,24 @@ def test_a_cell_out_of_range_for_a_new_layer_is_clamped_with_a_note(monkeypatch:
         ({"k": "nan", "k2": "abc"}, (0, 1), ["k = nan is not a number", "k′ = abc is not a number"]),
         ({"k": "2.6", "k2": "-inf"}, (3, 0), ["k = 2.6 is not a whole number", "k′ = -inf is outside 0 to 63"]),
         ({"k": "7" * 400}, (63, 1), [f"k = {'7' * 24}… is outside"]),
-        ({"layer": "relu9_9", "view": "bogus", "order": "x"}, (0, 1), [
-            "The link's layer “relu9_9” is not one of the choices here: showing relu3_1.",
-            "view “bogus” is not one of the choices here: showing raw",
-            "order “x” is not one of the choices here",
-        ]),
+        (
+            {"layer": "relu9_9", "view": "bogus", "order": "x"},
+            (0, 1),
+            [
+                "The link's layer “relu9_9” is not one of the choices here: showing relu3_1.",
+                "view “bogus” is not one of the choices here: showing raw",
+                "order “x” is not one of the choices here",
+            ],
+        ),
         ({"image": "generated: run 9, result"}, (0, 1), ["image “generated: run 9, result” is not one of the choices"]),
-        ({"content": "../../etc/passwd", "style": "nope"}, (0, 1), [
-            "The link's content image “../../etc/passwd” is not one of the choices here: showing chelsea.",
-            "The link's style image “nope” is not one of the choices here: showing orange_strokes.",
-        ]),
+        (
+            {"content": "../../etc/passwd", "style": "nope"},
+            (0, 1),
+            [
+                "The link's content image “../../etc/passwd” is not one of the choices here: showing chelsea.",
+                "The link's style image “nope” is not one of the choices here: showing orange_strokes.",
+            ],
+        ),
     ],
 )
 def test_a_bad_link_value_gets_a_sentence_and_the_nearest_valid_value(

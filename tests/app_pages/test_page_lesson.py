@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nst_core.layers import DEFAULT_STYLE_LAYERS
-from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
+from nst_core.optim import DEFAULT_ALPHA, DEFAULT_BETA
 from tests.helpers import assert_no_exception, new_app
 
 

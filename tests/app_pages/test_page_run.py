@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from nst_core.runs.admission import hosted_limits
-from nst_core.runs.export import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
+from nst_core.serve.admission import hosted_limits
+from nst_core.serve.files import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
 from tests.helpers import APP, app_executor
 from ui.state import PRESETS, default_preset
 from ui.store import run_saver

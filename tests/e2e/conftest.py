@@ -74,9 +74,19 @@ def serve_app(folder: Path, **env: str) -> Iterator[str]:
         **env,
     }
     cmd = [
-        "bash", str(ROOT / "dev.sh"), "app",
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+        "bash",
+        str(ROOT / "dev.sh"),
+        "app",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--global.developmentMode",
+        "false",
     ]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -42,9 +42,21 @@ class Server:
             "STYLE_LENS_TEST_STEP_DELAY_S": "0.5",  # 40 steps last 20 s at least: the run is seen running
         }
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-            "--global.developmentMode", "false",
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--global.developmentMode",
+            "false",
         ]
         with (self.folder / "streamlit.log").open("a") as log:
             self.process = subprocess.Popen(

@@ -15,7 +15,7 @@ from PIL import Image
 
 from nst_core.cli import main
 from nst_core.gram import gram_matrix
-from nst_core.runs.sources import load_input
+from nst_core.optim.sources import load_input
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--size", "32", "--steps", "3", "--weights", "random", "--device", "cpu"]

@@ -26,7 +26,7 @@ _SERVER = textwrap.dedent(
     """
     import sys, time
     from nst_core import JobStatus, RunConfig, RunStore, ThreadExecutor
-    from nst_core.runs.admission import AdmissionPolicy
+    from nst_core.serve.admission import AdmissionPolicy
     from ui.store import RunSaver
 
     saver = RunSaver(RunStore(sys.argv[1]), 2**30)
@@ -124,8 +124,9 @@ def test_the_run_page_offers_an_interrupted_run_to_its_owner_only(
     monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     dead = RunStore(tmp_path)
     config = RunConfig(content="chelsea", style="mosaic", weights="random", size=32, steps=2, device="cpu")
-    dead.record_pending("a" * 32, config, owner=OWNERS[0], title="Chelsea as a mosaic", content="chelsea",
-                        style="mosaic")
+    dead.record_pending(
+        "a" * 32, config, owner=OWNERS[0], title="Chelsea as a mosaic", content="chelsea", style="mosaic"
+    )
     dead._instance_file.close()  # type: ignore[union-attr]  (its process died: the lock is gone)
 
     def run_page(owner: str) -> AppTest:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS
-from nst_core.runs import DEFAULT_ALPHA, DEFAULT_BETA
-from nst_core.runs.admission import hosted_limits
-from nst_core.store import new_id
+from nst_core.optim import DEFAULT_ALPHA, DEFAULT_BETA
+from nst_core.serve.admission import hosted_limits
+from nst_core.serve.store import new_id
 from tests.helpers import run_form_app
 from ui.run_form import SAVED_FORM, VisitorForms, config_problem, widget_key
 from ui.state import PRESETS
@@ -72,4 +72,3 @@ def test_visitor_forms_keep_only_the_most_recent_visitors() -> None:
 def test_a_config_error_names_the_forms_label() -> None:
     message = config_problem(ConfigError("beta", "must be finite and >= 0"))
     assert message == "Check **β: style weight**: must be finite and >= 0"
-

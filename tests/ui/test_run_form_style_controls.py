@@ -4,7 +4,7 @@ fields, a region mask upload, and ConfigError sentences that name them."""
 from __future__ import annotations
 
 from nst_core import ConfigError, RunConfig
-from nst_core.runs.config import PARAMETERIZATIONS
+from nst_core.optim.config import PARAMETERIZATIONS
 from tests.helpers import run_form_app
 from ui.run_form import AUTO, FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
 from ui.state import PRESETS

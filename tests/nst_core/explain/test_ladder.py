@@ -9,7 +9,7 @@ import torch
 
 from nst_core.errors import TooManyRunsError
 from nst_core.explain import LADDER_LAYERS, LayerLadder, ladder_configs
-from nst_core.runs import AdmissionPolicy, ExtractorCache, ThreadExecutor
+from nst_core.serve import AdmissionPolicy, ExtractorCache, ThreadExecutor
 
 STYLE = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(2))
 

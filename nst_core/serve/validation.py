@@ -3,7 +3,7 @@ shape and values of every array, checked from the array headers before any array
 
 A stored run's folder and an imported ZIP come from a disk or from a stranger; each check names the file
 and what is wrong in a ``RunDataError``, which the store turns into its own typed error. A run this
-project wrote always passes (``tests/nst_core/test_run_corpus.py`` holds the cases that must not).
+project wrote always passes (``tests/nst_core/serve/test_run_corpus.py`` holds the cases that must not).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..layers import LAYER_CHANNELS, LAYER_INDEX
-from .config import MAX_SIZE, MAX_STEPS
+from ..optim.config import MAX_SIZE, MAX_STEPS
 
 MAX_ARRAY_BYTES: Final = 1 << 30
 """The most the arrays of one ``.npz`` file may unpack to, whatever their headers claim (npz members are
@@ -86,8 +86,15 @@ STEP_SCHEMA: Final[dict[str, Any]] = {
 HISTORY_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "required": [
-        "config", "weights_source", "device", "precision", "seconds", "image_size", "loss_scaling",
-        "snapshot_steps", "history",
+        "config",
+        "weights_source",
+        "device",
+        "precision",
+        "seconds",
+        "image_size",
+        "loss_scaling",
+        "snapshot_steps",
+        "history",
     ],
     "properties": {
         "format": _STRING,

@@ -9,8 +9,8 @@ import torch
 
 from nst_core import RunConfig, run
 from nst_core.image_stats import speckle
-from nst_core.runs.canvas import Canvas, frequency_scale
-from nst_core.runs.files import config_from_description
+from nst_core.optim.canvas import Canvas, frequency_scale
+from nst_core.serve.files import config_from_description
 
 
 def _config(**fields: object) -> RunConfig:

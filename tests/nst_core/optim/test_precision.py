@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from nst_core import RunCancelled, RunConfig, estimate_run, run
-from nst_core.runs import engine, precision
-from nst_core.runs.precision import (
+from nst_core.optim import engine, precision
+from nst_core.optim.precision import (
     BFLOAT16,
     FLOAT32,
     FLOAT32_CHANNELS_LAST,

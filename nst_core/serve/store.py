@@ -1,7 +1,7 @@
 """``RunStore``: finished runs kept on disk, opened by an unguessable id from any session or process.
 
 Layout under ``root``: ``index.sqlite3`` (SQLite in WAL mode: one row per run, what ``list`` and ``prune``
-need), ``runs/<id>/`` (the run's files, exactly what its ZIP download holds: ``nst_core.runs.files``),
+need), ``runs/<id>/`` (the run's files, exactly what its ZIP download holds: ``nst_core.serve.files``),
 ``images/<sha256>`` (stored uploads, one file per distinct content), ``instances/`` (one locked file per
 live process that has runs in its queue) and ``tmp/`` (writes in progress).
 
@@ -41,10 +41,11 @@ from typing import IO, Any, Final, TypeVar
 
 from torch import Tensor
 
-from .errors import ArchiveError, RunNotFoundError, StoredRunError, StoreFullError, StoreUnavailableError
-from .images import content_digest
-from .runs.config import RunConfig
-from .runs.files import (
+from ..errors import ArchiveError, RunNotFoundError, StoredRunError, StoreFullError, StoreUnavailableError
+from ..images import content_digest
+from ..optim.config import RunConfig
+from ..optim.result import LossScaling, Snapshot, StepRecord
+from .files import (
     GRAMS_FILE,
     HISTORY_FILE,
     IMAGE_FILE,
@@ -64,8 +65,7 @@ from .runs.files import (
     scaling_from_description,
     zip_files,
 )
-from .runs.result import LossScaling, Snapshot, StepRecord
-from .runs.validation import RunDataError, check_png
+from .validation import RunDataError, check_png
 
 ID_BYTES: Final = 16
 """Random bytes per id: 128 bits, drawn from ``secrets``; ``secrets.token_urlsafe`` writes them in 22 characters."""
@@ -441,8 +441,16 @@ class RunStore:
         if regions is not None:
             regions = [f"upload {self.put_image(mask)}" if isinstance(mask, bytes) else mask for mask in regions]
         described = dataclasses.replace(config, content=content, style=style, regions=regions).describe()
-        row = (_checked_id(job_id, "job"), self._own_instance(), time.time(), owner, title,
-               json.dumps(described), content, style)
+        row = (
+            _checked_id(job_id, "job"),
+            self._own_instance(),
+            time.time(),
+            owner,
+            title,
+            json.dumps(described),
+            content,
+            style,
+        )
         with self._db() as db:
             db.execute(f"INSERT OR REPLACE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
@@ -473,8 +481,16 @@ class RunStore:
 
     def release_interrupted(self, interrupted: InterruptedRun) -> None:
         """Put a claimed run back on offer (its relaunch was refused: the queue was full, say)."""
-        row = (interrupted.id, interrupted.instance, interrupted.created, interrupted.owner, interrupted.title,
-               json.dumps(interrupted.config), interrupted.content, interrupted.style)
+        row = (
+            interrupted.id,
+            interrupted.instance,
+            interrupted.created,
+            interrupted.owner,
+            interrupted.title,
+            json.dumps(interrupted.config),
+            interrupted.content,
+            interrupted.style,
+        )
         with self._db() as db:
             db.execute(f"INSERT OR IGNORE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 

@@ -13,7 +13,7 @@ from PIL import Image
 from nst_core import ConfigError, RunConfig, run
 from nst_core.colors import rgb_to_yiq
 from nst_core.losses import STYLE_LOSSES, total_variation
-from nst_core.runs.sources import load_input
+from nst_core.optim.sources import load_input
 
 # Shallow layers only: every property below shows there, at a fraction of the time.
 LAYERS = {"relu1_1": 0.5, "relu2_1": 0.5}

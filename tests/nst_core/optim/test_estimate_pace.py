@@ -10,8 +10,8 @@ import torch
 
 from nst_core import RunConfig, estimate_run, run
 from nst_core.extractor import VGGExtractor
-from nst_core.runs import estimate
-from nst_core.runs.estimate import PACE_BOUNDS, PACE_MIN_ESTIMATE_S, forget_pace, pace_factor, record_pace
+from nst_core.optim import estimate
+from nst_core.optim.estimate import PACE_BOUNDS, PACE_MIN_ESTIMATE_S, forget_pace, pace_factor, record_pace
 
 
 @pytest.fixture(autouse=True)

@@ -32,8 +32,8 @@ from nst_core import (
     WorkerLostError,
 )
 from nst_core.images import to_pil
-from nst_core.runs import executor_from_env
-from nst_core.runs.ray_executor import _portable
+from nst_core.serve import executor_from_env
+from nst_core.serve.ray_executor import _portable
 from tests.helpers import running, small_config, wait_until
 
 WAIT_S = 120.0

@@ -20,8 +20,7 @@ import pytest
 
 import nst_core
 from nst_core import ArchiveError, RunConfig, RunResult, RunStore, StoredRunError, StoreFullError
-from nst_core.runs.export import run_archive
-from nst_core.runs.files import run_files, zip_files
+from nst_core.serve.files import run_archive, run_files, zip_files
 from tests.helpers import small_config
 
 Files = dict[str, bytes]
@@ -138,9 +137,11 @@ CORPUS: list[tuple[str, Callable[[Files], Files], str]] = [
     ("png of another size", with_file("result.png", lambda f: _png(7, 5)), "7x5"),
     ("snapshot image missing", with_file("snapshots.npz", lambda f: npz()), "no image for step"),
     ("snapshot of an unlisted step", with_history(lambda d: d.update(snapshot_steps=[0])), "does not list"),
-    ("snapshot gram of (2, 2)", with_file(
-        "snapshots.npz", lambda f: _snapshots_with(f, "G_G/1/relu1_1", np.zeros((2, 2), np.float32))
-    ), "(64, 64)"),
+    (
+        "snapshot gram of (2, 2)",
+        with_file("snapshots.npz", lambda f: _snapshots_with(f, "G_G/1/relu1_1", np.zeros((2, 2), np.float32))),
+        "(64, 64)",
+    ),
     ("snapshot png of no step", lambda f: {**f, "snapshots/step_000999.png": _png(4, 4)}, "step_000999"),
 ]
 
@@ -229,11 +230,28 @@ def test_every_download_of_this_project_imports(tmp_path: Path) -> None:
     mean_cov, TV, no snapshots, snapshot layers of their own) import, and import again from their store's ZIP."""
     mask = _png(32, 32)
     configs = [
-        RunConfig(content="chelsea", style=["orange_strokes", "mosaic"], style_blend=[2, 1], size=40, steps=4,
-                  start_size=24, tv_weight=0.1, style_loss="mean_cov", snapshot_every=2, snapshot_layers=["relu2_1"]),
+        RunConfig(
+            content="chelsea",
+            style=["orange_strokes", "mosaic"],
+            style_blend=[2, 1],
+            size=40,
+            steps=4,
+            start_size=24,
+            tv_weight=0.1,
+            style_loss="mean_cov",
+            snapshot_every=2,
+            snapshot_layers=["relu2_1"],
+        ),
         RunConfig(content="astronaut", style="blue_waves", size=24, steps=2, snapshot_every=0, optimizer="adam"),
-        RunConfig(content="coffee", style=["rings", "mosaic"], regions=[mask, mask], size=24, steps=2,
-                  style_loss="sliced_wasserstein", preserve_colors="luminance"),
+        RunConfig(
+            content="coffee",
+            style=["rings", "mosaic"],
+            regions=[mask, mask],
+            size=24,
+            steps=2,
+            style_loss="sliced_wasserstein",
+            preserve_colors="luminance",
+        ),
     ]
     store = RunStore(tmp_path / "data")
     for config in configs:
@@ -263,7 +281,7 @@ _FULL_DISK = textwrap.dedent(
     from pathlib import Path
     import nst_core
     from nst_core import RunStore, StoreFullError
-    from nst_core.runs.export import run_archive
+    from nst_core.serve.files import run_archive
 
     store = RunStore(sys.argv[1])
     archive = Path(sys.argv[2]).read_bytes()
@@ -307,7 +325,7 @@ def test_a_read_only_data_folder_gives_a_sentence_and_leaves_nothing(
     def read_only(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("nst_core.store.os.replace", read_only)
+    monkeypatch.setattr("nst_core.serve.store.os.replace", read_only)
     for call, what in ((lambda: store.put_image(b"an image"), "image"), (lambda: store.put(result), "run")):
         with pytest.raises(StoreFullError, match=f"read-only.*so this {what} cannot be kept"):
             call()

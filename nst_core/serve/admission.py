@@ -19,7 +19,7 @@ from typing import Final
 import torch
 
 from ..errors import ConfigError, QueueFullError, TooManyRunsError
-from .config import MAX_SIZE, MAX_STEPS, MIN_SIZE
+from ..optim.config import MAX_SIZE, MAX_STEPS, MIN_SIZE
 
 DEFAULT_MAX_ACTIVE: Final = 1
 DEFAULT_MAX_QUEUE: Final = 20

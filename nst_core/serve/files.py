@@ -20,8 +20,8 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..images import to_png_bytes
-from .config import RunConfig
-from .result import LossScaling, Snapshot, StepRecord
+from ..optim.config import RunConfig
+from ..optim.result import LossScaling, Snapshot, StepRecord
 from .validation import (
     RunDataError,
     check_image_array,
@@ -209,3 +209,10 @@ def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
                 raise RunDataError(f"{name} is the picture of a step history.json does not list")
             check_png(data, name)
     return document
+
+
+def run_archive(result: RunLike) -> bytes:
+    """The run as a ZIP: ``history.json`` (``result.to_json()``), ``grams.npz`` (the style targets G_S
+    and the last snapshot's G_G per layer), ``result.png``, the exact pixels, every snapshot, and a README
+    saying what each file holds. ``RunStore.import_archive`` reads it back."""
+    return zip_files(run_files(result))

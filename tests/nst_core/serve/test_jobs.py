@@ -24,8 +24,8 @@ from nst_core import (
     WeightsError,
 )
 from nst_core.extractor import VGGExtractor
-from nst_core.runs import ExtractorCache
-from nst_core.runs.canvas import Canvas
+from nst_core.optim.canvas import Canvas
+from nst_core.serve import ExtractorCache
 from tests.helpers import WAIT_S
 from tests.helpers import running as _running
 from tests.helpers import small_config as _config

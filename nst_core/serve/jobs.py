@@ -33,11 +33,11 @@ import torch
 from ..errors import NSTError, RunCancelled
 from ..extractor import Pooling, VGGExtractor, load_extractor
 from ..images import to_pil
+from ..optim.config import RunConfig
+from ..optim.engine import run
+from ..optim.estimate import RunEstimate, estimate_run
+from ..optim.result import RunProgress, RunResult, Snapshot, StepRecord
 from .admission import AdmissionPolicy
-from .config import RunConfig
-from .engine import run
-from .estimate import RunEstimate, estimate_run
-from .result import RunProgress, RunResult, Snapshot, StepRecord
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
@@ -444,8 +444,7 @@ class ThreadExecutor(Executor):
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         slots = len(self._workers)
         return (
-            f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, "
-            f"{f'{gpus} GPU(s)' if gpus else 'CPU'}"
+            f"threads on this machine: {slots} slot{'s' if slots != 1 else ''}, {f'{gpus} GPU(s)' if gpus else 'CPU'}"
         )
 
     @classmethod
@@ -467,9 +466,7 @@ class ThreadExecutor(Executor):
                 raise RuntimeError("this executor is shut down; it accepts no more jobs")
             active = [*self._running, *self._pending]
             owner_active = 0 if owner is None else sum(other.owner == owner for other in active)
-            self.policy.check(
-                owner, owner_active, len(self._pending), lambda: self._backlog_s(list(self._pending))
-            )
+            self.policy.check(owner, owner_active, len(self._pending), lambda: self._backlog_s(list(self._pending)))
             self._pending.append(job)
             self._cond.notify()
         return job

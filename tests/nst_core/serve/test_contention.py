@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from nst_core import Job, RunConfig, ThreadExecutor
-from nst_core.runs import ExtractorCache
+from nst_core.serve import ExtractorCache
 
 ROOT = Path(__file__).resolve().parents[3]
 POLL_S = 1.0  # the Run page's POLL_SECONDS

@@ -23,8 +23,8 @@ from nst_core import (
     ThreadExecutor,
     TooManyRunsError,
 )
-from nst_core.runs import AdmissionPolicy, ExtractorCache, HostedLimits, hosted_limits, jobs
-from nst_core.runs.config import MAX_SIZE, MAX_STEPS
+from nst_core.optim.config import MAX_SIZE, MAX_STEPS
+from nst_core.serve import AdmissionPolicy, ExtractorCache, HostedLimits, hosted_limits, jobs
 
 WAIT_S = 60.0
 
@@ -188,16 +188,14 @@ def test_policy_and_limits_read_the_environment() -> None:
         AdmissionPolicy(max_active=0)
     assert hosted_limits({}, gpu=False) == HostedLimits(max_size=384, max_steps=300)
     assert hosted_limits({}, gpu=True) == HostedLimits(MAX_SIZE, MAX_STEPS)
-    assert (
-        hosted_limits({"STYLE_LENS_MAX_SIZE": "256", "STYLE_LENS_MAX_STEPS": "100"}, gpu=True) == HostedLimits(256, 100)
+    assert hosted_limits({"STYLE_LENS_MAX_SIZE": "256", "STYLE_LENS_MAX_STEPS": "100"}, gpu=True) == HostedLimits(
+        256, 100
     )
     with pytest.raises(ConfigError, match="STYLE_LENS_MAX_SIZE"):
         hosted_limits({"STYLE_LENS_MAX_SIZE": "8"}, gpu=False)
 
 
-def test_the_step_throttle_comes_from_the_environment_and_a_cancel_cuts_it_short(
-    monkeypatch, random_extractor
-) -> None:
+def test_the_step_throttle_comes_from_the_environment_and_a_cancel_cuts_it_short(monkeypatch, random_extractor) -> None:
     monkeypatch.setenv("STYLE_LENS_TEST_STEP_DELAY_S", "600")
     executor = ThreadExecutor.from_env(model_cache=ExtractorCache(loader=lambda *args, **kwargs: random_extractor))
     try:

@@ -26,11 +26,20 @@ import torch
 
 import nst_core
 from nst_core import ArchiveError, NSTError, RunConfig, RunNotFoundError, RunResult, RunStore, StoredRunError
-from nst_core.runs.export import run_archive
-from nst_core.store import STALE_S, default_root
+from nst_core.serve.files import run_archive
+from nst_core.serve.store import STALE_S, default_root
 
 HOSTILE_IDS = [
-    "../x", "/etc/passwd", "x" * 10_000, "", None, 42, "..", "a" * 21, "a" * 21 + "/", "a" * 22 + "\x00",
+    "../x",
+    "/etc/passwd",
+    "x" * 10_000,
+    "",
+    None,
+    42,
+    "..",
+    "a" * 21,
+    "a" * 21 + "/",
+    "a" * 22 + "\x00",
     "%2e%2e%2fxxxxxxxxxxxxxxxxxx",
 ]
 
@@ -232,7 +241,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
         now.value += 1.0
         return now.value
 
-    monkeypatch.setattr("nst_core.store.time", SimpleNamespace(time=tick))
+    monkeypatch.setattr("nst_core.serve.store.time", SimpleNamespace(time=tick))
     return now
 
 
@@ -429,7 +438,6 @@ def test_default_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, t
     assert default_root() == Path.home() / ".local" / "share" / "style-lens"
 
 
-
 def test_a_vanished_data_folder_is_a_typed_error_not_a_crash(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "data")
     shutil.rmtree(tmp_path / "data")  # the folder removed (or unmounted) under a running server
@@ -451,8 +459,14 @@ def test_uploads_count_in_the_limit_and_only_unused_ones_are_pruned(store: RunSt
     named = upload(b"N" * 1000)
     run_id = store.put(replace(light, config=replace(light.config, content=f"upload {named}")))
     pending = upload(b"P" * 1000)
-    store.record_pending("p" * 32, replace(light.config, regions=[b"x"]), owner="ann", title=None,
-                         content=f"upload {pending}", style="mosaic")
+    store.record_pending(
+        "p" * 32,
+        replace(light.config, regions=[b"x"]),
+        owner="ann",
+        title=None,
+        content=f"upload {pending}",
+        style="mosaic",
+    )
     held = upload(b"H" * 1000)
     fresh = upload(b"F" * 1000, used=time.time())
     oldest, newer = upload(b"O" * 1000, used=old - 10), upload(b"W" * 1000)

@@ -25,10 +25,10 @@ from nst_core import (
 )
 from nst_core.extractor import VGGExtractor
 from nst_core.gram import content_cost, layer_style_cost, style_gram_target, total_cost
-from nst_core.runs import ImageInputError, estimate, objective
-from nst_core.runs.estimate import forget_pace
-from nst_core.runs.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
-from nst_core.runs.sources import load_input
+from nst_core.optim import ImageInputError, estimate, objective
+from nst_core.optim.estimate import forget_pace
+from nst_core.optim.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
+from nst_core.optim.sources import load_input
 
 SMALL_LAYERS = {"relu1_1": 0.3, "relu2_1": 0.3, "relu3_1": 0.4}
 
@@ -307,7 +307,7 @@ def test_the_estimate_follows_the_pace_of_the_last_run(config, random_extractor,
 
 
 def test_precision_policy_keeps_float32_unless_bf16_is_fast(config, random_extractor) -> None:
-    from nst_core.runs.precision import cpu_has_fast_bf16
+    from nst_core.optim.precision import cpu_has_fast_bf16
 
     fast = cpu_has_fast_bf16()
     assert choose_precision(torch.device("cpu"), "adam") == (BFLOAT16 if fast else FLOAT32)

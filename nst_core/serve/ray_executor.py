@@ -35,8 +35,9 @@ from ..errors import (
     WorkerLostError,
 )
 from ..extractor import resolve_device
-from .config import ImageInput, RunConfig
-from .engine import run
+from ..optim.config import ImageInput, RunConfig
+from ..optim.engine import run
+from ..optim.result import RunResult, Snapshot, StepRecord
 from .jobs import (
     ExtractorCache,
     Job,
@@ -45,7 +46,6 @@ from .jobs import (
     _forget_frames,
     _free_memory,
 )
-from .result import RunResult, Snapshot, StepRecord
 
 _log = logging.getLogger(__name__)
 
