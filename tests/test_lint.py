@@ -1,4 +1,5 @@
-"""The code style is checked in CI: ``ruff check`` over the whole repository must pass (rules in pyproject.toml)."""
+"""The code style is checked in CI: ``ruff check`` over the whole repository must pass (rules in pyproject.toml),
+and the imports keep their direction (import-linter contracts, also in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,22 @@ def test_ruff_finds_nothing() -> None:
         check=False,
     )
     assert done.returncode == 0, f"ruff check failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
+
+
+def test_imports_go_one_way() -> None:
+    # The contracts live in pyproject.toml ([tool.importlinter]): nst_core never imports Streamlit or ui,
+    # nst_core.optim never reaches nst_core.serve, only nst_core.figures imports Plotly.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, importlinter.cli as c; sys.exit(c.lint_imports(no_cache=True, no_logo=True))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"an import contract is broken:\n{done.stdout}{done.stderr}"
+    assert "0 broken" in done.stdout, done.stdout
