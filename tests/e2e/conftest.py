@@ -59,13 +59,18 @@ def wait_until_healthy(proc: subprocess.Popen[bytes], url: str, log: Path) -> No
         time.sleep(0.5)
 
 
-@contextmanager
-def serve_app(folder: Path, **env: str) -> Iterator[str]:
-    """`bash dev.sh app` on a free port, with its data folder and log in ``folder``; yields its URL once
-    its health check answers (no page has been requested yet: the first visit is the caller's)."""
-    port = free_port()
-    log = folder / "streamlit.log"
-    env = {
+def app_command(port: int) -> list[str]:
+    """`bash dev.sh app` (the README's command) on ``port``, headless, watching no file."""
+    return [
+        "bash", str(ROOT / "dev.sh"), "app",
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+    ]  # fmt: skip
+
+
+def app_env(folder: Path, **env: str) -> dict[str, str]:
+    """The app's environment for a test server: its data in ``folder``, random weights unless told otherwise."""
+    return {
         **os.environ,
         "STYLE_LENS_WEIGHTS": os.environ.get("STYLE_LENS_WEIGHTS", "random"),
         "STYLE_LENS_DATA": str(folder / "data"),
@@ -73,23 +78,19 @@ def serve_app(folder: Path, **env: str) -> Iterator[str]:
         "STYLE_LENS_TEST_STEP_DELAY_S": "0.5",
         **env,
     }
-    cmd = [
-        "bash",
-        str(ROOT / "dev.sh"),
-        "app",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--global.developmentMode",
-        "false",
-    ]
+
+
+@contextmanager
+def serve_app(folder: Path, **env: str) -> Iterator[str]:
+    """`bash dev.sh app` on a free port, with its data folder and log in ``folder``; yields its URL once
+    its health check answers (no page has been requested yet: the first visit is the caller's)."""
+    port = free_port()
+    log = folder / "streamlit.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            app_command(port), cwd=ROOT, env=app_env(folder, **env), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(proc, url, log)

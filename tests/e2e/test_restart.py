@@ -12,14 +12,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import free_port, wait_until_healthy
+from tests.e2e.conftest import app_command, app_env, free_port, wait_until_healthy
 from tests.e2e.e2e_helpers import FIRST_LOAD_MS, no_error_shown, open_run_settings, screenshot, wait_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,33 +34,13 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "STYLE_LENS_WEIGHTS": "random",
-            "STYLE_LENS_DATA": str(self.folder / "data"),
-            "STYLE_LENS_TEST_STEP_DELAY_S": "0.5",  # 40 steps last 20 s at least: the run is seen running
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--global.developmentMode",
-            "false",
-        ]
+        # Random weights, and 40 steps last 20 s at least: the run is seen running.
+        env = app_env(self.folder, STYLE_LENS_WEIGHTS="random")
         with (self.folder / "streamlit.log").open("a") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                app_command(self.port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
         wait_until_healthy(self.process, self.url, self.folder / "streamlit.log")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
