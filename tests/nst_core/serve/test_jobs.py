@@ -1,9 +1,8 @@
-"""Background jobs: FIFO order, live snapshots, prompt cancel, typed failures, the shared extractor cache."""
+"""Background jobs: FIFO order, live states, prompt cancel, typed failures, done callbacks."""
 
 from __future__ import annotations
 
 import gc
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -154,25 +153,6 @@ def test_shutdown_refuses_new_jobs_and_can_cancel_the_rest(random_extractor) -> 
     assert running.status == queued.status == "cancelled"
     with pytest.raises(RuntimeError, match="shut down"):
         pool.submit(_config())
-
-
-def test_the_extractor_cache_loads_each_key_once_across_threads(random_extractor) -> None:
-    loads: list[tuple[object, ...]] = []
-
-    def slow_loader(weights: str, device: object, pooling: str, progress: object) -> VGGExtractor:
-        loads.append((weights, str(device), pooling))
-        time.sleep(0.05)
-        return random_extractor
-
-    cache = ExtractorCache(loader=slow_loader)
-    threads = [threading.Thread(target=cache.get, args=("random", "cpu")) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert cache.get("random", torch.device("cpu")) is random_extractor
-    cache.get("random", "cpu", pooling="avg")
-    assert loads == [("random", "cpu", "max"), ("random", "cpu", "avg")]
 
 
 def test_snapshot_is_the_deprecated_name_of_state(executor) -> None:

@@ -63,7 +63,8 @@ def executor(ray_cluster) -> Iterator[RayExecutor]:
 
 
 def test_a_run_gives_the_thread_executors_image_with_live_progress(executor) -> None:
-    assert isinstance(executor, Executor) and executor.describe().endswith("CPU only, 1 worker (2 CPUs per run)")
+    assert isinstance(executor, Executor) and not isinstance(executor, ThreadExecutor)
+    assert executor.describe().endswith("CPU only, 1 worker (2 CPUs per run)")
     job = executor.submit(_config(steps=6))
     result = job.result(timeout=WAIT_S)
     with ThreadExecutor() as threads:
