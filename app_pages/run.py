@@ -126,7 +126,7 @@ def _live(job: Job) -> None:
 
     @st.fragment(run_every=POLL_SECONDS)
     def live() -> None:
-        snapshot = job.snapshot()
+        snapshot = job.state()
         if snapshot.status.finished:
             st.rerun()  # the whole page: the result replaces this panel and the polling stops
         # Stop beside the progress, in the first screen with the preview: not under the curves.
@@ -252,7 +252,7 @@ def _current(job: Job) -> None:
         _finished(shown)
     else:
         st.subheader(f"Run {run_number(job.id)}")
-        snapshot = job.snapshot()
+        snapshot = job.state()
         show_outcome(snapshot)
         if snapshot.history:
             st.plotly_chart(loss_curve_figure(snapshot.history, height=380), theme=None, key=f"curves_{job.id}")
@@ -265,7 +265,7 @@ def _runs_table(session_runs: dict[str, Job]) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def table() -> None:
-        snapshots = {job_id: job.snapshot() for job_id, job in session_runs.items()}
+        snapshots = {job_id: job.state() for job_id, job in session_runs.items()}
         if any(snapshot.status != drawn[job_id] for job_id, snapshot in snapshots.items()):
             st.rerun()  # a run changed status: redraw the page, its labels ("Show run") and its polling with it
         rows = [

@@ -62,12 +62,12 @@ from .images import DEFAULT_MAX_PIXELS, content_digest, load_image, to_pil, to_p
 __all__ += ["DEFAULT_MAX_PIXELS", "content_digest", "load_image", "to_pil", "to_png_bytes"]
 
 from .optim import RunConfig, RunEstimate, RunResult, estimate_run, run  # noqa: E402
-from .serve import Executor, Job, JobSnapshot, JobStatus, RayExecutor, ThreadExecutor  # noqa: E402
+from .serve import Executor, Job, JobState, JobStatus, RayExecutor, ThreadExecutor  # noqa: E402
 
 __all__ += [
     "Executor",
     "Job",
-    "JobSnapshot",
+    "JobState",
     "JobStatus",
     "RayExecutor",
     "RunConfig",

@@ -84,7 +84,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
 
 
 def running(job: Job) -> bool:
-    return job.snapshot().step >= 1
+    return job.state().step >= 1
 
 
 def _run_form_script() -> None:

@@ -12,7 +12,7 @@ from nst_core import JobStatus
 from .state import runs
 
 if TYPE_CHECKING:
-    from nst_core import Job, JobSnapshot
+    from nst_core import Job, JobState
 
 RUN_PAGE: Final = "app_pages/run.py"
 COMPARE_PAGE: Final = "app_pages/style_vs_generated.py"
@@ -61,7 +61,7 @@ def duration(seconds: float | None) -> str:
     return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
-def time_left(snapshot: JobSnapshot) -> str:
+def time_left(snapshot: JobState) -> str:
     """What remains of a running job, in words. Before its first step the estimate counts the steps only,
     not the set-up under way (loading weights, starting a Ray worker), so it is not a time left."""
     if snapshot.eta_s is None:
@@ -71,7 +71,7 @@ def time_left(snapshot: JobSnapshot) -> str:
     return "almost done" if snapshot.eta_s < 1 else f"about {duration(snapshot.eta_s)} left"
 
 
-def show_outcome(snapshot: JobSnapshot) -> None:
+def show_outcome(snapshot: JobState) -> None:
     """A failed or cancelled run's message as a sentence (never a traceback)."""
     if snapshot.status == JobStatus.CANCELLED:
         st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}.")

@@ -133,7 +133,7 @@ def _rung(config: RunConfig, job: Job | None) -> Rung:
     layers = tuple(config.style_layers)
     if job is None:
         return Rung(layers, "waiting", 0, config.steps, None, None, None)
-    snapshot = job.snapshot()
+    snapshot = job.state()
     image = snapshot.preview
     if snapshot.status is JobStatus.DONE:
         image = np.asarray(to_pil(job.result().image))

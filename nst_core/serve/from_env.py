@@ -14,7 +14,8 @@ import os
 from collections.abc import Mapping
 
 from ..errors import ConfigError
-from .jobs import Executor, ThreadExecutor
+from .executor import Executor
+from .thread_executor import ThreadExecutor
 
 EXECUTOR_ENV = "STYLE_LENS_EXECUTOR"
 GPUS_PER_RUN_ENV = "STYLE_LENS_GPUS_PER_RUN"

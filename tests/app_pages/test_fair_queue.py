@@ -141,7 +141,7 @@ def test_one_visitors_bad_upload_and_failed_run_never_reach_another(
         JobStatus.QUEUED,
         JobStatus.RUNNING,
     )  # ...while his run goes on untouched
-    poll(bob, lambda: bobs.snapshot().step > 0)
+    poll(bob, lambda: bobs.state().step > 0)
     bobs.cancel()
 
 

@@ -62,7 +62,7 @@ def test_twenty_visitors_at_once_are_all_served_or_told_the_queue_is_full() -> N
         for at in refused:
             (warning,) = at.warning
             assert warning.value.startswith("The queue is full, about "), warning.value
-        positions = [session_jobs(at)[0].snapshot().queue_position for at in queued]
+        positions = [session_jobs(at)[0].state().queue_position for at in queued]
         assert positions == list(range(1, MAX_QUEUE + 1))  # first come, first served
 
         blocker.cancel()
@@ -73,7 +73,7 @@ def test_twenty_visitors_at_once_are_all_served_or_told_the_queue_is_full() -> N
             assert_no_exception(at)
             assert job.status == JobStatus.DONE and len(result.history) == 3
             assert any("is done" in success.value for success in at.success)
-        starts = [job.snapshot().elapsed_s for job in jobs]  # every one ran (a job that never started has 0)
+        starts = [job.state().elapsed_s for job in jobs]  # every one ran (a job that never started has 0)
         assert all(elapsed > 0 for elapsed in starts)
         after = peak_rss_mb()
     print(

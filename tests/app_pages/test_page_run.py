@@ -79,7 +79,7 @@ def finished() -> Iterator[AppTest]:
 
 def test_tiny_run_shows_its_result_and_downloads(finished: AppTest) -> None:
     (job,) = jobs(finished)
-    assert job.status == "done", job.snapshot().error
+    assert job.status == "done", job.state().error
     assert any("is done" in element.value for element in finished.success)
     captions = [caption for image in finished.image for caption in image.captions]
     assert any("generated image" in caption for caption in captions)
@@ -123,11 +123,11 @@ def _stop_running_and_queued() -> None:
     poll(at, lambda: second.status == "cancelled")
     assert any("stopped" in warning.value for warning in at.warning)
     at.selectbox(key="run_current").select_index(1).run()  # newest first
-    poll(at, lambda: first.status == "running" and first.snapshot().step > 0)
+    poll(at, lambda: first.status == "running" and first.state().step > 0)
     assert at.progress, "a running job shows its progress"
     at.button(key=f"stop_{first.id}").click().run()
     poll(at, lambda: first.status == "cancelled")
-    assert second.snapshot().step == 0
+    assert second.state().step == 0
     assert any("stopped" in warning.value for warning in at.warning)
     assert not at.error
 

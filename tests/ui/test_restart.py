@@ -39,7 +39,7 @@ _SERVER = textwrap.dedent(
         job = executor.submit(config, owner=owner)
         saver.track(job, owner=owner, title=f"the run of {owner[:3]}", content="chelsea", style="orange_strokes")
         jobs.append(job)
-    while jobs[0].snapshot().step < 1:
+    while jobs[0].state().step < 1:
         time.sleep(0.05)
     print([str(job.status) for job in jobs], flush=True)
     time.sleep(600)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from nst_core import JobSnapshot, JobStatus
+from nst_core import JobState, JobStatus
 from ui.runs import time_left
 
 
-def _running(step: int, eta_s: float | None, phase: str = "optimising") -> JobSnapshot:
-    return JobSnapshot(JobStatus.RUNNING, step, 10, (), None, 12.0, eta_s, None, None, phase=phase)
+def _running(step: int, eta_s: float | None, phase: str = "optimising") -> JobState:
+    return JobState(JobStatus.RUNNING, step, 10, (), None, 12.0, eta_s, None, None, phase=phase)
 
 
 def test_a_job_still_setting_up_is_never_almost_done() -> None:

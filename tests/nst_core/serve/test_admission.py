@@ -24,7 +24,7 @@ from nst_core import (
     TooManyRunsError,
 )
 from nst_core.optim.config import MAX_SIZE, MAX_STEPS
-from nst_core.serve import AdmissionPolicy, ExtractorCache, HostedLimits, hosted_limits, jobs
+from nst_core.serve import AdmissionPolicy, ExtractorCache, HostedLimits, execution, hosted_limits
 
 WAIT_S = 60.0
 
@@ -68,7 +68,7 @@ class GatedRuns:
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> GatedRuns:
     fake = GatedRuns()
-    monkeypatch.setattr(jobs, "run", fake)
+    monkeypatch.setattr(execution, "run", fake)
     return fake
 
 
@@ -107,7 +107,7 @@ def test_an_owner_may_not_exceed_max_active_runs(runs, make_executor) -> None:
     runs.release()
     first.result(timeout=WAIT_S)
     again = executor.submit(_config(), owner="ann")  # once finished, the owner may launch again
-    assert again.owner == "ann" and again.snapshot().owner == "ann"
+    assert again.owner == "ann" and again.state().owner == "ann"
 
 
 def test_max_active_counts_queued_and_running_runs(runs, make_executor) -> None:
@@ -166,14 +166,14 @@ def test_queued_snapshots_give_their_position_and_the_wait_before_them(runs, mak
     running = executor.submit(_config(steps=40))
     runs.next_start()
     first, second = executor.submit(_config(steps=40)), executor.submit(_config(steps=40))
-    a, b = first.snapshot(), second.snapshot()
+    a, b = first.state(), second.state()
     assert (a.queue_position, b.queue_position) == (1, 2)
     assert a.queue_eta_s is not None and b.queue_eta_s is not None
     assert a.queue_eta_s > 0  # the running run's time left
     assert b.queue_eta_s == pytest.approx(a.queue_eta_s + first.estimate.seconds, rel=0.05)
-    assert running.snapshot().queue_eta_s is None and running.snapshot().queue_position is None
+    assert running.state().queue_eta_s is None and running.state().queue_position is None
     first.cancel()
-    assert second.snapshot().queue_position == 1
+    assert second.state().queue_position == 1
 
 
 def test_policy_and_limits_read_the_environment() -> None:
@@ -202,10 +202,10 @@ def test_the_step_throttle_comes_from_the_environment_and_a_cancel_cuts_it_short
         assert executor.step_delay_s == 600.0
         job = executor.submit(_config(steps=3))
         deadline = time.monotonic() + WAIT_S
-        while job.snapshot().step < 1:  # the first step is recorded, then the worker pauses
+        while job.state().step < 1:  # the first step is recorded, then the worker pauses
             assert time.monotonic() < deadline, "the first step never came"
             time.sleep(0.01)
-        assert job.snapshot().step == 1 and job.status is JobStatus.RUNNING
+        assert job.state().step == 1 and job.status is JobStatus.RUNNING
         job.cancel()
         with pytest.raises(RunCancelled):
             job.result(timeout=WAIT_S)

@@ -54,7 +54,7 @@ class Visitors:
             if not self.active.wait(0.05):
                 continue
             for _ in range(FRAGMENTS):
-                job.snapshot()
+                job.state()
                 if self._collect:
                     gc.collect(2)
             self._stop.wait(POLL_S)
@@ -67,11 +67,11 @@ class Visitors:
 
 def steps_per_s(job: Job, steps: int) -> float:
     """The run's pace over its next ``steps`` steps, from its own step times."""
-    start = job.snapshot().step
-    while job.snapshot().step < start + steps:
-        assert not job.done(), job.snapshot().error
+    start = job.state().step
+    while job.state().step < start + steps:
+        assert not job.done(), job.state().error
         time.sleep(0.02)
-    window = job.snapshot().history[start : start + steps + 1]
+    window = job.state().history[start : start + steps + 1]
     return (len(window) - 1) / (window[-1].elapsed_s - window[0].elapsed_s)
 
 

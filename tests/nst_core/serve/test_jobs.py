@@ -1,9 +1,8 @@
-"""Background jobs: FIFO order, live snapshots, prompt cancel, typed failures, the shared extractor cache."""
+"""Background jobs: FIFO order, live states, prompt cancel, typed failures, done callbacks."""
 
 from __future__ import annotations
 
 import gc
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from nst_core import (
     ConfigError,
     Executor,
     Job,
-    JobSnapshot,
+    JobState,
     JobStatus,
     RunCancelled,
     RunResult,
@@ -44,8 +43,8 @@ def test_a_job_runs_to_its_result_with_live_snapshots(executor) -> None:
     assert isinstance(job, Job) and len(job.id) == 32 and isinstance(executor, Executor)
     result = job.result(timeout=WAIT_S)
     assert isinstance(result, RunResult) and len(result.history) == 5
-    snapshot = job.snapshot()
-    assert isinstance(snapshot, JobSnapshot)
+    snapshot = job.state()
+    assert isinstance(snapshot, JobState)
     assert snapshot.status == JobStatus.DONE == "done" and job.status is JobStatus.DONE and job.done()
     assert (snapshot.step, snapshot.steps, snapshot.eta_s, snapshot.queue_position, snapshot.error) == (
         5,
@@ -68,12 +67,12 @@ def test_jobs_run_in_submission_order_and_report_queue_positions(executor) -> No
     for job in (first, second, third):
         job.add_done_callback(lambda j: finished.append(j.id))
     assert (first.queue_position, second.queue_position, third.queue_position) == (None, 1, 2)
-    assert second.snapshot().status == "queued" and second.snapshot().queue_position == 1
-    assert second.snapshot().eta_s is not None  # the estimate, before any step
+    assert second.state().status == "queued" and second.state().queue_position == 1
+    assert second.state().eta_s is not None  # the estimate, before any step
     first.cancel()
     third.result(timeout=WAIT_S)
     assert finished == [first.id, second.id, third.id]
-    assert second.snapshot().status == third.snapshot().status == "done"
+    assert second.state().status == third.state().status == "done"
 
 
 def test_cancel_stops_a_running_job_promptly_and_a_queued_job_never_starts(executor) -> None:
@@ -82,16 +81,16 @@ def test_cancel_stops_a_running_job_promptly_and_a_queued_job_never_starts(execu
     _wait_until(lambda: _running(running))
     assert queued.cancel() is True
     assert queued.status == "cancelled" and queued.done() and queued.queue_position is None
-    per_step = running.snapshot().history[-1].elapsed_s / running.snapshot().step
+    per_step = running.state().history[-1].elapsed_s / running.state().step
     asked = time.monotonic()
     assert running.cancel() is True
     with pytest.raises(RunCancelled):
         running.result(timeout=WAIT_S)
     assert time.monotonic() - asked < 5.0 + 3 * per_step
-    assert running.status == "cancelled" and running.snapshot().error and running.snapshot().eta_s is None
+    assert running.status == "cancelled" and running.state().error and running.state().eta_s is None
     with pytest.raises(RunCancelled, match="before it started"):
         queued.result(timeout=0)
-    never = queued.snapshot()
+    never = queued.state()
     assert (never.step, never.history, never.preview, never.elapsed_s) == (0, (), None, 0.0)
     assert running.cancel() is False  # already finished
     assert executor.submit(_config(steps=2)).result(timeout=WAIT_S).history  # the worker is still alive
@@ -123,7 +122,7 @@ def test_failures_are_typed_and_reach_the_caller(tmp_path) -> None:
         job = pool.submit(_config(weights=str(junk)))  # loaded in the worker: submit does not block on it
         with pytest.raises(WeightsError):
             job.result(timeout=WAIT_S)
-        assert job.status == "failed" and job.snapshot().error
+        assert job.status == "failed" and job.state().error
         with pytest.raises(ConfigError) as info:
             pool.submit(_config(steps=0))
         assert info.value.field == "steps"
@@ -156,20 +155,9 @@ def test_shutdown_refuses_new_jobs_and_can_cancel_the_rest(random_extractor) -> 
         pool.submit(_config())
 
 
-def test_the_extractor_cache_loads_each_key_once_across_threads(random_extractor) -> None:
-    loads: list[tuple[object, ...]] = []
-
-    def slow_loader(weights: str, device: object, pooling: str, progress: object) -> VGGExtractor:
-        loads.append((weights, str(device), pooling))
-        time.sleep(0.05)
-        return random_extractor
-
-    cache = ExtractorCache(loader=slow_loader)
-    threads = [threading.Thread(target=cache.get, args=("random", "cpu")) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert cache.get("random", torch.device("cpu")) is random_extractor
-    cache.get("random", "cpu", pooling="avg")
-    assert loads == [("random", "cpu", "max"), ("random", "cpu", "avg")]
+def test_snapshot_is_the_deprecated_name_of_state(executor) -> None:
+    job = executor.submit(_config(steps=2))
+    job.result(timeout=WAIT_S)
+    with pytest.warns(DeprecationWarning, match=r"Job\.state\(\)"):
+        old = job.snapshot()
+    assert isinstance(old, JobState) and (old.step, old.history) == (job.state().step, job.state().history)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from nst_core import (
     ConfigError,
@@ -32,13 +33,13 @@ from nst_core import (
     WorkerLostError,
 )
 from nst_core.images import to_pil
-from nst_core.serve import executor_from_env
-from nst_core.serve.ray_executor import _portable
+from nst_core.serve import AdmissionPolicy, executor_from_env
+from nst_core.serve.ray_worker import portable
 from tests.helpers import running, small_config, wait_until
 
 WAIT_S = 120.0
 
-MAX_PENDING = 2
+MAX_QUEUE = 2
 
 
 def _config(steps: int = 4, **changes: object) -> RunConfig:
@@ -56,13 +57,14 @@ def ray_cluster() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def executor(ray_cluster) -> Iterator[RayExecutor]:
-    pool = RayExecutor(max_pending=MAX_PENDING)
+    pool = RayExecutor(policy=AdmissionPolicy(max_queue=MAX_QUEUE))
     yield pool
     pool.shutdown(wait=True, cancel=True)
 
 
 def test_a_run_gives_the_thread_executors_image_with_live_progress(executor) -> None:
-    assert isinstance(executor, Executor) and executor.describe().endswith("CPU only, 1 worker (2 CPUs per run)")
+    assert isinstance(executor, Executor) and not isinstance(executor, ThreadExecutor)
+    assert executor.describe().endswith("CPU only, 1 worker (2 CPUs per run)")
     job = executor.submit(_config(steps=6))
     result = job.result(timeout=WAIT_S)
     with ThreadExecutor() as threads:
@@ -70,7 +72,7 @@ def test_a_run_gives_the_thread_executors_image_with_live_progress(executor) -> 
     assert torch.equal(result.image, expected.image)
     assert [r.J for r in result.history] == [r.J for r in expected.history]
     assert result.precision == expected.precision and result.config is job.config
-    snapshot = job.snapshot()
+    snapshot = job.state()
     assert (snapshot.status, snapshot.step, snapshot.steps, snapshot.eta_s, snapshot.error) == ("done", 6, 6, 0.0, None)
     assert [r.step for r in snapshot.history] == list(range(1, 7)) and [s.step for s in snapshot.snapshots] == [2, 4, 6]
     assert snapshot.preview is not None and snapshot.preview.dtype == np.uint8 and snapshot.preview.flags.writeable
@@ -80,28 +82,28 @@ def test_a_run_gives_the_thread_executors_image_with_live_progress(executor) -> 
 def test_progress_queue_positions_cancel_and_callbacks(executor) -> None:
     finished: list[str] = []
     running = executor.submit(_config(steps=100_000))
-    wait_until(lambda: running.snapshot().step >= 2)  # steps reach the driver while the run goes on
-    live = running.snapshot()
+    wait_until(lambda: running.state().step >= 2)  # steps reach the driver while the run goes on
+    live = running.state()
     assert live.status == "running" and live.phase == "optimising" and live.preview is not None
     queued, last = executor.submit(_config(steps=2)), executor.submit(_config(steps=3))
     with pytest.raises(QueueFullError, match="queue is full") as full:
         executor.submit(_config(steps=2))
-    assert full.value.limit == MAX_PENDING and full.value.wait_minutes >= 1
+    assert full.value.limit == MAX_QUEUE and full.value.wait_minutes >= 1
     for job in (running, queued, last):
         job.add_done_callback(lambda j: finished.append(j.id))
     assert (running.queue_position, queued.queue_position, last.queue_position) == (None, 1, 2)
-    assert queued.snapshot().status == "queued" and queued.snapshot().eta_s is not None
+    assert queued.state().status == "queued" and queued.state().eta_s is not None
 
     assert queued.cancel() is True  # at once: it never reaches a worker
     assert queued.status is JobStatus.CANCELLED and queued.done() and last.queue_position == 1
     with pytest.raises(RunCancelled, match="before it started"):
         queued.result(timeout=0)
-    step_at_cancel = running.snapshot().step
+    step_at_cancel = running.state().step
     assert running.cancel() is True
     with pytest.raises(RunCancelled):
         running.result(timeout=WAIT_S)
-    assert running.status == "cancelled" and running.snapshot().eta_s is None
-    assert running.snapshot().step < 100_000 and step_at_cancel <= running.snapshot().step
+    assert running.status == "cancelled" and running.state().eta_s is None
+    assert running.state().step < 100_000 and step_at_cancel <= running.state().step
     assert last.result(timeout=WAIT_S).image.shape == (1, 3, 32, 32)
     assert finished == [queued.id, running.id, last.id]
     late: list[str] = []
@@ -116,11 +118,11 @@ def test_a_worker_that_dies_fails_its_job_and_is_replaced(executor, ray_cluster)
     ray_cluster.kill(slot.actor)
     with pytest.raises(WorkerLostError, match="Ray worker running this job stopped"):
         job.result(timeout=WAIT_S)
-    assert job.status is JobStatus.FAILED and "submit it again" in job.snapshot().error
+    assert job.status is JobStatus.FAILED and "submit it again" in job.state().error
     assert slot.actor is None
     # The next job starts a new worker; cancelling it meanwhile ends it at once (or within a step).
     starting = executor.submit(_config(steps=100_000))
-    wait_until(lambda: starting.snapshot().phase != "queued")
+    wait_until(lambda: starting.state().phase != "queued")
     assert starting.cancel() is True
     with pytest.raises(RunCancelled):
         starting.result(timeout=WAIT_S)
@@ -134,7 +136,7 @@ def test_a_workers_typed_error_reaches_the_caller(executor, tmp_path: Path) -> N
     job = executor.submit(_config(steps=2, weights=str(junk)))
     with pytest.raises(WeightsError):
         job.result(timeout=WAIT_S)
-    assert job.status is JobStatus.FAILED and job.snapshot().error
+    assert job.status is JobStatus.FAILED and job.state().error
 
 
 def test_image_files_travel_as_their_bytes(executor, tmp_path: Path) -> None:
@@ -142,11 +144,36 @@ def test_image_files_travel_as_their_bytes(executor, tmp_path: Path) -> None:
     content = tmp_path / "content.png"
     to_pil(small_config().content).save(content)
     config = _config(steps=2, content=str(content))
-    assert _portable(config).content == content.read_bytes() and _portable(config).style is config.style
+    assert portable(config).content == content.read_bytes() and portable(config).style is config.style
     result = executor.submit(config).result(timeout=WAIT_S)
     assert result.config is config and result.config.content == str(content)
     with ThreadExecutor() as threads:
         assert torch.equal(result.image, threads.submit(config).result(timeout=WAIT_S).image)
+
+
+def test_region_masks_travel_as_their_bytes(executor, tmp_path: Path, monkeypatch) -> None:
+    # Paths relative to a folder only the driver is in: the worker process, started elsewhere, cannot open them.
+    monkeypatch.chdir(tmp_path)
+    left = np.zeros((32, 32), dtype=np.uint8)
+    left[:, :16] = 255
+    Image.fromarray(left).save("left.png")
+    Image.fromarray(255 - left).save("right.png")
+    generator = torch.Generator().manual_seed(7)
+    styles = [torch.rand(1, 3, 32, 32, generator=generator) for _ in range(2)]
+    config = _config(steps=2, style=styles, regions=["left.png", "right.png"])
+    assert portable(config).regions == [Path("left.png").read_bytes(), Path("right.png").read_bytes()]
+    result = executor.submit(config).result(timeout=WAIT_S)
+    assert result.config is config and result.config.regions == ["left.png", "right.png"]
+    with ThreadExecutor() as threads:
+        assert torch.equal(result.image, threads.submit(config).result(timeout=WAIT_S).image)
+
+
+def test_max_pending_is_deprecated_and_lowers_the_one_queue_cap(ray_cluster) -> None:
+    for policy, max_pending, cap in ((AdmissionPolicy(max_queue=20), 3, 3), (AdmissionPolicy(max_queue=2), 5, 2)):
+        with pytest.warns(DeprecationWarning, match="max_queue"):
+            pool = RayExecutor(policy=policy, max_pending=max_pending)
+        with pool:
+            assert pool.policy.max_queue == cap
 
 
 def test_errors_with_extra_fields_survive_pickling() -> None:
@@ -189,7 +216,7 @@ from nst_core import RayExecutor
 from tests.helpers import small_config
 
 made = []
-starter = threading.Thread(target=lambda: made.append(RayExecutor(max_pending=1)))
+starter = threading.Thread(target=lambda: made.append(RayExecutor()))
 starter.start()
 starter.join()  # as a Streamlit script run ends after creating the app's executor
 result = made[0].submit(small_config(2, optimizer="lbfgs")).result(timeout=180)
