@@ -11,7 +11,8 @@ from nst_core.explain import config_differences
 from nst_core.figures import run_gram_pair_figure, run_pair_bars
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
-from ui.runs import RUN_PAGE, finished_runs, run_label, run_number
+from ui.pages import RUN
+from ui.runs import finished_runs, run_label, run_number
 from ui.state import runs
 
 PICK_KEYS: Final = ("cmp_a", "cmp_b")
@@ -68,7 +69,7 @@ def main() -> None:
     done = finished_runs()
     if len(done) < 2:
         st.info(f"This needs two finished runs; this session has {len(done)}. Launch another on the Run page.")
-        st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
+        st.page_link(RUN.script, label="Go to the Run page", icon=RUN.icon)
         return
     _show(*_pick(done))
 

@@ -21,23 +21,18 @@ from nst_core.gram_views import top_difference_pairs
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
 from ui import latex
+from ui.links import RUN_PARAM, copy_link
 from ui.loss_views import show_loss_views, show_regions
-from ui.runs import RUN_PAGE, finished_runs, is_active, run_label
+from ui.pages import RUN, STYLE_VS_GENERATED
+from ui.run_saver import run_saver
+from ui.runs import finished_runs, is_active, run_label
+from ui.shown_runs import ShownRun, open_linked_run, session_run
 from ui.sizing import width_sized
 from ui.state import runs
-from ui.store import (
-    RUN_PARAM,
-    ShownRun,
-    copy_link,
-    open_linked_run,
-    run_saver,
-    session_run,
-)
 
 RUN_KEY: Final = "svg_run"
 # A page script's bare strings are drawn by Streamlit's "magic": this note stays a comment.
 LINKED_KEY: Final = "svg_linked"  # session key: the stored runs this session opened from links (id -> ShownRun)
-URL_PATH: Final = "compare"
 INTRO: Final = (
     "The style cost compares, layer by layer, the Gram matrix of the style image G_S with the generated "
     "image's G_G. Where they agree, the generated image has the style's texture statistics."
@@ -58,7 +53,7 @@ def _no_run_yet() -> None:
             "No run yet in this session. Launch one on the Run page: a short one at the class-demo preset "
             "takes about a minute, then its Gram matrices appear here."
         )
-    st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
+    st.page_link(RUN.script, label="Go to the Run page", icon=RUN.icon)
 
 
 def _linked_run(done: list[str]) -> None:
@@ -191,12 +186,12 @@ def main() -> None:
     shown = _pick_run(finished_runs(), controls[0])
     if shown is not None:
         _show_run(shown, controls[1:])
-        copy_link(shown.run_id, URL_PATH, shown.unstored)
+        copy_link(shown.run_id, STYLE_VS_GENERATED, shown.unstored)
     elif RUN_PARAM not in st.query_params:
         st.markdown(INTRO)
         _no_run_yet()
     else:  # the link's run cannot be opened: its sentence is above
-        st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
+        st.page_link(RUN.script, label="Go to the Run page", icon=RUN.icon)
 
 
 main()

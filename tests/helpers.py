@@ -16,10 +16,12 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nst_core import Job, RunConfig
+from ui.pages import RUN
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 WAIT_S = 60.0
+POLL_DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
 
 
 def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
@@ -85,6 +87,49 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
 
 def running(job: Job) -> bool:
     return job.snapshot().step >= 1
+
+
+# ---------------------------------------------------------------- the Run page in AppTest
+
+
+def open_run_page() -> AppTest:
+    """A fresh session on the Run page."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(RUN.script).run()
+    assert_no_exception(at)
+    return at
+
+
+def set_form(at: AppTest, **values: object) -> AppTest:
+    """Set the Run form's fields by name (size=32, steps=4, ...) and rerun."""
+    widgets = {w.key: w for kind in ("number_input", "radio", "selectbox", "multiselect") for w in at.get(kind)}
+    for name, value in values.items():
+        widgets[f"run_{name}"].set_value(value)
+    return at.run()
+
+
+def launch(at: AppTest) -> None:
+    """Click Launch on the Run page."""
+    at.button(key="run_launch").click().run()
+    assert_no_exception(at)
+
+
+def jobs(at: AppTest) -> list[Job]:
+    """The session's runs, oldest first."""
+    return list(at.session_state["runs"].values())
+
+
+def poll(at: AppTest, until: Callable[[], bool], deadline_s: float = POLL_DEADLINE_S) -> None:
+    """Rerun the page until ``until()`` holds (AppTest never fires a fragment's timer itself), then once
+    more, so that the page shows that state."""
+    end = time.monotonic() + deadline_s
+    while not until():
+        assert time.monotonic() < end, "timed out polling the run"
+        time.sleep(0.2)
+        at.run()
+        assert_no_exception(at)
+    at.run()
+    assert_no_exception(at)
 
 
 def _run_form_script() -> None:

@@ -27,7 +27,6 @@ def test_each_poisoned_run_opens_to_a_sentence_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, result: RunResult, page: str
 ) -> None:
     monkeypatch.setenv("STYLE_LENS_DATA", str(tmp_path))
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     store = RunStore(tmp_path)
     files = run_files(result)
     poisoned = {}

@@ -12,16 +12,10 @@ from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
 from nst_core import JobStatus
-from tests.app_pages.test_page_run import launch, open_run_page, poll, set_form
-from tests.helpers import CORRUPT_PNG, app_executor, assert_no_exception
-from ui.store import Visitors
+from tests.helpers import CORRUPT_PNG, app_executor, assert_no_exception, launch, open_run_page, poll, set_form
+from ui.visitors import Visitors
 
 APPTEST_SESSION = "test session id"  # every AppTest runs its scripts under this one session id
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
 
 
 @pytest.fixture

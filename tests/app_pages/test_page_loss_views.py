@@ -19,11 +19,6 @@ SVG_PAGE = "app_pages/style_vs_generated.py"
 COMPARE_RUNS_PAGE = "app_pages/compare_runs.py"
 
 
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
-
-
 def _half_mask() -> torch.Tensor:
     mask = torch.zeros(1, 3, 32, 32)
     mask[..., :, :16] = 1.0

@@ -22,11 +22,6 @@ from ui.latex import number
 PAGE = "app_pages/style_vs_generated.py"
 
 
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
-
-
 @pytest.fixture(scope="module")
 def finished_jobs() -> Iterator[list[Job]]:
     """Two finished tiny runs (32 px, 6 steps, a snapshot every 2 steps) of the bundled examples."""

@@ -35,7 +35,6 @@ def result() -> Iterator[RunResult]:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
     monkeypatch.setenv("STYLE_LENS_DATA", str(tmp_path))
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     monkeypatch.delenv("STYLE_LENS_GALLERY", raising=False)
     return RunStore(tmp_path)
 
@@ -162,7 +161,7 @@ def test_a_launched_run_is_stored_with_its_images_named(store: RunStore) -> None
     at.button(key="run_launch").click().run()
     (job,) = at.session_state["runs"].values()
     job.result(timeout=120)
-    from ui.store import SAVE_WAIT_S, run_saver
+    from ui.run_saver import SAVE_WAIT_S, run_saver
 
     run_id = run_saver().stored_id(job.id, SAVE_WAIT_S)
     stored = store.get(run_id)

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from nst_core import JobStatus, RunConfig, RunStore, ThreadExecutor
 from tests.helpers import APP, assert_no_exception, wait_until
-from ui.store import RunSaver
+from ui.run_saver import RunSaver
 
 OWNERS = ("ann-token-0000000000000000", "bob-token-0000000000000000", "cyd-token-0000000000000000")
 
@@ -27,7 +27,7 @@ _SERVER = textwrap.dedent(
     import sys, time
     from nst_core import JobStatus, RunConfig, RunStore, ThreadExecutor
     from nst_core.serve.admission import AdmissionPolicy
-    from ui.store import RunSaver
+    from ui.run_saver import RunSaver
 
     saver = RunSaver(RunStore(sys.argv[1]), 2**30)
     # A pause after every step keeps the first run running, whatever the machine's speed.
