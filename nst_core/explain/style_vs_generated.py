@@ -1,13 +1,12 @@
-"""How far a run's generated Gram matrices are from the style's, in the numbers the comparison page shows."""
+"""How far a run's generated Gram matrices are from the style's, in the numbers the Style vs generated page
+shows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from ..optim.config import RunConfig
 from ..optim.result import StepRecord
 
 
@@ -21,9 +20,3 @@ def record_at(history: Sequence[StepRecord], step: int) -> StepRecord:
     """The history record of ``step``, else the last one before it (the first if none is)."""
     before = [record for record in history if record.step <= step]
     return before[-1] if before else history[0]
-
-
-def config_differences(a: RunConfig, b: RunConfig) -> dict[str, tuple[Any, Any]]:
-    """The settings two runs differ in, by ``RunConfig`` field: (a's value, b's value), as ``describe`` gives them."""
-    first, second = a.describe(), b.describe()
-    return {name: (value, second.get(name)) for name, value in first.items() if value != second.get(name)}
