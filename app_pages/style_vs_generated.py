@@ -121,7 +121,7 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     if not snapshots:
         st.warning(f"{shown.label} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
         return
-    layer_weights = dict(result.config.style_layers)
+    lambdas = dict(result.config.style_layers)  # λ per style layer
     layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
     layer = controls[0].selectbox(
         "Layer",
@@ -157,10 +157,10 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     # A table, not st.metric: metric labels and values are cut short in a narrow column.
     rows = []
     if j_layer is not None:
-        weight = layer_weights.get(layer, 0.0)
+        lam = lambdas.get(layer, 0.0)
         rows.append((f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", latex.number(j_layer)))
-        weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {weight:g}"
-        rows.append((weighted, latex.number(weighted_style_terms({layer: j_layer}, {layer: weight})[layer])))
+        weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {lam:g}"
+        rows.append((weighted, latex.number(weighted_style_terms({layer: j_layer}, {layer: lam})[layer])))
     distance = r"$\lVert G_G - G_S \rVert_F \,/\, \lVert G_S \rVert_F$ (0 % when they agree)"
     rows.append((distance, f"{relative * 100:.1f} \\%"))
     numbers.markdown(
@@ -173,7 +173,7 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     left, right = st.columns(2)
     with left:
         _channel_rows(g_S, g_G, layer, job_id)
-    bars = style_layer_bars(record.J_style_layers, layer_weights, step=record.step)
+    bars = style_layer_bars(record.J_style_layers, lambdas, step=record.step)
     right.plotly_chart(bars, theme=None, key="svg_bars")
     show_loss_views(job_id, result, layer)
     show_regions(result, shown.label)
