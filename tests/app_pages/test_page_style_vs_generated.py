@@ -18,8 +18,7 @@ from nst_core.gram import gram_style_cost
 from nst_core.layers import layer_shape
 from tests.helpers import APP
 from ui.latex import number
-
-PAGE = "app_pages/style_vs_generated.py"
+from ui.pages import STYLE_VS_GENERATED
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +48,7 @@ def open_page(jobs: list[Job]) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["runs"] = {job.id: job for job in jobs}
     at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(STYLE_VS_GENERATED.script).run()
     assert not at.exception, at.exception
     return at
 
