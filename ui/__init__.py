@@ -12,6 +12,7 @@ stored runs).
 What the pages draw: ``runs`` (this session's runs in words and a table), ``new_run`` and ``run_form`` (the
 Run page's launch row and settings), ``run_view`` (a run on the Run page), ``gram_cell``, ``firing_pairs``,
 ``channel_detail`` and ``clicks`` (the Gram explorer's cell, pairs, drill-down, heatmap clicks),
-``lesson_gram``, ``lesson_cost`` and ``layer_ladder`` (the lesson's steps), ``loss_views`` (Style vs
-generated beyond the Gram matrices), ``latex`` and ``sizing`` (numbers for ``st.latex``, figure heights).
+``lesson_gram``, ``lesson_cost`` and ``layer_ladder`` (the lesson's steps), ``run_picker``, ``gram_match`` and
+``loss_views`` (Style vs generated: its run, the numbers of a layer, the views of each style loss), ``latex``
+and ``sizing`` (numbers for ``st.latex``, figure heights).
 """
