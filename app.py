@@ -20,7 +20,7 @@ def _home() -> None:
 
 
 st.set_page_config(page_title="Style Lens", page_icon=":material/texture:", layout="wide")
-pages = [st.Page(page.script, title=page.title, icon=page.icon, url_path=page.url_path) for page in PAGES]
+pages = [st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
 # Streamlit serves its default page only at the root, so a default explorer would answer "/explorer" with
 # "Page not found": a hidden default page forwards the root instead, and every page keeps its own path.
 home = st.Page(_home, title="Style Lens", url_path="home", default=True, visibility="hidden")

@@ -10,18 +10,8 @@ import streamlit as st
 from torch import Tensor
 
 from nst_core.explain import pair_summary
-from nst_core.figures import (
-    channel_mosaic,
-    channel_pair_figure,
-    gram_heatmap,
-    gram_thumbnail,
-)
-from nst_core.gram_views import (
-    ORDERINGS,
-    VIEW_LABELS,
-    VIEW_MENU,
-    VIEWS,
-)
+from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap, gram_thumbnail
+from nst_core.gram_views import ORDERINGS, VIEW_LABELS, VIEW_MENU, VIEWS
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from ui.channel_detail import channel_detail
 from ui.clicks import pick_clicked_cell

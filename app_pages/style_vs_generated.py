@@ -8,12 +8,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from nst_core.explain import record_at, relative_gram_difference
-from nst_core.figures import (
-    gram_difference_figure,
-    gram_pair_figure,
-    gram_scatter_figure,
-    style_layer_bars,
-)
+from nst_core.figures import gram_difference_figure, gram_pair_figure, gram_scatter_figure, style_layer_bars
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
 from ui.gram_match import channel_rows, match_numbers
