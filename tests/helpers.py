@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -92,12 +92,26 @@ def running(job: Job) -> bool:
 # ---------------------------------------------------------------- the Run page in AppTest
 
 
-def open_run_page() -> AppTest:
-    """A fresh session on the Run page."""
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page(RUN.script).run()
+def open_page(script: str, *, runs: Sequence[Job] = (), owner: str | None = None, run_id: str | None = None) -> AppTest:
+    """A fresh session on the page ``script`` (``ui.pages``: ``RUN.script``...), holding ``runs`` as its own,
+    for the visitor ``owner`` (an owner token, else a new one), opened from a link to ``run_id``."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    if runs:
+        at.session_state["runs"] = {job.id: job for job in runs}
+    if owner is not None:
+        at.session_state["_owner"] = owner
+    at.run()
+    at.switch_page(script)
+    if run_id is not None:
+        at.query_params["run"] = run_id
+    at.run()
     assert_no_exception(at)
     return at
+
+
+def open_run_page() -> AppTest:
+    """A fresh session on the Run page."""
+    return open_page(RUN.script)
 
 
 def set_form(at: AppTest, **values: object) -> AppTest:
