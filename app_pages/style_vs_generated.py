@@ -7,7 +7,7 @@ from typing import Final
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from nst_core.explain import record_at, relative_gram_difference
+from nst_core.explain import compared_layers, gram_snapshots, record_at, relative_gram_difference
 from nst_core.figures import gram_difference_figure, gram_pair_figure, gram_scatter_figure, style_layer_bars
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
@@ -48,15 +48,14 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     """The run's G_S | G_G first, under its layer and step pickers (drawn in ``controls``), so that a
     projector shows both whole; then the picture, the numbers and the other views."""
     result, job_id = shown.result, shown.key
-    snapshots = [snapshot for snapshot in result.snapshots if snapshot.grams]
+    snapshots = gram_snapshots(result)
     if not snapshots:
         st.warning(f"{shown.label} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
         return
     lambdas = dict(result.config.style_layers)  # λ per style layer
-    layers = [layer for layer in snapshots[-1].grams if layer in result.style_grams]
     layer = controls[0].selectbox(
         "Layer",
-        layers,
+        compared_layers(result),
         format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)",
         key=f"svg_layer_{job_id}",
     )

@@ -15,7 +15,7 @@ from .lesson import (
 from .loss_views import MeanCov, SortedProjections, mean_cov_pair, objective_images, sorted_projection_pair
 from .pairs import PairSummary, pair_summary
 from .patches import Patch, receptive_field, top_patches
-from .style_vs_generated import record_at, relative_gram_difference
+from .style_vs_generated import compared_layers, gram_snapshots, record_at, relative_gram_difference
 from .tuning import ChannelTuning, GratingResponses, Selectivity, channel_tuning, layer_responses, tuning_sentence
 
 __all__ = [
@@ -37,9 +37,11 @@ __all__ = [
     "channel_tuning",
     "common_final_grams",
     "common_style_layers",
+    "compared_layers",
     "config_differences",
     "cost_breakdown",
     "find_feature_channels",
+    "gram_snapshots",
     "ladder_configs",
     "layer_responses",
     "layer_style_term",

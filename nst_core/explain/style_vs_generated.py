@@ -1,5 +1,5 @@
-"""How far a run's generated Gram matrices are from the style's, in the numbers the Style vs generated page
-shows."""
+"""A run's generated Gram matrices against the style's, for the Style vs generated page: which of them the
+run recorded, and how far apart they are."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..optim.result import StepRecord
+from ..optim.result import RunResult, Snapshot, StepRecord
+
+
+def gram_snapshots(result: RunResult) -> list[Snapshot]:
+    """The run's snapshots that recorded Gram matrices G_G, in step order (a ``StoredRun`` works too)."""
+    return [snapshot for snapshot in result.snapshots if snapshot.grams]
+
+
+def compared_layers(result: RunResult) -> list[str]:
+    """The layers whose G_G the run's last Gram snapshot holds and whose target G_S the run kept: those that
+    can be set side by side; none without a Gram snapshot."""
+    snapshots = gram_snapshots(result)
+    return [layer for layer in snapshots[-1].grams if layer in result.style_grams] if snapshots else []
 
 
 def relative_gram_difference(g_S: np.ndarray, g_G: np.ndarray) -> float:
