@@ -9,16 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from nst_core.errors import NSTError
+from ui.pages import PAGES
 from ui.sidebar import render_frame
-
-# (file, title, icon, URL path); the first is the home page. The URL paths are those links already shared use.
-PAGES = [
-    ("app_pages/gram_explorer.py", "Gram explorer", ":material/grid_on:", "explorer"),
-    ("app_pages/style_vs_generated.py", "Style vs generated", ":material/compare:", "compare"),
-    ("app_pages/run.py", "Run", ":material/play_circle:", "stylize"),
-    ("app_pages/compare_runs.py", "Compare runs", ":material/difference:", "compare-runs"),
-    ("app_pages/lesson.py", "Lesson", ":material/school:", "walkthrough"),
-]
 
 
 def _home() -> None:
@@ -28,7 +20,7 @@ def _home() -> None:
 
 
 st.set_page_config(page_title="Style Lens", page_icon=":material/texture:", layout="wide")
-pages = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
+pages = [st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
 # Streamlit serves its default page only at the root, so a default explorer would answer "/explorer" with
 # "Page not found": a hidden default page forwards the root instead, and every page keeps its own path.
 home = st.Page(_home, title="Style Lens", url_path="home", default=True, visibility="hidden")

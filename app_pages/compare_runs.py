@@ -7,11 +7,12 @@ from typing import Final
 
 import streamlit as st
 
-from nst_core.explain import config_differences
+from nst_core.explain import common_final_grams, common_style_layers, config_differences
 from nst_core.figures import run_gram_pair_figure, run_pair_bars
 from nst_core.images import to_pil
 from nst_core.layers import LAYER_CHANNELS
-from ui.runs import RUN_PAGE, finished_runs, run_label, run_number
+from ui.pages import RUN
+from ui.runs import finished_runs, run_label, run_number
 from ui.state import runs
 
 PICK_KEYS: Final = ("cmp_a", "cmp_b")
@@ -44,18 +45,17 @@ def _show(a: str, b: str) -> None:
             to_pil(result.image), caption=f"{name.capitalize()}: {result.config.style_loss} loss", width="stretch"
         )
         column.caption(f"J_style {last.J_style:.4g} · J_content {last.J_content:.4g} · {result.seconds:.0f} s")
-    layers = [layer for layer in results[0].config.style_layers if layer in results[1].config.style_layers]
+    layers = common_style_layers(results[0].config, results[1].config)
     per_layer = [dict(result.history[-1].J_style_layers) for result in results]
     st.plotly_chart(run_pair_bars(per_layer, names, layers), theme=None, key="cmp_bars")
-    grams = [result.snapshots[-1].grams if result.snapshots else {} for result in results]
-    shared = [layer for layer in grams[0] if layer in grams[1] and grams[0][layer].shape == grams[1][layer].shape]
-    if not shared:
+    grams = common_final_grams(results[0], results[1])
+    if not grams:
         st.info("These runs recorded no Gram matrices of a common layer (snapshots off?).")
         return
     layer = st.selectbox(
-        "Layer", shared, format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)", key="cmp_layer"
+        "Layer", list(grams), format_func=lambda name: f"{name} ({LAYER_CHANNELS[name]} channels)", key="cmp_layer"
     )
-    st.plotly_chart(run_gram_pair_figure(grams[0][layer], grams[1][layer], layer, names), theme=None, key="cmp_grams")
+    st.plotly_chart(run_gram_pair_figure(*grams[layer], layer, names), theme=None, key="cmp_grams")
 
 
 def main() -> None:
@@ -68,7 +68,7 @@ def main() -> None:
     done = finished_runs()
     if len(done) < 2:
         st.info(f"This needs two finished runs; this session has {len(done)}. Launch another on the Run page.")
-        st.page_link(RUN_PAGE, label="Go to the Run page", icon=":material/play_circle:")
+        st.page_link(RUN.script, label="Go to the Run page", icon=RUN.icon)
         return
     _show(*_pick(done))
 

@@ -126,6 +126,16 @@ def channel_order(matrix_or_activations: Tensor | np.ndarray, method: Ordering =
     return leaves_list(tree).astype(np.int64)
 
 
+def neighbourhood(order: np.ndarray, channel: int, side: int) -> np.ndarray:
+    """The ``side`` channels around ``channel`` in the display ``order`` (a permutation from
+    ``channel_order``), ``channel`` in the middle; at either end the window slides inward, so it is always
+    ``min(side, n_C)`` channels long."""
+    side = min(side, len(order))
+    position = int(np.flatnonzero(order == channel)[0])
+    start = int(np.clip(position - side // 2, 0, len(order) - side))
+    return order[start : start + side]
+
+
 def active_channels(a: Tensor | np.ndarray, min_fraction: float = 0.1) -> np.ndarray:
     """Boolean mask (n_C,) of the channels of ``a`` (n_C, n_H, n_W) that are non-zero at at least
     ``min_fraction`` of the positions: sparse ReLU channels can correlate perfectly on a handful of

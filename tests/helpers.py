@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,10 +16,12 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nst_core import Job, RunConfig
+from ui.pages import RUN
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CORRUPT_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 WAIT_S = 60.0
+POLL_DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
 
 
 def new_app(monkeypatch: pytest.MonkeyPatch, weights: str = "random") -> AppTest:
@@ -85,6 +87,63 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
 
 def running(job: Job) -> bool:
     return job.state().step >= 1
+
+
+# ---------------------------------------------------------------- the Run page in AppTest
+
+
+def open_page(script: str, *, runs: Sequence[Job] = (), owner: str | None = None, run_id: str | None = None) -> AppTest:
+    """A fresh session on the page ``script`` (``ui.pages``: ``RUN.script``...), holding ``runs`` as its own,
+    for the visitor ``owner`` (an owner token, else a new one), opened from a link to ``run_id``."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    if runs:
+        at.session_state["runs"] = {job.id: job for job in runs}
+    if owner is not None:
+        at.session_state["_owner"] = owner
+    at.run()
+    at.switch_page(script)
+    if run_id is not None:
+        at.query_params["run"] = run_id
+    at.run()
+    assert_no_exception(at)
+    return at
+
+
+def open_run_page() -> AppTest:
+    """A fresh session on the Run page."""
+    return open_page(RUN.script)
+
+
+def set_form(at: AppTest, **values: object) -> AppTest:
+    """Set the Run form's fields by name (size=32, steps=4, ...) and rerun."""
+    widgets = {w.key: w for kind in ("number_input", "radio", "selectbox", "multiselect") for w in at.get(kind)}
+    for name, value in values.items():
+        widgets[f"run_{name}"].set_value(value)
+    return at.run()
+
+
+def launch(at: AppTest) -> None:
+    """Click Launch on the Run page."""
+    at.button(key="run_launch").click().run()
+    assert_no_exception(at)
+
+
+def jobs(at: AppTest) -> list[Job]:
+    """The session's runs, oldest first."""
+    return list(at.session_state["runs"].values())
+
+
+def poll(at: AppTest, until: Callable[[], bool], deadline_s: float = POLL_DEADLINE_S) -> None:
+    """Rerun the page until ``until()`` holds (AppTest never fires a fragment's timer itself), then once
+    more, so that the page shows that state."""
+    end = time.monotonic() + deadline_s
+    while not until():
+        assert time.monotonic() < end, "timed out polling the run"
+        time.sleep(0.2)
+        at.run()
+        assert_no_exception(at)
+    at.run()
+    assert_no_exception(at)
 
 
 def _run_form_script() -> None:

@@ -1,12 +1,18 @@
-"""Streamlit-side helpers shared by the pages (``nst_core`` never imports this package).
+"""Streamlit-side helpers of the pages (``nst_core`` never imports this package), one job per module.
 
-- ``ui.state``: the session's choices: ``current_content()``, ``current_style()`` (``PickedImage``),
-  ``current_preset()``, ``current_weights()``, ``current_device()``, the runs registry
-  (``register_run``, ``runs``) and generated images (``register_generated``, ``generated_images``,
-  ``latest_generated``).
-- ``ui.resources``: process-wide resources and caches: ``get_extractor()``, ``get_executor()``,
-  ``activations()``, ``gram()``, ``ordering()``, ``analysed_rgb()``, the ImageNet weights download.
-- ``ui.sidebar``: ``render_frame()``, the sidebar every page shares (called by ``app.py``).
-- ``ui.pickers``: ``image_uploader()`` (validated uploads) and ``analysed_image_picker()``.
-- ``ui.latex``: ``number()`` for numbers written in ``st.latex``.
+The frame and the session: ``pages`` (every page declared once), ``sidebar`` (the frame every page shares),
+``state`` (the session's images, preset, weights, device, runs), ``resources`` (process-wide caches around
+the core), ``pickers`` (image uploader and picker), ``url_params`` (checked values from the URL).
+
+Visitors and stored runs: ``owner`` (the visitor's cookie token), ``visitors`` (open tabs and the uploads
+they hold), ``run_saver`` (the store and the saving of finished runs), ``submit`` (queuing and relaunching
+runs), ``shown_runs`` (a finished run as a page shows it), ``links`` (share links), ``gallery`` (lists of
+stored runs).
+
+What the pages draw: ``runs`` (this session's runs in words and a table), ``new_run`` and ``run_form`` (the
+Run page's launch row and settings), ``run_view`` (a run on the Run page), ``gram_cell``, ``firing_pairs``,
+``channel_detail`` and ``clicks`` (the Gram explorer's cell, pairs, drill-down, heatmap clicks),
+``lesson_gram``, ``lesson_cost`` and ``layer_ladder`` (the lesson's steps), ``run_picker``, ``gram_match`` and
+``loss_views`` (Style vs generated: its run, the numbers of a layer, the views of each style loss), ``latex``
+and ``sizing`` (numbers for ``st.latex``, figure heights).
 """

@@ -1,4 +1,5 @@
-"""Numbers written for ``st.latex``: 1.23 \\times 10^{-5} rather than 1.23e-05."""
+"""Text written for ``st.latex``: numbers as 1.23 \\times 10^{-5} rather than 1.23e-05, names with their
+underscores escaped."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ def number(value: float, digits: int = 4) -> str:
         return f"{value:.{digits}g}"
     mantissa = value / 10**exponent
     return f"{mantissa:.{digits}g} \\times 10^{{{exponent}}}"
+
+
+def escaped(text: str) -> str:
+    """A name such as a layer's (``relu2_1``) for ``\\text{…}`` in ``st.latex``: its underscores escaped."""
+    return text.replace("_", "\\_")

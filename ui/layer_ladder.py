@@ -16,10 +16,10 @@ import streamlit as st
 from nst_core.errors import AdmissionError
 from nst_core.explain import LADDER_SIZE, LayerLadder, Rung, ladder_configs
 
+from .owner import owner_token
 from .resources import get_executor
 from .runs import duration
 from .state import PickedImage, current_device, current_weights
-from .store import owner_token
 
 POLL_SECONDS: Final = 1.0
 STARTED_KEY: Final = "ladder_started"

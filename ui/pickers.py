@@ -10,6 +10,7 @@ import streamlit as st
 from nst_core.errors import ImageError, StoreUnavailableError
 
 from .resources import analysis_shape, analysis_side
+from .run_saver import store_upload
 from .state import (
     UPLOAD_MAX_MB,
     PickedImage,
@@ -20,7 +21,6 @@ from .state import (
     latest_generated,
     register_generated,
 )
-from .store import store_upload
 
 UPLOAD_TYPES: Final = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "ppm", "pgm", "avif"]
 UPLOAD_FORMATS: Final = ", ".join(t.upper() for t in UPLOAD_TYPES)

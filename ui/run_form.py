@@ -23,6 +23,7 @@ from nst_core.optim import DEFAULT_LR, MAX_SIZE, MIN_SIZE
 from nst_core.optim.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
 from nst_core.serve.admission import HostedLimits, hosted_limits
 
+from .owner import owner_token
 from .sidebar import preset_options
 from .state import (
     PRESETS,
@@ -35,7 +36,6 @@ from .state import (
     example_names,
     gpu_available,
 )
-from .store import owner_token
 
 LAMBDAS_PER_ROW: Final = 5
 FIELD_LABELS: Final = {

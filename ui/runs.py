@@ -1,5 +1,4 @@
-"""This session's runs as the Run and Style vs generated pages show them: labels, outcomes, the link
-between the two pages."""
+"""This session's runs as the pages show them: labels, progress and outcomes in words, the table of them all."""
 
 from __future__ import annotations
 
@@ -9,13 +8,13 @@ import streamlit as st
 
 from nst_core import JobStatus
 
+from .links import RUN_PARAM
 from .state import runs
 
 if TYPE_CHECKING:
     from nst_core import Job, JobState
 
-RUN_PAGE: Final = "app_pages/run.py"
-COMPARE_PAGE: Final = "app_pages/style_vs_generated.py"
+POLL_SECONDS: Final = 1.0
 CURRENT_KEY: Final = "run_current"
 """Session key: id of the run the Run page shows (the latest launched unless another was picked)."""
 
@@ -77,3 +76,52 @@ def show_outcome(snapshot: JobState) -> None:
         st.warning(f"This run was stopped at step {snapshot.step} of {snapshot.steps}.")
     elif snapshot.status == JobStatus.FAILED:
         st.error(f"This run failed at step {snapshot.step} of {snapshot.steps}. {snapshot.error or ''}".strip())
+
+
+def _runs_table(session_runs: dict[str, Job]) -> None:
+    """Every run's status and progress, kept current while one of them is queued or running."""
+    active = any(is_active(job) for job in session_runs.values())
+    drawn = {job_id: job.status for job_id, job in session_runs.items()}
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def table() -> None:
+        snapshots = {job_id: job.state() for job_id, job in session_runs.items()}
+        if any(snapshot.status != drawn[job_id] for job_id, snapshot in snapshots.items()):
+            st.rerun()  # a run changed status: redraw the page, its labels ("Show run") and its polling with it
+        rows = [
+            {
+                "Run": run_number(job_id),
+                "Status": str(snapshot.status),
+                "Size (px)": session_runs[job_id].config.size,
+                "Steps": f"{snapshot.step} of {snapshot.steps}",
+                "Optimiser": session_runs[job_id].config.optimizer,
+                # A finished run's time is the one its "done" message gives (the job's clock also counts set-up).
+                "Time": duration(
+                    session_runs[job_id].result().seconds if snapshot.status == JobStatus.DONE else snapshot.elapsed_s
+                ),
+            }
+            for job_id, snapshot in snapshots.items()
+        ]
+        st.dataframe(rows, hide_index=True)
+
+    table()
+
+
+def show_session_runs() -> None:
+    """The "This session's runs" section: their table and, with more than one, the picker of the run the Run
+    page shows."""
+    session_runs = runs()
+    if not session_runs:
+        return
+    st.subheader("This session's runs")
+    _runs_table(session_runs)
+    if len(session_runs) > 1:
+        labels = {job_id: run_label(job_id) for job_id in reversed(session_runs)}
+        st.selectbox(
+            "Show run",
+            list(labels),
+            format_func=labels.__getitem__,
+            key=CURRENT_KEY,
+            on_change=st.query_params.pop,
+            args=(RUN_PARAM, None),
+        )

@@ -13,8 +13,11 @@ from nst_core.images import to_pil
 from nst_core.weights import imagenet_weights_cached
 from nst_core.weights_download import WeightsDownload
 
+from .links import UPLOAD_PREFIX
+from .owner import remember_owner
 from .pickers import image_uploader
 from .resources import get_executor, weights_download
+from .run_saver import get_store
 from .state import (
     DEFAULT_EXAMPLES,
     PRESETS,
@@ -30,8 +33,8 @@ from .state import (
     use_upload,
     weights_pinned_random,
 )
-from .store import UPLOAD_PREFIX, get_store, keep_visit, remember_owner
 from .url_params import initial_choice, note_unknown_choice
+from .visitors import keep_visit
 
 WEIGHTS_LABELS: Final = {"imagenet": "VGG19 ImageNet (trained)", "random": "Random VGG19 (untrained)"}
 RANDOM_WEIGHTS_NOTE: Final = (

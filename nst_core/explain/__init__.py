@@ -1,6 +1,6 @@
 """Explanations: the numbers the lesson and the explorer show, computed with the run's own functions."""
 
-from .compare import config_differences, record_at, relative_gram_difference
+from .compare_runs import common_final_grams, common_style_layers, config_differences
 from .ladder import LADDER_LAYERS, LADDER_SIZE, LayerLadder, Rung, ladder_configs
 from .lesson import (
     CostBreakdown,
@@ -15,6 +15,7 @@ from .lesson import (
 from .loss_views import MeanCov, SortedProjections, mean_cov_pair, objective_images, sorted_projection_pair
 from .pairs import PairSummary, pair_summary
 from .patches import Patch, receptive_field, top_patches
+from .style_vs_generated import compared_layers, gram_snapshots, record_at, relative_gram_difference
 from .tuning import ChannelTuning, GratingResponses, Selectivity, channel_tuning, layer_responses, tuning_sentence
 
 __all__ = [
@@ -34,9 +35,13 @@ __all__ = [
     "Selectivity",
     "SortedProjections",
     "channel_tuning",
+    "common_final_grams",
+    "common_style_layers",
+    "compared_layers",
     "config_differences",
     "cost_breakdown",
     "find_feature_channels",
+    "gram_snapshots",
     "ladder_configs",
     "layer_responses",
     "layer_style_term",

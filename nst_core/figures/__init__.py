@@ -1,7 +1,7 @@
 """Plotly figures: the only part of ``nst_core`` that imports Plotly (the maths, runs and CLI import
 without it). ``gram``: Gram matrices and channel maps; ``runs``: a run's losses and its Gram targets."""
 
-from .compare import run_gram_pair_figure, run_pair_bars
+from .compare_runs import run_gram_pair_figure, run_pair_bars
 from .gram import (
     CLICK_MARKER_PX,
     DIVERGING,

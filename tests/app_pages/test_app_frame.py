@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from nst_core.errors import ImageError
 from nst_core.weights import random_state_dict
 from tests.helpers import CORRUPT_PNG, assert_no_exception, new_app, png_bytes
+from ui.pages import GRAM_EXPLORER, LESSON
 from ui.state import UPLOAD_MAX_MB, image_from_upload
 
 
@@ -43,11 +44,11 @@ def test_pages_switch_and_share_the_frame(monkeypatch: pytest.MonkeyPatch) -> No
     at = new_app(monkeypatch)
     at.run()
     at.sidebar.selectbox(key="style").select("mosaic").run()
-    at.switch_page("app_pages/lesson.py").run()
+    at.switch_page(LESSON.script).run()
     assert_no_exception(at)
     assert at.title[0].value.startswith("Lesson")
     assert at.sidebar.selectbox(key="style").value == "mosaic"  # the choice follows the user across pages
-    at.switch_page("app_pages/gram_explorer.py").run()
+    at.switch_page(GRAM_EXPLORER.script).run()
     assert_no_exception(at)
     assert at.title[0].value == "Gram explorer"
 

@@ -13,8 +13,7 @@ from nst_core import RunResult, RunStore
 from nst_core.serve.files import run_files
 from tests.helpers import APP, assert_no_exception, small_config
 from tests.nst_core.serve.test_run_corpus import STORED_CORPUS
-
-PAGES = ("app_pages/run.py", "app_pages/style_vs_generated.py")
+from ui.pages import RUN, STYLE_VS_GENERATED
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +21,11 @@ def result() -> RunResult:
     return nst_core.run(small_config(steps=2, snapshot_every=1))
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [RUN.script, STYLE_VS_GENERATED.script])
 def test_each_poisoned_run_opens_to_a_sentence_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, result: RunResult, page: str
 ) -> None:
     monkeypatch.setenv("STYLE_LENS_DATA", str(tmp_path))
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     store = RunStore(tmp_path)
     files = run_files(result)
     poisoned = {}
@@ -48,8 +46,8 @@ def test_each_poisoned_run_opens_to_a_sentence_naming_it(
         errors = [error.value for error in at.error]
         sentence = f"The run {run_id} is damaged on this server and cannot be shown; the rest of the page works."
         assert errors == [sentence], (case, errors)
-        # The rest of the page: the Run page's form and Launch, or the compare page's way to the Run page.
-        if page == PAGES[0]:
+        # The rest of the page: the Run page's form and Launch, or Style vs generated's way to the Run page.
+        if page == RUN.script:
             assert at.button(key="run_launch") is not None, case
         assert at.sidebar.selectbox(key="content").value == "chelsea", case
     # A healthy run opened after them all still shows.

@@ -5,23 +5,15 @@ and one visitor's failures never reaching another's session."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 from streamlit.runtime.caching import clear_session_resource_cache
 from streamlit.testing.v1 import AppTest
 
 from nst_core import JobStatus
-from tests.app_pages.test_page_run import launch, open_run_page, poll, set_form
-from tests.helpers import CORRUPT_PNG, app_executor, assert_no_exception
-from ui.store import Visitors
+from tests.helpers import CORRUPT_PNG, app_executor, assert_no_exception, launch, open_run_page, poll, set_form
 
 APPTEST_SESSION = "test session id"  # every AppTest runs its scripts under this one session id
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
 
 
 @pytest.fixture
@@ -85,25 +77,6 @@ def test_the_sidebar_says_what_serves_the_runs() -> None:
     assert "threads on this machine" in line and "slot" in line, line
 
 
-def test_visitors_drop_queued_runs_only_when_their_last_tab_ends() -> None:
-    class Recorder:
-        def __init__(self) -> None:
-            self.cancelled: list[str] = []
-
-        def cancel_owner(self, owner: str, queued_only: bool = True) -> int:
-            assert queued_only  # a running run always finishes into the store
-            self.cancelled.append(owner)
-            return 1
-
-    counter, executor = Visitors(), Recorder()
-    counter.arrive("ann")
-    counter.arrive("ann")  # a second tab (or a reload) of the same browser
-    counter.arrive("bob")
-    assert counter.leave("ann", executor) == 0 and executor.cancelled == []
-    assert counter.leave("ann", executor) == 1 and executor.cancelled == ["ann"]
-    assert counter.count("ann") == 0 and counter.count("bob") == 1
-
-
 def test_a_released_session_drops_its_queued_run_and_its_running_run_finishes(
     slow_queue: None,
 ) -> None:
@@ -143,17 +116,3 @@ def test_one_visitors_bad_upload_and_failed_run_never_reach_another(
     )  # ...while his run goes on untouched
     poll(bob, lambda: bobs.state().step > 0)
     bobs.cancel()
-
-
-def test_the_uploads_of_open_sessions_are_held_until_they_close() -> None:
-    """What pruning spares: the uploads of every open session, released when that session ends."""
-    counter, executor = Visitors(), SimpleNamespace(cancel_owner=lambda owner, queued_only=True: 0)
-    ann: set[str] = set()
-    bob: set[str] = set()
-    counter.arrive("ann", ann)
-    counter.arrive("bob", bob)
-    counter.hold(ann, "a" * 64)
-    counter.hold(bob, "b" * 64)
-    assert counter.live_uploads() == {"a" * 64, "b" * 64}
-    counter.leave("ann", executor, ann)
-    assert counter.live_uploads() == {"b" * 64}

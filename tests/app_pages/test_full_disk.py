@@ -11,15 +11,13 @@ import pytest
 
 from nst_core import JobStatus
 from nst_core.serve.store import RunStore
-from tests.app_pages.test_page_run import jobs, launch, open_run_page, poll, set_form
-from tests.helpers import assert_no_exception, png_bytes
+from tests.helpers import assert_no_exception, jobs, launch, open_run_page, png_bytes, poll, set_form
 
 
 @pytest.fixture
 def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data folder of its own whose every file write fails with ENOSPC (after the store was set up)."""
     monkeypatch.setenv("STYLE_LENS_DATA", str(tmp_path))
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     RunStore(tmp_path)
 
     def no_space(*args: object, **kwargs: object) -> None:

@@ -14,22 +14,15 @@ import resource
 import sys
 import time
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from nst_core import JobStatus
-from tests.app_pages.test_page_run import launch, open_run_page, poll, set_form
-from tests.helpers import app_executor, assert_no_exception
+from tests.helpers import app_executor, assert_no_exception, launch, open_run_page, poll, set_form
 
 VISITORS = 20
 MAX_QUEUE = 8
 DEADLINE_S = 300.0
 MEMORY_BOUND_MB = 800  # generous: 20 sessions, 8 tiny runs and their stored copies take far less
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
 
 
 def peak_rss_mb() -> float:

@@ -12,6 +12,7 @@ from nst_core.explain import channel_tuning
 from nst_core.extractor import VGGExtractor
 from nst_core.gram_views import VIEW_MENU
 from tests.helpers import assert_no_exception, new_app, wait_until
+from ui.pages import LESSON
 
 
 def _texts(at) -> list[str]:
@@ -64,7 +65,7 @@ def test_the_lessons_pair_gets_the_drill_down_and_its_ladder_grows_in_the_backgr
     ui.layer_ladder._ladder.clear()
     at = new_app(monkeypatch)
     at.run()
-    at.switch_page("app_pages/lesson.py").run()
+    at.switch_page(LESSON.script).run()
     assert_no_exception(at)
     assert any(t.startswith("#### Channel") and "correlation" in t for t in _texts(at))
     assert at.header[-1].value == "7 · What each layer's Gram matrix keeps"

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from nst_core.layers import DEFAULT_STYLE_LAYERS
 from nst_core.optim import DEFAULT_ALPHA, DEFAULT_BETA
 from tests.helpers import assert_no_exception, new_app
+from ui.pages import LESSON
 
 
 def _latex_numbers(text: str) -> list[float]:
@@ -23,7 +24,7 @@ def _latex_numbers(text: str) -> list[float]:
 def test_lesson_page_walks_through_with_live_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     at = new_app(monkeypatch)
     at.run()
-    at.switch_page("app_pages/lesson.py").run()
+    at.switch_page(LESSON.script).run()
     assert_no_exception(at)
     headers = [h.value for h in at.header]
     assert len(headers) == 7 and headers[0].startswith("1 · Style is a correlation")
@@ -73,7 +74,7 @@ def _outlined(spec: dict[str, Any]) -> set[tuple[float, float]]:
 def test_lesson_gram_matrices_select_a_cell_that_its_pair_view_adds_up(monkeypatch: pytest.MonkeyPatch) -> None:
     at = new_app(monkeypatch)
     at.run()
-    at.switch_page("app_pages/lesson.py").run()
+    at.switch_page(LESSON.script).run()
     assert_no_exception(at)
     # The cell starts on step 2's pair (the vertical-lines and the orange channel), outlined on both matrices.
     k, k2 = _step2_pair(at)

@@ -13,15 +13,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from nst_core import Job, RunConfig, ThreadExecutor
-from tests.helpers import APP
-
-SVG_PAGE = "app_pages/style_vs_generated.py"
-COMPARE_RUNS_PAGE = "app_pages/compare_runs.py"
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
+from tests.helpers import open_page
+from ui.pages import COMPARE_RUNS, STYLE_VS_GENERATED
 
 
 def _half_mask() -> torch.Tensor:
@@ -49,27 +42,18 @@ def jobs() -> Iterator[dict[str, Job]]:
     yield submitted
 
 
-def _open(page: str, session_jobs: list[Job]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state["runs"] = {job.id: job for job in session_jobs}
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _titles(at: AppTest) -> list[str]:
     return [json.loads(element.proto.spec)["layout"]["title"]["text"] for element in at.get("plotly_chart")]
 
 
 def test_gram_runs_show_no_loss_views(jobs: dict[str, Job]) -> None:
-    at = _open(SVG_PAGE, [jobs["gram"]])
+    at = open_page(STYLE_VS_GENERATED.script, runs=[jobs["gram"]])
     assert not any("Mean activation" in t or "Sorted projections" in t for t in _titles(at))
     assert not any("Regions" in h.value for h in at.subheader)
 
 
 def test_mean_cov_run_shows_means_and_covariances_of_style_and_generated(jobs: dict[str, Job]) -> None:
-    at = _open(SVG_PAGE, [jobs["mean_cov"]])
+    at = open_page(STYLE_VS_GENERATED.script, runs=[jobs["mean_cov"]])
     (means,) = [json.loads(e.proto.spec) for e in at.get("plotly_chart") if "Mean activation" in _title(e)]
     assert [trace["name"] for trace in means["data"]] == ["μ_S (style)", "μ_G (generated)"]
     assert len(_values(means["data"][0]["y"])) == 64  # one mean per channel of relu1_1
@@ -93,25 +77,25 @@ def _title(element: Any) -> str:
 
 
 def test_sliced_run_shows_sorted_projections(jobs: dict[str, Job]) -> None:
-    at = _open(SVG_PAGE, [jobs["sliced_wasserstein"]])
+    at = open_page(STYLE_VS_GENERATED.script, runs=[jobs["sliced_wasserstein"]])
     (projections,) = [json.loads(e.proto.spec) for e in at.get("plotly_chart") if "Sorted projections" in _title(e)]
     assert {trace["name"] for trace in projections["data"]} == {"style", "generated"}
 
 
 def test_regions_show_each_mask_beside_its_style(jobs: dict[str, Job]) -> None:
-    at = _open(SVG_PAGE, [jobs["regions"]])
+    at = open_page(STYLE_VS_GENERATED.script, runs=[jobs["regions"]])
     assert any("which mask drove which style" in h.value for h in at.subheader)
     captions = [caption for image in at.get("image") for caption in [image.proto.imgs[0].caption]]
     assert any(c.startswith("Mask 1") for c in captions) and any("where style 1 applied" in c for c in captions)
 
 
 def test_compare_runs_needs_two_finished_runs(jobs: dict[str, Job]) -> None:
-    at = _open(COMPARE_RUNS_PAGE, [jobs["gram"]])
+    at = open_page(COMPARE_RUNS.script, runs=[jobs["gram"]])
     assert any("two finished runs" in info.value for info in at.info)
 
 
 def test_compare_runs_shows_both_images_costs_settings_and_grams(jobs: dict[str, Job]) -> None:
-    at = _open(COMPARE_RUNS_PAGE, [jobs["gram"], jobs["mean_cov"]])
+    at = open_page(COMPARE_RUNS.script, runs=[jobs["gram"], jobs["mean_cov"]])
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert any("gram loss" in c for c in captions) and any("mean_cov loss" in c for c in captions)
     (table,) = at.dataframe

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,54 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from nst_core.serve.admission import hosted_limits
 from nst_core.serve.files import GRAMS_FILE, HISTORY_FILE, IMAGE_FILE, run_archive
-from tests.helpers import APP, app_executor
+from tests.helpers import app_executor, jobs, launch, open_run_page, poll, set_form
+from ui.pages import GRAM_EXPLORER, RUN
+from ui.run_saver import run_saver
 from ui.state import PRESETS, default_preset
-from ui.store import run_saver
-
-RUN_PAGE = "app_pages/run.py"
-DEADLINE_S = 90.0  # generous: these machines are shared; a green run takes a fraction of it
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
-
-
-def open_run_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page(RUN_PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def set_form(at: AppTest, **values: object) -> AppTest:
-    """Set form fields by name (size=32, steps=4, ...) and rerun."""
-    widgets = {w.key: w for kind in ("number_input", "radio", "selectbox", "multiselect") for w in at.get(kind)}
-    for name, value in values.items():
-        widgets[f"run_{name}"].set_value(value)
-    return at.run()
-
-
-def jobs(at: AppTest) -> list:
-    return list(at.session_state["runs"].values())
-
-
-def poll(at: AppTest, until: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
-    """Rerun the page until ``until()`` holds (AppTest never fires the fragment's timer itself), then once
-    more, so that the page shows that state."""
-    end = time.monotonic() + deadline_s
-    while not until():
-        assert time.monotonic() < end, "timed out polling the run"
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception, at.exception
-    at.run()
-    assert not at.exception, at.exception
-
-
-def launch(at: AppTest) -> None:
-    at.button(key="run_launch").click().run()
-    assert not at.exception, at.exception
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +98,8 @@ def test_bad_settings_show_their_message_and_disable_launch() -> None:
 
 def test_the_form_keeps_its_values_across_pages() -> None:
     at = set_form(open_run_page(), beta=123.0, steps=7)
-    at.switch_page("app_pages/gram_explorer.py").run()
-    at.switch_page(RUN_PAGE).run()
+    at.switch_page(GRAM_EXPLORER.script).run()
+    at.switch_page(RUN.script).run()
     assert at.number_input(key="run_beta").value == 123.0
     assert at.number_input(key="run_steps").value == 7
 

@@ -16,15 +16,9 @@ from streamlit.testing.v1 import AppTest
 from nst_core import Job, RunConfig, ThreadExecutor
 from nst_core.gram import gram_style_cost
 from nst_core.layers import layer_shape
-from tests.helpers import APP
+from tests.helpers import open_page
 from ui.latex import number
-
-PAGE = "app_pages/style_vs_generated.py"
-
-
-@pytest.fixture(autouse=True)
-def _random_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
+from ui.pages import STYLE_VS_GENERATED
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +42,6 @@ def finished_jobs() -> Iterator[list[Job]]:
     for job in jobs:
         job.result(timeout=120)
     yield jobs
-
-
-def open_page(jobs: list[Job]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["runs"] = {job.id: job for job in jobs}
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def figures(at: AppTest) -> list[dict[str, Any]]:
@@ -83,14 +68,14 @@ def metric(at: AppTest, starts: str) -> str:
 
 
 def test_without_a_run_the_page_says_so_and_links_to_the_run_page() -> None:
-    at = open_page([])
+    at = open_page(STYLE_VS_GENERATED.script)
     assert any("No run yet" in info.value for info in at.info)
     assert [link.proto.page for link in at.page_link if "Run page" in link.value]
     assert not at.get("plotly_chart")
 
 
 def test_a_run_is_shown_with_its_figures_and_numbers(finished_jobs: list[Job]) -> None:
-    at = open_page(finished_jobs)
+    at = open_page(STYLE_VS_GENERATED.script, runs=finished_jobs)
     newest = finished_jobs[-1]
     assert at.selectbox(key="svg_run").value == newest.id
     result = newest.result()
@@ -126,7 +111,7 @@ def test_a_run_is_shown_with_its_figures_and_numbers(finished_jobs: list[Job]) -
 
 
 def test_the_step_slider_scrubs_the_snapshots(finished_jobs: list[Job]) -> None:
-    at = open_page(finished_jobs)
+    at = open_page(STYLE_VS_GENERATED.script, runs=finished_jobs)
     job = finished_jobs[-1]
     result = job.result()
     first = result.snapshots[0]
@@ -143,7 +128,7 @@ def test_the_step_slider_scrubs_the_snapshots(finished_jobs: list[Job]) -> None:
 
 
 def test_layer_and_channel_pickers_redraw_the_matrices(finished_jobs: list[Job]) -> None:
-    at = open_page(finished_jobs)
+    at = open_page(STYLE_VS_GENERATED.script, runs=finished_jobs)
     job = finished_jobs[-1]
     g_S = job.result().style_grams["relu2_1"].numpy()
     at.selectbox(key=f"svg_layer_{job.id}").set_value("relu2_1").run()
@@ -155,7 +140,7 @@ def test_layer_and_channel_pickers_redraw_the_matrices(finished_jobs: list[Job])
 
 
 def test_a_link_with_a_run_selects_it_once(finished_jobs: list[Job]) -> None:
-    at = open_page(finished_jobs)
+    at = open_page(STYLE_VS_GENERATED.script, runs=finished_jobs)
     older = finished_jobs[0]
     at.query_params["run"] = older.id
     at.run()

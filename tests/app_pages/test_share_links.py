@@ -12,11 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nst_core import RunConfig, RunResult, RunStore, ThreadExecutor
-from tests.helpers import APP, assert_no_exception, png_bytes
+from tests.helpers import APP, assert_no_exception, open_page, png_bytes
 from ui import latex
+from ui.pages import RUN, STYLE_VS_GENERATED
 
-RUN_PAGE = "app_pages/run.py"
-COMPARE_PAGE = "app_pages/style_vs_generated.py"
 OWNER = "owner-token-of-the-teacher-0123"
 HOSTILE_IDS = ["nope", "../../etc/passwd", "/etc/passwd", "x" * 10_000, "A" * 22]
 
@@ -35,22 +34,8 @@ def result() -> Iterator[RunResult]:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
     monkeypatch.setenv("STYLE_LENS_DATA", str(tmp_path))
-    monkeypatch.setenv("STYLE_LENS_WEIGHTS", "random")
     monkeypatch.delenv("STYLE_LENS_GALLERY", raising=False)
     return RunStore(tmp_path)
-
-
-def open_page(page: str, run_id: str | None = None, owner: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if owner is not None:
-        at.session_state["_owner"] = owner
-    at.run()
-    at.switch_page(page)
-    if run_id is not None:
-        at.query_params["run"] = run_id
-    at.run()
-    assert_no_exception(at)
-    return at
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -60,7 +45,7 @@ def metric(at: AppTest, label: str) -> str:
 
 def test_a_stored_run_opens_read_only_with_its_numbers(store: RunStore, result: RunResult) -> None:
     run_id = store.put(result, owner=OWNER, title="Chelsea, painted")
-    at = open_page(RUN_PAGE, run_id)
+    at = open_page(RUN.script, run_id=run_id)
     last = store.get(run_id).history[-1]
     assert metric(at, "Final J_style") == f"{last.J_style:.4g}" == f"{result.history[-1].J_style:.4g}"
     assert metric(at, "Final J") == f"{last.J:.4g}"
@@ -75,7 +60,7 @@ def test_use_these_settings_fills_the_form_style_controls_included(store: RunSto
     controls = {"start_size": 16, "tv_weight": 0.3, "preserve_colors": "luminance", "style_loss": "mean_cov"}
     styled = replace(result, config=replace(result.config, **controls, parameterization="pixels"))
     run_id = store.put(styled)
-    at = open_page(RUN_PAGE, run_id)
+    at = open_page(RUN.script, run_id=run_id)
     at.button(key="run_use_settings").click().run()
     assert_no_exception(at)
     assert at.session_state["run_new_open"] and at.session_state["run_settings_open"]  # the form unfolds
@@ -86,18 +71,18 @@ def test_use_these_settings_fills_the_form_style_controls_included(store: RunSto
 
 def test_the_owner_sees_it_as_theirs_and_in_my_runs(store: RunStore, result: RunResult) -> None:
     run_id = store.put(result, owner=OWNER)
-    mine = open_page(RUN_PAGE, run_id, owner=OWNER)
+    mine = open_page(RUN.script, run_id=run_id, owner=OWNER)
     assert any("one of your runs" in info.value for info in mine.info)
     assert any(link.proto.query_string == f"run={run_id}" for link in mine.page_link)  # "My runs"
-    visitor = open_page(RUN_PAGE, owner="another-visitor-token-000000")
+    visitor = open_page(RUN.script, owner="another-visitor-token-000000")
     assert "My runs" not in [s.value for s in visitor.subheader]
     assert not any(run_id in link.proto.query_string for link in visitor.page_link)  # unlisted
 
 
-@pytest.mark.parametrize("page", [RUN_PAGE, COMPARE_PAGE])
+@pytest.mark.parametrize("page", [RUN.script, STYLE_VS_GENERATED.script])
 def test_unknown_or_hostile_ids_say_one_sentence(store: RunStore, page: str) -> None:
     for bad in HOSTILE_IDS:
-        at = open_page(page, bad)
+        at = open_page(page, run_id=bad)
         (error,) = at.error
         assert error.value.startswith("This link names no run stored on this server"), error.value
         assert bad not in error.value or len(bad) < 10
@@ -107,10 +92,10 @@ def test_the_gallery_lists_everyone_only_when_enabled(
     store: RunStore, result: RunResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = store.put(result, owner=OWNER, title="On the projector")
-    at = open_page(RUN_PAGE)
+    at = open_page(RUN.script)
     assert not any(run_id in link.proto.query_string for link in at.page_link)
     monkeypatch.setenv("STYLE_LENS_GALLERY", "1")
-    at = open_page(RUN_PAGE)
+    at = open_page(RUN.script)
     assert any(s.value.startswith("Class gallery") for s in at.subheader)
     (link,) = [link for link in at.page_link if run_id in link.proto.query_string]
     assert "On the projector" in link.label
@@ -118,7 +103,7 @@ def test_the_gallery_lists_everyone_only_when_enabled(
 
 def test_style_vs_generated_shows_the_stored_grams_and_steps(store: RunStore, result: RunResult) -> None:
     run_id = store.put(result)
-    at = open_page(COMPARE_PAGE, run_id)
+    at = open_page(STYLE_VS_GENERATED.script, run_id=run_id)
     slider = at.select_slider(key=f"svg_step_{run_id}")
     assert list(map(int, slider.options)) == [s.step for s in result.snapshots if s.grams]
     layer = at.selectbox(key=f"svg_layer_{run_id}").value
@@ -155,14 +140,14 @@ def test_an_upload_link_opens_the_same_image_elsewhere(store: RunStore) -> None:
 
 
 def test_a_launched_run_is_stored_with_its_images_named(store: RunStore) -> None:
-    at = open_page(RUN_PAGE, owner=OWNER)
+    at = open_page(RUN.script, owner=OWNER)
     for key, value in {"run_size": 32, "run_steps": 2, "run_snapshot_every": 1}.items():
         at.number_input(key=key).set_value(value)
     at.run()
     at.button(key="run_launch").click().run()
     (job,) = at.session_state["runs"].values()
     job.result(timeout=120)
-    from ui.store import SAVE_WAIT_S, run_saver
+    from ui.run_saver import SAVE_WAIT_S, run_saver
 
     run_id = run_saver().stored_id(job.id, SAVE_WAIT_S)
     stored = store.get(run_id)

@@ -16,6 +16,7 @@ from nst_core.gram_views import (
     border_shares,
     channel_order,
     gram_view,
+    neighbourhood,
     top_difference_pairs,
     top_pairs,
 )
@@ -158,3 +159,11 @@ def test_random_weights_light_up_the_border_of_deep_layers(random_extractor) -> 
     with torch.no_grad():
         a = random_extractor(image, ["relu1_1", "relu5_1"])
     assert border_dominated(a["relu5_1"][0]).mean() > border_dominated(a["relu1_1"][0]).mean()
+
+
+def test_a_neighbourhood_centres_its_channel_and_slides_inward_at_the_ends() -> None:
+    order = np.array([5, 3, 0, 7, 1, 6, 2, 4])
+    np.testing.assert_array_equal(neighbourhood(order, 1, 4), [0, 7, 1, 6])  # 1 is at position 4: 2..5
+    np.testing.assert_array_equal(neighbourhood(order, 5, 4), [5, 3, 0, 7])  # first: the window starts at 0
+    np.testing.assert_array_equal(neighbourhood(order, 4, 3), [6, 2, 4])  # last: it ends at the last channel
+    np.testing.assert_array_equal(neighbourhood(order, 2, 20), order)  # wider than the layer: all of it

@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from nst_core import JobStatus, RunConfig, RunStore, ThreadExecutor
 from tests.helpers import APP, assert_no_exception, wait_until
-from ui.store import RunSaver
+from ui.pages import RUN
+from ui.run_saver import RunSaver
 
 OWNERS = ("ann-token-0000000000000000", "bob-token-0000000000000000", "cyd-token-0000000000000000")
 
@@ -27,7 +28,7 @@ _SERVER = textwrap.dedent(
     import sys, time
     from nst_core import JobStatus, RunConfig, RunStore, ThreadExecutor
     from nst_core.serve.admission import AdmissionPolicy
-    from ui.store import RunSaver
+    from ui.run_saver import RunSaver
 
     saver = RunSaver(RunStore(sys.argv[1]), 2**30)
     # A pause after every step keeps the first run running, whatever the machine's speed.
@@ -133,7 +134,7 @@ def test_the_run_page_offers_an_interrupted_run_to_its_owner_only(
         at = AppTest.from_file(APP, default_timeout=120)
         at.session_state["_owner"] = owner
         at.run()
-        at.switch_page("app_pages/run.py")
+        at.switch_page(RUN.script)
         at.run()
         assert_no_exception(at)
         return at

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nst_core import RunConfig
-from nst_core.explain import config_differences, mean_cov_pair, sorted_projection_pair
+from nst_core.explain import mean_cov_pair, sorted_projection_pair
 from nst_core.losses import SlicedWassersteinLoss, mean_cov_stats, sliced_projections
 
 
@@ -25,10 +24,3 @@ def test_sorted_projections_are_the_losses_first_directions_and_match_on_identic
     full = sliced_projections(acts, 6, 3)[:2]
     assert np.allclose(pair.style[:, [0, -1]], full[:, [0, -1]].numpy())  # the same extremes: same directions
     assert float(SlicedWassersteinLoss(3)(SlicedWassersteinLoss(3).target([acts], [1.0]), acts)) == 0.0
-
-
-def test_config_differences_names_only_the_fields_that_differ() -> None:
-    a = RunConfig(content="chelsea", style="orange_strokes")
-    b = RunConfig(content="chelsea", style="orange_strokes", style_loss="mean_cov", tv_weight=0.5)
-    assert config_differences(a, b) == {"tv_weight": (0.0, 0.5), "style_loss": ("gram", "mean_cov")}
-    assert config_differences(a, a) == {}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nst_core import JobStatus, RunConfig, RunStore
-from ui.store import RunSaver
+from ui.run_saver import RunSaver
 
 
 @dataclass
