@@ -247,7 +247,8 @@ def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> Non
     tooltip = None if captioned else help_text
     if declared.widget == "number":
         number = int if declared.kind == "int" else float
-        low = declared.min if declared.form_min is None else declared.form_min
+        # A number below a float's range is let through to the validation, whose message names the field.
+        low = declared.form_min if declared.form_min is not None or declared.kind == "float" else declared.min
         high = min(declared.max, caps[name][0]) if name in caps and declared.max is not None else declared.max
         st.number_input(
             label,
@@ -289,9 +290,10 @@ def _draw_widgets() -> dict[str, float]:
         in_columns = [name for name in names if SETTINGS[name].widget is not None or name in _CUSTOM_COLUMNS]
         where = st.expander("Device and snapshots") if section == "device" else nullcontext()
         with where:
-            for row in range(0, len(in_columns), COLUMNS_PER_ROW):
-                chosen = in_columns[row : row + COLUMNS_PER_ROW]
-                for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+            width = max(1, min(len(in_columns), COLUMNS_PER_ROW))  # a last, shorter row keeps the columns' width
+            for row in range(0, len(in_columns), width):
+                chosen = in_columns[row : row + width]
+                for column, name in zip(st.columns(width), chosen, strict=False):
                     with column:
                         if name in _CUSTOM_COLUMNS:
                             _CUSTOM_COLUMNS[name]()

@@ -75,8 +75,8 @@ class Setting:
     positional argument shown as it; None: not on the command line), ``metavar``, ``nargs``, ``append`` (a
     flag given once per value), ``parse`` (the text to the value, each value's with ``nargs``). The Run
     form: ``widget`` (None: drawn by the form's own code or the sidebar), ``section`` (where it stands),
-    ``unit`` (after the label), ``step``, ``format``, ``form_min`` (a tighter minimum for the form) and
-    ``choice_labels``.
+    ``unit`` (after the label), ``step``, ``format``, ``form_min`` (the widget's minimum; when None:
+    ``min`` for a whole number, none for a float, whose validation message names it) and ``choice_labels``.
     """
 
     label: str
@@ -481,6 +481,7 @@ class RunConfig:
         widget="number",
         section="optimisation",
         format="%g",
+        form_min=0.0,
     )
     seed: int = setting(
         0,
@@ -529,6 +530,7 @@ class RunConfig:
         section="style",
         step=0.1,
         format="%g",
+        form_min=0.0,
     )
     preserve_colors: str = setting(
         "none",

@@ -88,8 +88,8 @@ def test_every_setting_with_a_widget_is_drawn_from_its_declaration() -> None:
         )
         assert widget.label.startswith(declared.label), name
         if declared.widget == "number":
-            low = declared.min if declared.form_min is None else declared.form_min
-            assert low is None or widget.min == low, name
+            low = declared.form_min if declared.form_min is not None or declared.kind == "float" else declared.min
+            assert widget.min == low, name
         else:
             assert len(widget.options) == len(declared.choices or RELU_LAYERS) + (declared.none is not None), name
     assert at.number_input(key=widget_key("size")).max == hosted_limits().max_size
