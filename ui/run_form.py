@@ -9,6 +9,7 @@ fields the preset sets.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -98,14 +99,13 @@ def _from_widget(name: str, value: Any) -> Any:
 
 
 def _preset_values() -> dict[str, Any]:
+    """The form's values the preset sets: its fields that name a drawn setting, and its device."""
     preset = current_preset()
-    values = {
-        name: getattr(preset, name)
-        for name in ("size", "steps", "optimizer", "snapshot_every", "start_size", "tv_weight")
-    }
-    return {widget_key(name): _to_widget(name, value) for name, value in values.items()} | {
-        widget_key("device"): current_device()
-    }
+    return {
+        widget_key(f.name): _to_widget(f.name, getattr(preset, f.name))
+        for f in dataclasses.fields(preset)
+        if f.name in _drawn()
+    } | {widget_key("device"): current_device()}
 
 
 class VisitorForms:
@@ -206,7 +206,7 @@ def planned_size() -> int:
 def _cap(limits: HostedLimits) -> None:
     """Bring a remembered, preset or copied size and step count within this server's limits (a number input
     refuses a value above its maximum)."""
-    for name, cap in (("size", limits.max_size), ("steps", limits.max_steps)):
+    for name, (cap, _) in _hosted_caps(limits).items():
         key = widget_key(name)
         if key in st.session_state:  # else the browser's value, which its input already kept within the cap
             st.session_state[key] = min(st.session_state[key], cap)

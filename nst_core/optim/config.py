@@ -117,19 +117,24 @@ class Setting:
                 unit = f" ({self.unit})" if self.unit else ""
                 raise ConfigError(name, f"must be {what}{unit} {self._range()}{self._or_none()}, got {value!r}")
 
-    def _in_range(self, value: float) -> bool:  # an int exactly: 2**63 - 1 has no float
+    def _in_range(self, value: float) -> bool:
+        """Whether ``value`` is within the bounds, compared as it is (a float would round 2**63 - 1 up)."""
         above = self.min is None or (value > self.min if self.min_excluded else value >= self.min)
         return above and (self.max is None or value <= self.max)
 
     def _range(self) -> str:
         if self.min is not None and self.max is not None and not self.min_excluded:
-            return f"from {self.min:g} to {self.max:g}" if self.max < 1e15 else f"from {self.min:g} to {self.max}"
+            return f"from {_shown(self.min)} to {_shown(self.max)}"
         if self.min is not None:
-            return f"{'>' if self.min_excluded else '>='} {self.min:g}"
-        return f"<= {self.max:g}"
+            return f"{'>' if self.min_excluded else '>='} {_shown(self.min)}"
+        return f"<= {_shown(self.max)}"
 
     def _or_none(self) -> str:
-        return f" (or None: {self.none})" if self.none is not None else ""
+        return f' (or None, "{self.none}")' if self.none is not None else ""
+
+
+def _shown(bound: float | None) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
 def setting(default: Any = None, *, default_factory: Callable[[], Any] | None = None, **declared: Any) -> Any:
