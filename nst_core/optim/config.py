@@ -355,27 +355,10 @@ def _check_weights(c: RunConfig) -> None:
 class RunConfig:
     """One style-transfer run. Call ``validate()`` (``run`` and ``Executor.submit`` do) before using it.
 
-    ``content`` / ``style``: a path, image bytes, an image tensor or a bundled example's name; ``style``
-    may be a list of them, blended by ``style_blend`` (weights normalised to sum 1; equal when None), as
-    the target Gram matrices' weighted sum. ``size`` caps the longest side (smaller images are never
-    upscaled). ``style_layers`` maps layer -> λ^[l]. ``lr`` None means the optimiser's default
-    (``DEFAULT_LR``). ``steps`` counts evaluations of J (forward + backward), whatever the optimiser.
-    ``snapshot_every`` records a snapshot at every step that is a multiple of it, and one at step 0 (the
-    starting image); 0: none. Each holds the Gram matrices of ``snapshot_layers`` (None: the style layers).
-    ``weights`` is "imagenet" (the real thing; it raises ``WeightsError`` with advice when it cannot be had,
-    never falls back silently), "random" (offline) or a state-dict path. ``seed`` seeds the noise
-    initialisation and the sliced Wasserstein projections. ``resolved()`` fills in the defaults that
-    depend on other fields.
-
-    Style controls. ``start_size`` (None: one scale) runs coarse-to-fine over ``scales``, from
-    ``start_size`` to ``size`` growing by about √2, each scale starting from the previous result
-    upsampled, with the style targets recomputed at each scale; ``steps`` stays the total number of
-    evaluations, split by ``scale_steps``. ``tv_weight`` weighs a total-variation term (``J_tv``).
-    ``preserve_colors``: "luminance" optimises the luminance only and keeps the content's chroma
-    (Gatys et al. 2016); "match" recolours the style images to the content's colour mean and
-    covariance first. ``style_loss``: "gram" (the course's cost), "mean_cov" (2-Wasserstein between
-    Gaussians) or "sliced_wasserstein" (sorted random projections). ``regions``: one mask image per
-    style (white: where that style applies), for guided Gram matrices; ``style_blend`` is then unused.
+    Each field's ``Setting`` (``settings()``) says what it means, its range or choices. The images
+    (``content``, ``style``, ``regions``) are each a path, image bytes, an image tensor or a bundled
+    example's name. A field left None takes a default that depends on other fields: ``resolved()`` fills
+    them in. ``scales`` and ``scale_steps`` are a coarse-to-fine run's sides and evaluations per scale.
     """
 
     content: ImageInput | None = setting(
@@ -387,7 +370,8 @@ class RunConfig:
     )
     style: ImageInput | Sequence[ImageInput] | None = setting(
         label="the style image",
-        help="The style image(s): paths or bundled example names.",
+        help="The style image(s): paths or bundled example names; several are blended as the weighted sum of "
+        "their Gram targets (``style_blend``).",
         check=_check_style,
         on_machine=True,
         flag="STYLE",
@@ -395,7 +379,7 @@ class RunConfig:
     )
     style_blend: Sequence[float] | None = setting(
         label="Style blend",
-        help="One weight per style image, normalised to sum 1 (equal when not given).",
+        help="One weight per style image, normalised to sum 1 (equal when not given; unused with regions).",
         check=_check_style_blend,
         metavar="W",
         nargs="+",
@@ -572,7 +556,8 @@ class RunConfig:
     )
     regions: Sequence[ImageInput] | None = setting(
         label="Region mask",
-        help="White where the style applies, black where it does not (guided Gram matrices); no mask: everywhere.",
+        help="White where the style applies, black where it does not (guided Gram matrices, one mask per style "
+        "image); no mask: everywhere.",
         check=_check_regions,
         on_machine=True,
         flag="--region",
@@ -591,7 +576,8 @@ class RunConfig:
     snapshot_every: int = setting(
         10,
         label="Snapshot every",
-        help="How often the preview and the Gram matrices G_G of the style layers are recorded (0: never).",
+        help="How often the preview and the Gram matrices G_G of the style layers are recorded: at every multiple "
+        "of it and at step 0, the starting image (0: never).",
         kind="int",
         min=0,
         flag=None,
@@ -610,7 +596,8 @@ class RunConfig:
     weights: str | os.PathLike[str] = setting(
         "imagenet",
         label="the weights",
-        help="The VGG19 parameters: imagenet, random (offline) or a state-dict path.",
+        help="The VGG19 parameters: imagenet (WeightsError with advice when they cannot be had, never a silent "
+        "fallback), random (offline) or a state-dict path.",
         check=_check_weights,
         on_machine=True,
     )
