@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 import numpy as np
 import torch
@@ -24,9 +24,7 @@ from .errors import ConfigError, ImageError, NSTError, WeightsError
 from .extractor import load_extractor, resolve_device
 from .gram_views import VIEWS, gram_view
 from .images import to_pil
-from .layers import DEFAULT_STYLE_LAYERS
-from .losses import STYLE_LOSSES
-from .optim.config import DEFAULT_PARAMETERIZATION, INITS, OPTIMIZERS, PARAMETERIZATIONS, PRESERVE_COLORS, RunConfig
+from .optim.config import RunConfig, default_of, flag_of, settings
 from .optim.engine import run
 from .optim.result import RunProgress
 from .optim.sources import load_input
@@ -35,7 +33,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 GRAM_SUFFIXES = (".png", ".npy")
 GRAM_PICTURE_SIDE = 512
 """A Gram picture is enlarged (each entry a square of pixels) to at least this many pixels a side."""
-_DEFAULTS = RunConfig()  # the command line's defaults are the library's
+STYLIZE_SETTINGS: Final = tuple(name for name in settings() if flag_of(name) is not None)
+"""The ``RunConfig`` fields ``stylize`` takes: every one with a flag (``Setting.flag``), defaults the library's."""
+GRAM_SETTINGS: Final = ("size", "weights", "device")
 EXIT_FAILURE = 1
 EXIT_USER_MISTAKE = 2
 """argparse's own status for malformed arguments; every other mistake in what the user asked gives it too."""
@@ -55,50 +55,10 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     stylize = commands.add_parser("stylize", help="stylise a content image with one or more style images")
-    stylize.add_argument("content", metavar="CONTENT", help="content image: a path or a bundled example's name")
-    stylize.add_argument("style", metavar="STYLE", nargs="+", help="style image(s): paths or bundled example names")
     stylize.add_argument("-o", "--output", required=True, type=Path, help="the image to write (.png, .jpg, ...)")
     stylize.add_argument("--history", type=Path, help="JSON of every step's costs (default: OUTPUT with .json)")
-    stylize.add_argument("--style-blend", type=float, nargs="+", metavar="W", help="one weight per style image")
-    d = _DEFAULTS
-    stylize.add_argument("--size", type=int, default=d.size, help=f"longest side in pixels (default {d.size})")
-    stylize.add_argument("--steps", type=int, default=d.steps, help=f"evaluations of J (default {d.steps})")
-    stylize.add_argument("--alpha", type=float, default=d.alpha, help=f"content weight (default {d.alpha:g})")
-    stylize.add_argument("--beta", type=float, default=d.beta, help=f"style weight (default {d.beta:g})")
-    stylize.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    stylize.add_argument("--lr", type=float, help="learning rate (default: 1 for lbfgs, 0.02 for adam)")
-    stylize.add_argument("--init", choices=INITS, default=d.init, help="start from the content or from noise")
-    stylize.add_argument("--seed", type=int, default=d.seed)
-    stylize.add_argument("--style-layers", help="e.g. relu1_1,relu3_1 (equal λ) or relu1_1=0.5,relu3_1=0.5")
-    stylize.add_argument("--content-layer", default=d.content_layer)
-    stylize.add_argument(
-        "--start-size", type=int, metavar="PX", help="coarse-to-fine from this size up to --size (default: one scale)"
-    )
-    stylize.add_argument(
-        "--tv", type=float, default=d.tv_weight, metavar="W", help="total-variation weight against speckle (default 0)"
-    )
-    stylize.add_argument(
-        "--preserve-colors",
-        choices=PRESERVE_COLORS,
-        default=d.preserve_colors,
-        help="keep the content's colours: luminance-only transfer, or match the style's colours first",
-    )
-    stylize.add_argument(
-        "--style-loss", choices=STYLE_LOSSES, default=d.style_loss, help="how style statistics compare"
-    )
-    stylize.add_argument(
-        "--region",
-        action="append",
-        metavar="MASK",
-        help="a mask image per style, in the order of the styles (white: where that style applies); repeat the flag",
-    )
-    stylize.add_argument(
-        "--parameterization",
-        choices=PARAMETERIZATIONS,
-        help="what the optimiser moves: the pixels, or the image's frequencies (spectral, against speckle); default: "
-        + ", ".join(f"{kind} for {name}" for name, kind in DEFAULT_PARAMETERIZATION.items()),
-    )
-    _add_model_arguments(stylize)
+    for name in STYLIZE_SETTINGS:
+        _add_setting(stylize, name)
     stylize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     stylize.set_defaults(handler=_stylize)
 
@@ -111,19 +71,52 @@ def _build_parser() -> argparse.ArgumentParser:
     gram.add_argument(
         "--view", choices=VIEWS, default="raw", help="raw G (default), per position, covariance or correlation"
     )
-    gram.add_argument(
-        "--size", type=int, default=d.size, help=f"longest side of the image in pixels (default {d.size})"
-    )
-    _add_model_arguments(gram)
+    for name in GRAM_SETTINGS:
+        _add_setting(gram, name)
     gram.set_defaults(handler=_gram)
     return parser
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--weights", default=_DEFAULTS.weights, help="imagenet (default), random (offline) or a state-dict path"
-    )
-    parser.add_argument("--device", default=_DEFAULTS.device, help="auto (default), cpu, cuda or cuda:N")
+def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
+    """The argument of ``RunConfig`` field ``name``, from its ``Setting``: flag, type, choices, help and default."""
+    declared, flag, default = settings()[name], flag_of(name), default_of(name)
+    assert flag is not None, f"{name} is not on the command line"
+    options: dict[str, Any] = {"help": declared.help}
+    if declared.kind == "choice":
+        options["choices"] = declared.choices
+    if declared.kind in ("int", "float") or declared.parse is float:
+        options["type"] = int if declared.kind == "int" else float
+    if declared.nargs is not None:
+        options["nargs"] = declared.nargs
+    if declared.append:
+        options["action"] = "append"
+    if not flag.startswith("-"):
+        parser.add_argument(name, metavar=flag, **options)
+        return
+    if isinstance(default, (str, int, float)):
+        options["default"] = default
+        options["help"] += f" (default {default:g})" if isinstance(default, float) else f" (default {default})"
+    if "choices" not in options:
+        options["metavar"] = declared.metavar or {"int": "N", "float": "X"}.get(declared.kind, name.upper())
+    parser.add_argument(flag, dest=name, **options)
+
+
+def _settings_of(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The ``RunConfig`` fields the command line gave (unset ones keep the config's defaults)."""
+    values = {}
+    for name in names:
+        value, parse = getattr(args, name), settings()[name].parse
+        if value is None:
+            continue
+        try:
+            if parse is not None:
+                value = [parse(v) for v in value] if isinstance(value, list) else parse(value)
+        except ConfigError:
+            raise
+        except ValueError:
+            raise ConfigError(name, f"cannot read {value!r}") from None
+        values[name] = value
+    return values
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,15 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-# Where a configuration field comes from on the command line, to name it in errors.
-_FLAGS = {"content": "CONTENT", "style": "STYLE", "size": "--size", "tv_weight": "--tv", "regions": "--region"}
-_GRAM_FLAGS = {"content": "IMAGE", "style": "IMAGE", "style_layers": "--layer", "size": "--size"}
+# Where a configuration field comes from on the gram command line, to name it in errors.
+_GRAM_FLAGS = {"content": "IMAGE", "style": "IMAGE", "style_layers": "--layer"}
 
 
 def _message(exc: BaseException, args: argparse.Namespace) -> str:
     if isinstance(exc, ConfigError):
-        flags = _GRAM_FLAGS if args.command == "gram" else _FLAGS
-        flag = flags.get(exc.field, "--" + exc.field.replace("_", "-"))
+        flag = (_GRAM_FLAGS if args.command == "gram" else {}).get(exc.field) or flag_of(exc.field) or exc.field
         detail = str(exc).removeprefix(f"{exc.field}: ")
         return f"{flag}: {detail}"
     if isinstance(exc, WeightsError) and args.weights == "imagenet":
@@ -171,50 +162,11 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
         raise _UserError(f"--output: cannot write into {folder}")
 
 
-def _style_layers(spec: str | None) -> dict[str, float]:
-    if spec is None:
-        return dict(DEFAULT_STYLE_LAYERS)
-    names: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, sep, weight = part.replace(":", "=").partition("=")
-        names[name.strip()] = weight.strip() if sep else ""
-    if not names:
-        raise ConfigError("style_layers", "name at least one layer")
-    if all(weight == "" for weight in names.values()):
-        return {name: 1.0 / len(names) for name in names}
-    try:
-        return {name: float(weight) for name, weight in names.items()}
-    except ValueError:
-        raise ConfigError("style_layers", f"give every layer a weight, or none: {spec!r}") from None
-
-
 def _stylize(args: argparse.Namespace) -> None:
     _check_output(args.output, IMAGE_SUFFIXES)
     history = args.history or args.output.with_suffix(".json")
-    config = RunConfig(
-        content=args.content,
-        style=args.style if len(args.style) > 1 else args.style[0],
-        style_blend=args.style_blend,
-        size=args.size,
-        style_layers=_style_layers(args.style_layers),
-        content_layer=args.content_layer,
-        alpha=args.alpha,
-        beta=args.beta,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        steps=args.steps,
-        init=args.init,
-        seed=args.seed,
-        device=args.device,
-        weights=args.weights,
-        snapshot_every=0,  # the command line keeps the history only
-        start_size=args.start_size,
-        tv_weight=args.tv,
-        preserve_colors=args.preserve_colors,
-        style_loss=args.style_loss,
-        regions=args.region,
-        parameterization=args.parameterization,
-    ).validate()
+    # The command line keeps the history only: no snapshots.
+    config = RunConfig(**_settings_of(args, STYLIZE_SETTINGS), snapshot_every=0).validate()
     bar = None if args.quiet else _ProgressBar(sys.stderr)
     result = run(config, on_progress=bar)
     if bar is not None:
@@ -236,14 +188,12 @@ def _gram(args: argparse.Namespace) -> None:
     config = RunConfig(
         content=args.image,
         style=args.image,
-        size=args.size,
         style_layers={args.layer: 1.0},
         snapshot_layers=[],
-        device=args.device,
-        weights=args.weights,
+        **_settings_of(args, GRAM_SETTINGS),
     ).validate()
-    image = load_input("content", args.image, args.size)
-    extractor = load_extractor(args.weights, resolve_device(args.device))
+    image = load_input("content", args.image, config.size)
+    extractor = load_extractor(config.weights, resolve_device(config.device))
     with torch.no_grad():
         activations = extractor(image.to(extractor.device), [args.layer])[args.layer][0].float().cpu()
     matrix = gram_view(activations, args.view).numpy()

@@ -60,20 +60,20 @@ def gram_matrix(a: Tensor) -> Tensor:
     return unrolled @ unrolled.transpose(-1, -2)
 
 
-def guided_gram_matrix(a: Tensor, weights: Tensor) -> Tensor:
+def guided_gram_matrix(a: Tensor, mask: Tensor) -> Tensor:
     """G^w = A diag(w) Aᵀ: the Gram matrix of a region (Gatys et al. 2017, spatial control).
 
-    ``weights`` (n_H, n_W), values in [0, 1], says how much each position belongs to the region; all ones give
+    ``mask`` w (n_H, n_W), values in [0, 1], says how much each position belongs to the region; all ones give
     ``gram_matrix(a)``.
     """
     _check_activations(a, "a")
     unrolled = _unrolled(a)
-    return (unrolled * weights.flatten()) @ unrolled.transpose(-1, -2)
+    return (unrolled * mask.flatten()) @ unrolled.transpose(-1, -2)
 
 
 def per_position_gram(acts_S: Tensor | Sequence[Tensor], blend: Sequence[float] | None = None) -> Tensor:
     """Ḡ_S = Σ_s b_s G_S^(s) / (n_H^(s) n_W^(s)): the Gram matrix per position, which compares images of different
-    sizes; for several style images, their per-position Gram matrices blended with weights ``blend`` (summing to 1).
+    sizes; for several style images, their per-position Gram matrices in the proportions ``blend`` (summing to 1).
     """
     if isinstance(acts_S, Tensor):
         acts_S, blend = [acts_S], [1.0]
@@ -81,8 +81,8 @@ def per_position_gram(acts_S: Tensor | Sequence[Tensor], blend: Sequence[float] 
         raise ValueError(f"give one blend weight per style image ({len(acts_S)})")
     grams = [gram_matrix(a) / (a.shape[-1] * a.shape[-2]) for a in acts_S]
     blended = blend[0] * grams[0]
-    for weight, g in zip(blend[1:], grams[1:], strict=True):
-        blended = blended + weight * g
+    for share, g in zip(blend[1:], grams[1:], strict=True):
+        blended = blended + share * g
     return blended
 
 
@@ -191,19 +191,19 @@ def activation_style_cost(g_S: Tensor, a_G: Tensor) -> tuple[Tensor, Tensor]:
     return _ActivationStyleCost.apply(a_G, g_S.to(dtype), 1.0 / (2.0 * n_H * n_W * n_C))
 
 
-def region_style_cost(g_S_per_position: Tensor, a_G: Tensor, weights: Tensor | None = None) -> Tensor:
+def region_style_cost(g_S_per_position: Tensor, a_G: Tensor, mask: Tensor | None = None) -> Tensor:
     """J_style^[l] of the generated activations ``a_G`` (n_C, n_H, n_W) against the style's per-position Gram
     matrix Ḡ_S (``per_position_gram``), within a region.
 
-    With region ``weights`` w (n_H, n_W) in [0, 1]: 1/(2 n_H n_W n_C)² Σ (Σw · Ḡ_S − A diag(w) Aᵀ)², the guided Gram
+    With a region's ``mask`` w (n_H, n_W) in [0, 1]: 1/(2 n_H n_W n_C)² Σ (Σw · Ḡ_S − A diag(w) Aᵀ)², the guided Gram
     matrix against the style's statistics over as many positions as the region holds (Gatys et al. 2017). Without
     a region, Σw = n_H n_W and G_G = A Aᵀ: ``layer_style_cost``.
     """
     n_C, n_H, n_W = a_G.shape[-3:]
-    if weights is None:
+    if mask is None:
         return activation_style_cost(g_S_per_position * float(n_H * n_W), a_G)[0]
-    guided = guided_gram_matrix(a_G.float(), weights)
-    return gram_style_cost(g_S_per_position * weights.sum(), guided, n_H, n_W, n_C)
+    guided = guided_gram_matrix(a_G.float(), mask)
+    return gram_style_cost(g_S_per_position * mask.sum(), guided, n_H, n_W, n_C)
 
 
 def content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
@@ -223,7 +223,7 @@ def weighted_style_terms(layer_costs: Mapping[str, T], layer_weights: Mapping[st
     missing = [layer for layer in layer_weights if layer not in layer_costs]
     if missing:
         raise KeyError(f"no value for style layers: {', '.join(missing)}")
-    return {layer: weight * layer_costs[layer] for layer, weight in layer_weights.items()}
+    return {layer: layer_weight * layer_costs[layer] for layer, layer_weight in layer_weights.items()}
 
 
 def style_cost(

@@ -79,13 +79,13 @@ def step_total_style(breakdown: CostBreakdown) -> None:
     st.header("5 · The total style cost: a weighted sum over layers")
     # A Markdown table, not st.table: its text is body-sized, these numbers are read from the back of a room.
     rows = [
-        f"| {t.layer} | {t.weight:g} | {t.n_C} × {t.n_H} × {t.n_W} | {t.cost:.4g} | {t.weighted:.4g} |"
+        f"| {t.layer} | {t.layer_weight:g} | {t.n_C} × {t.n_H} × {t.n_W} | {t.cost:.4g} | {t.weighted:.4g} |"
         for t in breakdown.style_terms
     ]
     st.markdown(
         "| layer | λ | n_C × n_H × n_W | J_style[l] | λ·J_style[l] |\n|:--|--:|--:|--:|--:|\n" + "\n".join(rows)
     )
-    terms = [f"{t.weight:g} \\cdot {number(t.cost, 3)}" for t in breakdown.style_terms]
+    terms = [f"{t.layer_weight:g} \\cdot {number(t.cost, 3)}" for t in breakdown.style_terms]
     half = (len(terms) + 1) // 2  # two lines, so that five layers fit the width of a projector
     st.latex(
         "\\begin{aligned} J_{style}(S,G) &= \\sum_l \\lambda^{[l]} J^{[l]}_{style}(S,G) \\\\ "

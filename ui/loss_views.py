@@ -54,7 +54,7 @@ def show_loss_views(job_id: str, result: RunResult, layer: str) -> None:
     if loss == "gram":
         return
     acts_S, acts_G = _loss_activations(job_id, layer, result)
-    first = " (the first style image)" if len(result.config.styles) > 1 else ""
+    first = " (the first style image)" if len(result.config.resolved().style) > 1 else ""
     if loss == "mean_cov":
         st.subheader(f"What the mean + covariance loss compared at {layer}{first}")
         st.caption(

@@ -12,15 +12,14 @@ import copy
 import dataclasses
 import threading
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any, Final
 
 import streamlit as st
 
 from nst_core import ConfigError, RunConfig
-from nst_core.layers import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
-from nst_core.losses import STYLE_LOSSES
-from nst_core.optim import DEFAULT_LR, MAX_SIZE, MIN_SIZE
-from nst_core.optim.config import DEFAULT_PARAMETERIZATION, PARAMETERIZATIONS, PRESERVE_COLORS
+from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
+from nst_core.optim.config import OPTIMIZER_LABELS, Section, Setting, default_of, settings
 from nst_core.serve.admission import HostedLimits, hosted_limits
 
 from .owner import owner_token
@@ -38,30 +37,22 @@ from .state import (
 )
 
 LAMBDAS_PER_ROW: Final = 5
-FIELD_LABELS: Final = {
-    "alpha": "α: content weight",
-    "beta": "β: style weight",
-    "content_layer": "Content layer",
-    "size": "Size",
-    "steps": "Steps",
-    "optimizer": "Optimiser",
-    "lr": "Learning rate",
-    "seed": "Seed",
+COLUMNS_PER_ROW: Final = 5
+SETTINGS: Final = settings()
+SECTIONS: Final[tuple[Section, ...]] = ("objective", "optimisation", "layers", "style", "device")
+"""The form's parts, top to bottom; each setting names its own (``Setting.section``)."""
+CAPTIONED: Final[frozenset[Section]] = frozenset({"style"})
+"""Sections whose widgets show their help as a caption underneath (a style control's one line) instead of a tooltip."""
+FIELD_LABELS: Final = {name: declared.label for name, declared in SETTINGS.items()} | {
     "style_layers": "Style layers and their λ",
-    "snapshot_layers": "Style layers",
-    "snapshot_every": "Snapshot every",
-    "device": "Device",
-    "start_size": "Coarse to fine: start size",
-    "tv_weight": "TV weight (smoothness)",
-    "preserve_colors": "Colours",
-    "style_loss": "Style loss",
-    "regions": "Region mask",
-    "parameterization": "Optimise",
+    "snapshot_layers": "Style layers",  # the form records the style layers
     "content": "the content image (sidebar)",
     "style": "the style image (sidebar)",
     "weights": "the weights (sidebar)",
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
+STYLE_CONTROLS: Final = {name: declared.help for name, declared in SETTINGS.items() if declared.section == "style"}
+"""The one-line "what it does" of each style control, shown under its widget."""
 SAVED_FORM: Final = "_run_form"
 STARTS: Final = "_run_form_starts"
 """Session key of the values the form's widgets start from in this script run (``seed_form``)."""
@@ -71,48 +62,50 @@ SETTINGS_OPEN: Final = "run_settings_open"
 PRESET_KEY: Final = "run_preset"
 """Session key of the form's last values."""
 REMEMBERED_VISITORS: Final = 1000
-_DEFAULTS: Final = {field.name: field.default for field in dataclasses.fields(RunConfig)}
-OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
-AUTO: Final = "auto"
+AUTO: Final = SETTINGS["parameterization"].none
 """The Optimise widget's value for ``parameterization=None``: a selectbox shows a None value as no choice."""
-STYLE_CONTROLS: Final = {
-    "start_size": "Runs small first, then grows the image by √2 per scale: large strokes appear early, and "
-    "the coarse scales cost little. Empty (or not below Size): one scale at Size.",
-    "tv_weight": "Penalises differences between neighbouring pixels: removes speckle; too much blurs the strokes.",
-    "preserve_colors": "none: the style's colours; luminance: only brightness is stylised, the content keeps its "
-    "colours; match: the style is recoloured to the content's palette first.",
-    "style_loss": "gram: the course's Gram matrices; mean_cov: matches mean and covariance of the channels (W2 "
-    "between Gaussians); sliced_wasserstein: matches the distribution along random directions.",
-    "regions": "White where the style applies, black where it does not (guided Gram matrices); no mask: everywhere.",
-    "parameterization": "What the optimiser moves: the pixels, or the image's frequencies (spectral), which "
-    "lays out strokes instead of pixel speckle. Same J, another path. Auto: "
-    + ", ".join(f"{kind} for {OPTIMIZER_LABELS[name]}" for name, kind in DEFAULT_PARAMETERIZATION.items())
-    + ".",
-}
-"""The one-line "what it does" of each style control, shown under its widget."""
-COLOUR_LABELS: Final = {"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"}
+MAX_WIDGET_INT: Final = 2**53 - 1
+"""The largest whole number a browser's number input holds exactly (a larger maximum is left out)."""
 
 
 def widget_key(name: str) -> str:
-    """Session key of the widget of RunConfig field ``name`` (``lambda_<layer>`` for a layer's λ)."""
+    """Session key of the widget of RunConfig field ``name`` (``layer_weight_<layer>`` for a layer's λ)."""
     return f"run_{name}"
 
 
-def _lambda_key(layer: str) -> str:
-    return widget_key(f"lambda_{layer}")
+def _layer_weight_key(layer: str) -> str:
+    return widget_key(f"layer_weight_{layer}")
+
+
+def _drawn() -> list[str]:
+    """The fields whose widgets the form draws from their ``Setting`` alone, in field order."""
+    return [name for name, declared in SETTINGS.items() if declared.widget is not None]
+
+
+def _to_widget(name: str, value: Any) -> Any:
+    """A field's value as its widget holds it: None as the choice that stands for it, numbers of the widget's type."""
+    declared = SETTINGS[name]
+    if value is None:
+        return declared.none if declared.widget != "number" else None
+    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
+
+
+def _from_widget(name: str, value: Any) -> Any:
+    """A widget's value as the field holds it (the inverse of ``_to_widget``)."""
+    declared = SETTINGS[name]
+    if value is None or (declared.none is not None and value == declared.none and declared.widget != "number"):
+        return None
+    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
 
 
 def _preset_values() -> dict[str, Any]:
+    """The form's values the preset sets: its fields that name a drawn setting, and its device."""
     preset = current_preset()
     return {
-        widget_key("size"): preset.size,
-        widget_key("steps"): preset.steps,
-        widget_key("optimizer"): preset.optimizer,
-        widget_key("snapshot_every"): preset.snapshot_every,
-        widget_key("start_size"): preset.start_size,
-        widget_key("tv_weight"): float(preset.tv_weight),
-        widget_key("device"): current_device(),
-    }
+        widget_key(f.name): _to_widget(f.name, getattr(preset, f.name))
+        for f in dataclasses.fields(preset)
+        if f.name in _drawn()
+    } | {widget_key("device"): current_device()}
 
 
 class VisitorForms:
@@ -169,17 +162,9 @@ def seed_form() -> list[str]:
     fresh = saved.get("preset") != current_preset().title
     saved["preset"] = current_preset().title
     defaults = {
-        widget_key("alpha"): float(_DEFAULTS["alpha"]),
-        widget_key("beta"): float(_DEFAULTS["beta"]),
-        widget_key("lr"): _DEFAULTS["lr"],
-        widget_key("init"): _DEFAULTS["init"],
-        widget_key("seed"): int(_DEFAULTS["seed"]),
-        widget_key("content_layer"): DEFAULT_CONTENT_LAYER,
-        widget_key("preserve_colors"): _DEFAULTS["preserve_colors"],
-        widget_key("style_loss"): _DEFAULTS["style_loss"],
-        widget_key("parameterization"): _DEFAULTS["parameterization"] or AUTO,
+        **{widget_key(name): _to_widget(name, default_of(name)) for name in _drawn()},
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
-        **{_lambda_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
+        **{_layer_weight_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
     }
     starts = {key: value if fresh and key in preset else saved.get(key, value) for key, value in defaults.items()}
@@ -221,7 +206,7 @@ def planned_size() -> int:
 def _cap(limits: HostedLimits) -> None:
     """Bring a remembered, preset or copied size and step count within this server's limits (a number input
     refuses a value above its maximum)."""
-    for name, cap in (("size", limits.max_size), ("steps", limits.max_steps)):
+    for name, (cap, _) in _hosted_caps(limits).items():
         key = widget_key(name)
         if key in st.session_state:  # else the browser's value, which its input already kept within the cap
             st.session_state[key] = min(st.session_state[key], cap)
@@ -240,90 +225,95 @@ def _current(name: str) -> Any:
     return _start(widget_key(name))
 
 
-def _index(options: Any, name: str) -> int:
-    """The position of the seeded value among a radio's or selectbox's options (its default, as for ``_current``)."""
-    return list(options).index(_current(name))
+def _options(declared: Setting) -> list[str]:
+    """A radio's or selectbox's options: the choices, after the one that stands for None; a layer: the ReLUs."""
+    choices = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
+    return choices if declared.none is None else [declared.none, *choices]
+
+
+def _hosted_caps(limits: HostedLimits) -> dict[str, tuple[int, str]]:
+    """The fields this server caps, with the cap and the environment variable that sets it."""
+    return {"size": (limits.max_size, "STYLE_LENS_MAX_SIZE"), "steps": (limits.max_steps, "STYLE_LENS_MAX_STEPS")}
+
+
+def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> None:
+    """Field ``name``'s widget, made from its ``Setting``, in the current column; its help as a caption or a tooltip."""
+    declared, key = SETTINGS[name], widget_key(name)
+    label = declared.label + (f" ({declared.unit})" if declared.unit else "")
+    help_text = declared.help
+    if name in caps:
+        cap, variable = caps[name]
+        help_text += f" At most {cap} on this server (`{variable}`)."
+    tooltip = None if captioned else help_text
+    if declared.widget == "number":
+        number = int if declared.kind == "int" else float
+        # A number below a float's range is let through to the validation, whose message names the field.
+        low = declared.form_min if declared.form_min is not None or declared.kind == "float" else declared.min
+        high = min(declared.max, caps[name][0]) if name in caps and declared.max is not None else declared.max
+        st.number_input(
+            label,
+            min_value=None if low is None else number(low),
+            max_value=None if high is None or high > MAX_WIDGET_INT else number(high),
+            step=None if declared.step is None else number(declared.step),
+            format=declared.format,
+            value=_current(name),
+            key=key,
+            placeholder=declared.none,
+            help=tooltip,
+        )
+    else:
+        options = _options(declared)
+        choose = st.radio if declared.widget == "radio" else st.selectbox
+        extra = {"horizontal": True} if declared.widget == "radio" else {}
+        choose(
+            label,
+            options,
+            index=options.index(_current(name)),
+            key=key,
+            format_func=(declared.choice_labels or {}).get if declared.choice_labels else str,
+            help=tooltip,
+            **extra,
+        )
+    if captioned:
+        st.caption(help_text)
 
 
 def _draw_widgets() -> dict[str, float]:
-    """Draw the settings; returns the λ of each chosen style layer."""
+    """Draw the settings, section by section: each section's widgets in rows of columns, then its wide ones
+    (the style layers and their λ, the region mask); returns the λ of each chosen style layer."""
     limits = hosted_limits()
     _cap(limits)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.number_input(
-        "α: content weight",
-        value=_current("alpha"),
-        key=widget_key("alpha"),
-        format="%g",
-        help="J = α·J_content + β·J_style",
-    )
-    c2.number_input(
-        "β: style weight",
-        value=_current("beta"),
-        key=widget_key("beta"),
-        format="%g",
-        help="J = α·J_content + β·J_style",
-    )
-    c3.selectbox(
-        "Content layer",
-        RELU_LAYERS,
-        index=_index(RELU_LAYERS, "content_layer"),
-        key=widget_key("content_layer"),
-        help="The layer whose activations J_content compares with the content image's.",
-    )
-    c4.radio(
-        "Start from",
-        ["content", "noise"],
-        index=_index(["content", "noise"], "init"),
-        key=widget_key("init"),
-        horizontal=True,
-        format_func={"content": "content image", "noise": "noise"}.get,
-    )
-    c1, c2, c3, c4, c5 = st.columns(5)
-    c1.number_input(
-        "Size (px, longest side)",
-        min_value=MIN_SIZE,
-        max_value=limits.max_size,
-        step=16,
-        value=_current("size"),
-        key=widget_key("size"),
-        help=f"At most {limits.max_size} px on this server (`STYLE_LENS_MAX_SIZE`).",
-    )
-    c2.number_input(
-        "Steps",
-        min_value=1,
-        max_value=limits.max_steps,
-        step=10,
-        value=_current("steps"),
-        key=widget_key("steps"),
-        help=f"Evaluations of J; at most {limits.max_steps} on this server (`STYLE_LENS_MAX_STEPS`).",
-    )
-    c3.radio(
-        "Optimiser",
-        list(OPTIMIZER_LABELS),
-        index=_index(list(OPTIMIZER_LABELS), "optimizer"),
-        key=widget_key("optimizer"),
-        format_func=OPTIMIZER_LABELS.get,
-    )
-    c4.number_input(
-        "Learning rate",
-        min_value=0.0,
-        value=_current("lr"),
-        key=widget_key("lr"),
-        format="%g",
-        placeholder="default",
-        help=(
-            f"Empty: the optimiser's default ({DEFAULT_LR['lbfgs']:g} for L-BFGS, {DEFAULT_LR['adam']:g} for Adam). "
-            "L-BFGS scales its steps by a line search; Adam moves pixels by ~lr."
-        ),
-    )
-    c5.number_input("Seed", min_value=0, step=1, value=_current("seed"), key=widget_key("seed"))
+    caps = _hosted_caps(limits)
+    layer_weights: dict[str, float] = {}
+    for section in SECTIONS:
+        names = [name for name, declared in SETTINGS.items() if declared.section == section]
+        in_columns = [name for name in names if SETTINGS[name].widget is not None or name in _CUSTOM_COLUMNS]
+        where = st.expander("Device and snapshots") if section == "device" else nullcontext()
+        with where:
+            width = max(1, min(len(in_columns), COLUMNS_PER_ROW))  # a last, shorter row keeps the columns' width
+            for row in range(0, len(in_columns), width):
+                chosen = in_columns[row : row + width]
+                for column, name in zip(st.columns(width), chosen, strict=False):
+                    with column:
+                        if name in _CUSTOM_COLUMNS:
+                            _CUSTOM_COLUMNS[name]()
+                        else:
+                            _widget(name, caps, section in CAPTIONED)
+            if "style_layers" in names:
+                layer_weights = _style_layers()
+            if "regions" in names:
+                _region_mask()
+    return layer_weights
+
+
+def _style_layers() -> dict[str, float]:
+    """The style layers and, under them, each chosen layer's λ; returns layer -> λ."""
     layers = st.multiselect(
-        "Style layers",
+        SETTINGS["style_layers"].label,
         RELU_LAYERS,
         default=_current("style_layers"),
         key=widget_key("style_layers"),
-        help="The layers whose Gram matrices J_style compares; each has its weight λ^[l].",
+        help=SETTINGS["style_layers"].help,
     )
     layer_weights: dict[str, float] = {}
     for row in range(0, len(layers), LAMBDAS_PER_ROW):
@@ -331,82 +321,36 @@ def _draw_widgets() -> dict[str, float]:
         for column, layer in zip(st.columns(LAMBDAS_PER_ROW), chosen, strict=False):
             layer_weights[layer] = column.number_input(
                 f"λ {layer} ({LAYER_CHANNELS[layer]} ch)",
-                value=_start(_lambda_key(layer)),
-                key=_lambda_key(layer),
+                value=_start(_layer_weight_key(layer)),
+                key=_layer_weight_key(layer),
                 format="%g",
                 step=0.05,
             )
-    _style_controls()
-    with st.expander("Device and snapshots"):
-        left, right = st.columns(2)
-        devices = ["cuda", "cpu"] if gpu_available() else ["cpu"]
-        left.radio("Device", devices, index=_index(devices, "device"), key=widget_key("device"), horizontal=True)
-        right.number_input(
-            "Snapshot every (steps)",
-            min_value=1,
-            step=1,
-            value=_current("snapshot_every"),
-            key=widget_key("snapshot_every"),
-            help="How often the preview and the Gram matrices G_G of the style layers are recorded.",
-        )
     return layer_weights
 
 
-def _style_controls() -> None:
-    """Coarse-to-fine, TV, colours, loss, what is optimised and region mask, each with its one-line caption."""
-    c1, c2, c3, c4, c5 = st.columns(5)
-    with c1:
-        st.number_input(
-            FIELD_LABELS["start_size"] + " (px)",
-            min_value=MIN_SIZE,
-            max_value=MAX_SIZE,
-            step=16,
-            value=_current("start_size"),
-            key=widget_key("start_size"),
-            placeholder="off: one scale",
-        )
-        st.caption(STYLE_CONTROLS["start_size"])
-    with c2:
-        st.number_input(
-            FIELD_LABELS["tv_weight"],
-            min_value=0.0,
-            step=0.1,
-            format="%g",
-            value=_current("tv_weight"),
-            key=widget_key("tv_weight"),
-        )
-        st.caption(STYLE_CONTROLS["tv_weight"])
-    with c3:
-        st.selectbox(
-            FIELD_LABELS["preserve_colors"],
-            PRESERVE_COLORS,
-            index=_index(PRESERVE_COLORS, "preserve_colors"),
-            key=widget_key("preserve_colors"),
-            format_func=COLOUR_LABELS.get,
-        )
-        st.caption(STYLE_CONTROLS["preserve_colors"])
-    with c4:
-        st.selectbox(
-            FIELD_LABELS["style_loss"],
-            STYLE_LOSSES,
-            index=_index(STYLE_LOSSES, "style_loss"),
-            key=widget_key("style_loss"),
-        )
-        st.caption(STYLE_CONTROLS["style_loss"])
-    with c5:
-        st.selectbox(
-            FIELD_LABELS["parameterization"],
-            [AUTO, *PARAMETERIZATIONS],
-            index=_index([AUTO, *PARAMETERIZATIONS], "parameterization"),
-            key=widget_key("parameterization"),
-        )
-        st.caption(STYLE_CONTROLS["parameterization"])
+def _region_mask() -> None:
     st.file_uploader(
-        f"{FIELD_LABELS['regions']} for the style image (optional)",
+        f"{SETTINGS['regions'].label} for the style image (optional)",
         type=["png", "jpg", "jpeg", "webp"],
         key=widget_key("regions"),
     )
-    st.caption(STYLE_CONTROLS["regions"])
+    st.caption(SETTINGS["regions"].help)
+
+
+def _device() -> None:
+    devices = ["cuda", "cpu"] if gpu_available() else ["cpu"]
+    st.radio(
+        SETTINGS["device"].label,
+        devices,
+        index=devices.index(_current("device")),
+        key=widget_key("device"),
+        horizontal=True,
+    )
+
+
+_CUSTOM_COLUMNS: Final = {"device": _device}
+"""Fields drawn in a column by the form's own code (the devices this machine has), not from their ``Setting``."""
 
 
 def _regions() -> list[bytes] | None:
@@ -421,30 +365,15 @@ def _start_size(value: float | None, size: int) -> int | None:
 
 
 def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
-    """RunConfig's fields as the form's widgets hold them (the images, weights and device aside)."""
+    """RunConfig's fields as the form's widgets hold them (the images and weights aside: the sidebar's)."""
     state = st.session_state
-    return {
-        "alpha": state[widget_key("alpha")],
-        "beta": state[widget_key("beta")],
-        "content_layer": state[widget_key("content_layer")],
-        "init": state[widget_key("init")],
-        "size": int(state[widget_key("size")]),
-        "steps": int(state[widget_key("steps")]),
-        "optimizer": state[widget_key("optimizer")],
-        "lr": state[widget_key("lr")],
-        "seed": int(state[widget_key("seed")]),
+    fields = {name: _from_widget(name, state[widget_key(name)]) for name in _drawn()}
+    return fields | {
         "style_layers": layer_weights,
         "snapshot_layers": tuple(layer_weights),
         "device": state[widget_key("device")],
-        "snapshot_every": int(state[widget_key("snapshot_every")]),
-        "start_size": _start_size(state[widget_key("start_size")], int(state[widget_key("size")])),
-        "tv_weight": float(state[widget_key("tv_weight")]),
-        "preserve_colors": state[widget_key("preserve_colors")],
-        "style_loss": state[widget_key("style_loss")],
+        "start_size": _start_size(fields["start_size"], fields["size"]),
         "regions": _regions(),
-        "parameterization": None
-        if state[widget_key("parameterization")] == AUTO
-        else state[widget_key("parameterization")],
     }
 
 
@@ -499,14 +428,11 @@ def use_settings(config: RunConfig) -> None:
     """Copy a (stored) run's settings into the form, and its images into the sidebar when they are bundled
     examples; call it from a widget callback only. A region mask is an upload the form cannot refill."""
     state = st.session_state
-    copied = ("alpha", "beta", "content_layer", "init", "size", "steps", "optimizer", "lr", "seed", "snapshot_every")
-    for name in (*copied, "start_size", "preserve_colors", "style_loss"):
-        state[widget_key(name)] = getattr(config, name)
-    state[widget_key("tv_weight")] = float(config.tv_weight)
-    state[widget_key("parameterization")] = config.parameterization or AUTO
+    for name in _drawn():
+        state[widget_key(name)] = _to_widget(name, getattr(config, name))
     state[widget_key("style_layers")] = list(config.style_layers)
-    for layer, weight in config.style_layers.items():
-        state[_lambda_key(layer)] = float(weight)
+    for layer, layer_weight in config.style_layers.items():
+        state[_layer_weight_key(layer)] = float(layer_weight)
     if config.device in ("cuda", "cpu") and (config.device == "cpu" or gpu_available()):
         state[widget_key("device")] = config.device
     for slot, source in (("content", config.content), ("style", config.style)):

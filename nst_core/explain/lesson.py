@@ -106,7 +106,7 @@ class LayerStyleTerm:
     """J_style^[l] of one layer, with the pieces of its formula."""
 
     layer: str
-    weight: float  # λ^[l]
+    layer_weight: float  # λ^[l]
     n_C: int
     n_H: int
     n_W: int
@@ -130,7 +130,7 @@ class CostBreakdown:
     j: float
 
 
-def layer_style_term(layer: str, weight: float, a_S: Tensor, a_G: Tensor) -> LayerStyleTerm:
+def layer_style_term(layer: str, layer_weight: float, a_S: Tensor, a_G: Tensor) -> LayerStyleTerm:
     """The style cost of one layer; ``a_S`` and ``a_G`` are (n_C, n_H, n_W), sizes may differ."""
     n_C, n_H, n_W = a_G.shape
     # The pieces of the formula, in float64 so that the shown product reproduces the cost's digits.
@@ -139,14 +139,14 @@ def layer_style_term(layer: str, weight: float, a_S: Tensor, a_G: Tensor) -> Lay
     cost = float(layer_style_cost(a_S, a_G))
     return LayerStyleTerm(
         layer,
-        weight,
+        layer_weight,
         n_C,
         n_H,
         n_W,
         1.0 / (2.0 * n_H * n_W * n_C) ** 2,
         squared,
         cost,
-        weighted_style_terms({layer: cost}, {layer: weight})[layer],
+        weighted_style_terms({layer: cost}, {layer: layer_weight})[layer],
     )
 
 
@@ -160,7 +160,7 @@ def cost_breakdown(
     beta: float,
 ) -> CostBreakdown:
     """Every term of J(G) for activations keyed by layer, each (n_C, n_H, n_W)."""
-    terms = [layer_style_term(layer, w, acts_S[layer], acts_G[layer]) for layer, w in layer_weights.items()]
+    terms = [layer_style_term(layer, lw, acts_S[layer], acts_G[layer]) for layer, lw in layer_weights.items()]
     j_style = float(style_cost(layer_costs={t.layer: t.cost for t in terms}, layer_weights=layer_weights))
     a_C, a_G = acts_C[content_layer], acts_G[content_layer]
     j_content = float(content_cost(a_C, a_G))

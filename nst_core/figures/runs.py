@@ -306,7 +306,7 @@ def style_layer_bars(
 ) -> go.Figure:
     """Each style layer's J_style^[l] and its weighted share λ^[l]·J_style^[l], on a log scale since the
     layers differ by orders of magnitude; their sum J_style is in the title."""
-    present = {layer: weight for layer, weight in layer_weights.items() if layer in j_style_layers}
+    present = {layer: layer_weight for layer, layer_weight in layer_weights.items() if layer in j_style_layers}
     layers = list(present)
     raw = np.array([j_style_layers[layer] for layer in layers], dtype=np.float64)
     terms = weighted_style_terms(j_style_layers, present) if present else {}

@@ -11,7 +11,7 @@ from .base import StyleTarget
 
 
 class GramLoss:
-    """J_style^[l] = 1/(2 n_H n_W n_C)² Σ (G_S − G_G)², guided by a region's weights when given.
+    """J_style^[l] = 1/(2 n_H n_W n_C)² Σ (G_S − G_G)², guided by a region's mask when given.
 
     The target is the styles' blended per-position Gram matrix (``per_position_gram``); each call compares it
     with the generated activations by ``region_style_cost``, so styles and images of any size compare.
@@ -22,5 +22,5 @@ class GramLoss:
     def target(self, acts: Sequence[Tensor], blend: Sequence[float]) -> StyleTarget:
         return (formulas.per_position_gram(acts, blend),)
 
-    def __call__(self, target: StyleTarget, acts: Tensor, weights: Tensor | None = None) -> Tensor:
-        return formulas.region_style_cost(target[0], acts, weights)
+    def __call__(self, target: StyleTarget, acts: Tensor, mask: Tensor | None = None) -> Tensor:
+        return formulas.region_style_cost(target[0], acts, mask)

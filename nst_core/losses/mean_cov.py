@@ -10,23 +10,23 @@ from torch import Tensor
 from .base import StyleTarget
 
 
-def mean_cov_stats(acts: Tensor, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def mean_cov_stats(acts: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """The mean μ (n_C,) and covariance Σ (n_C, n_C) of activations (n_C, n_H, n_W) over positions.
 
-    ``weights`` (n_H, n_W) weighs the positions (a region); the covariance divides by the positions'
-    total weight (N, not N − 1: the Gaussian that the distance compares).
+    ``mask`` (n_H, n_W) weighs the positions (a region); the covariance divides by the mask's total
+    (N without one, not N − 1: the Gaussian that the distance compares).
     """
-    mean, centred = _centred(acts, weights)
+    mean, centred = _centred(acts, mask)
     return mean, centred @ centred.T
 
 
-def _centred(acts: Tensor, weights: Tensor | None) -> tuple[Tensor, Tensor]:
-    """μ and X_c with X_c X_cᵀ = Σ: the centred activations, each position scaled by √(w / Σ w)."""
+def _centred(acts: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """μ and X_c with X_c X_cᵀ = Σ: the centred activations, each position scaled by √(w / Σ w), w the mask."""
     unrolled = acts.flatten(-2)
-    if weights is None:
+    if mask is None:
         w = torch.full((unrolled.shape[-1],), 1.0 / unrolled.shape[-1], dtype=unrolled.dtype, device=unrolled.device)
     else:
-        w = weights.flatten().to(unrolled.dtype)
+        w = mask.flatten().to(unrolled.dtype)
         w = w / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
     mean = unrolled @ w
     return mean, (unrolled - mean[:, None]) * w.sqrt()
@@ -89,9 +89,9 @@ class MeanCovLoss:
         cov = second - torch.outer(mean, mean)
         return mean, cov, _sqrtm(cov)
 
-    def __call__(self, target: StyleTarget, acts: Tensor, weights: Tensor | None = None) -> Tensor:
+    def __call__(self, target: StyleTarget, acts: Tensor, mask: Tensor | None = None) -> Tensor:
         mean_S, cov_S, sqrt_S = target
-        mean, centred = _centred(acts, weights)
+        mean, centred = _centred(acts, mask)
         cov = centred @ centred.T
         # In float64: K squares Σ's condition number, and float32 would bury its small eigenvalues in noise.
         cross = _TraceSqrt.apply(sqrt_S @ cov.double() @ sqrt_S).to(cov.dtype)

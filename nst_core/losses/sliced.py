@@ -19,14 +19,14 @@ def random_directions(n_C: int, n: int, seed: int, device: torch.device | str = 
     return (directions / directions.norm(dim=1, keepdim=True)).to(device)
 
 
-def sliced_projections(acts: Tensor, n: int, seed: int, weights: Tensor | None = None) -> Tensor:
+def sliced_projections(acts: Tensor, n: int, seed: int, mask: Tensor | None = None) -> Tensor:
     """The activations (n_C, n_H, n_W) projected on ``n`` seeded directions, each row sorted: (n, positions).
 
-    ``weights`` (n_H, n_W) keeps the positions whose weight is at least 0.5 (the region's).
+    ``mask`` (n_H, n_W) keeps the positions where it is at least 0.5 (the region's).
     """
     unrolled = acts.flatten(-2)
-    if weights is not None:
-        unrolled = unrolled[:, weights.flatten() >= 0.5]
+    if mask is not None:
+        unrolled = unrolled[:, mask.flatten() >= 0.5]
     directions = random_directions(acts.shape[0], n, seed, acts.device).to(acts.dtype)
     return torch.sort(directions @ unrolled, dim=1).values
 
@@ -45,7 +45,7 @@ class SlicedWassersteinLoss:
     and kept for the whole run (Heitz et al. draw new ones each step; fixed ones keep a run
     reproducible and its curve smooth). The style's sorted projections are resampled to the generated
     image's number of positions (quantiles); several styles blend as the average of their quantile
-    functions (the 1-D Wasserstein barycentre). With region weights, the positions of weight ≥ 0.5
+    functions (the 1-D Wasserstein barycentre). With a region's mask, the positions where it is ≥ 0.5
     are compared. Exactly 0 on identical activations.
     """
 
@@ -63,8 +63,8 @@ class SlicedWassersteinLoss:
         positions = max(p.shape[-1] for p in projected)
         return (sum(w * _resampled(p, positions) for w, p in zip(blend, projected, strict=True)),)
 
-    def __call__(self, target: StyleTarget, acts: Tensor, weights: Tensor | None = None) -> Tensor:
-        generated = sliced_projections(acts, self._n(acts.shape[0]), self.seed, weights)
+    def __call__(self, target: StyleTarget, acts: Tensor, mask: Tensor | None = None) -> Tensor:
+        generated = sliced_projections(acts, self._n(acts.shape[0]), self.seed, mask)
         if generated.shape[-1] == 0:  # the region covers no position of this layer
             return acts.sum() * 0.0
         return (generated - _resampled(target[0], generated.shape[-1])).square().mean()

@@ -57,7 +57,7 @@ class Canvas:
 
     def __init__(self, config: RunConfig, content: Tensor) -> None:
         self.luminance = config.preserve_colors == "luminance"
-        self.spectral = config.image_parameterization == "spectral"
+        self.spectral = config.resolved().parameterization == "spectral"
         self.content = content
         height, width = content.shape[-2:]
         self.shape = (height, width)

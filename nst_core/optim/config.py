@@ -1,14 +1,16 @@
-"""``RunConfig``: everything one optimisation run needs, and its validation (``ConfigError`` names the field)."""
+"""``RunConfig``: everything one optimisation run needs. Each field declares, beside itself, a ``Setting``
+(label, help, range, choices, command-line flag, widget): the validation here, the command line's parser
+(``nst_core.cli``) and the Run form (``ui.run_form``) are made from it, so a new setting is one field."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import Field, dataclass, field, fields, replace
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Final, Union
+from typing import Any, Final, Literal, Union
 
 import torch
 from torch import Tensor
@@ -47,147 +49,137 @@ MAX_SIZE: Final = 4096
 MAX_STEPS: Final = 100_000
 MAX_SEED: Final = 2**63 - 1
 
+OPTIMIZER_LABELS: Final = {"lbfgs": "L-BFGS", "adam": "Adam"}
+DERIVED_FLAG: Final = ""
+"""``Setting.flag``'s default: ``--`` and the field's name with dashes (``style_loss``: ``--style-loss``)."""
+SETTING: Final = "setting"
+"""The key of a field's ``Setting`` in its ``dataclasses.field`` metadata."""
 
-@dataclass
-class RunConfig:
-    """One style-transfer run. Call ``validate()`` (``run`` and ``Executor.submit`` do) before using it.
+Kind = Literal["int", "float", "choice", "layer", "other"]
+Widget = Literal["number", "radio", "select"]
+Section = Literal["objective", "optimisation", "layers", "style", "device"]
 
-    ``content`` / ``style``: a path, image bytes, an image tensor or a bundled example's name; ``style``
-    may be a list of them, blended by ``style_blend`` (weights normalised to sum 1; equal when None), as
-    the target Gram matrices' weighted sum. ``size`` caps the longest side (smaller images are never
-    upscaled). ``style_layers`` maps layer -> λ. ``lr`` None means the optimiser's default
-    (``DEFAULT_LR``). ``steps`` counts evaluations of J (forward + backward), whatever the optimiser.
-    ``snapshot_every`` records a snapshot at every step that is a multiple of it, and one at step 0 (the
-    starting image); 0: none. Each holds the Gram matrices of ``snapshot_layers`` (None: the style layers).
-    ``weights`` is "imagenet" (the real thing; it raises ``WeightsError`` with advice when it cannot be had,
-    never falls back silently), "random" (offline) or a state-dict path. ``seed`` seeds the noise
-    initialisation and the sliced Wasserstein projections.
 
-    Style controls. ``start_size`` (None: one scale) runs coarse-to-fine over ``scales``, from
-    ``start_size`` to ``size`` growing by about √2, each scale starting from the previous result
-    upsampled, with the style targets recomputed at each scale; ``steps`` stays the total number of
-    evaluations, split by ``scale_steps``. ``tv_weight`` weighs a total-variation term (``J_tv``).
-    ``preserve_colors``: "luminance" optimises the luminance only and keeps the content's chroma
-    (Gatys et al. 2016); "match" recolours the style images to the content's colour mean and
-    covariance first. ``style_loss``: "gram" (the course's cost), "mean_cov" (2-Wasserstein between
-    Gaussians) or "sliced_wasserstein" (sorted random projections). ``regions``: one mask image per
-    style (white: where that style applies), for guided Gram matrices; ``style_blend`` is then unused.
+@dataclass(frozen=True)
+class Setting:
+    """What one ``RunConfig`` field means to a person, declared once beside the field.
+
+    ``kind`` says how its value is checked: "int" and "float" (finite) within [``min``, ``max``] (``min``
+    excluded with ``min_excluded``), "choice" among ``choices``, "layer" a VGG19 layer's name, "other" by
+    ``check`` alone. ``none`` says what None means (e.g. "default"); None then passes, and the form shows
+    ``none`` for it. ``check`` holds the rules a range cannot say (other fields, files); it runs after the
+    kind's check, and ``validate_settings`` skips every check of a field ``on_machine`` (images, device,
+    weights file: what depends on where the run is checked).
+
+    The command line: ``flag`` ("--tv"; ``DERIVED_FLAG``: from the name; a name without dashes: a
+    positional argument shown as it; None: not on the command line), ``metavar``, ``nargs``, ``append`` (a
+    flag given once per value), ``parse`` (the text to the value, each value's with ``nargs``). The Run
+    form: ``widget`` (None: drawn by the form's own code or the sidebar), ``section`` (where it stands),
+    ``unit`` (after the label), ``step``, ``format``, ``form_min`` (the widget's minimum; when None:
+    ``min`` for a whole number, none for a float, whose validation message names it) and ``choice_labels``.
     """
 
-    content: ImageInput | None = None
-    style: ImageInput | Sequence[ImageInput] | None = None
-    style_blend: Sequence[float] | None = None
-    size: int = 256
-    style_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
-    content_layer: str = DEFAULT_CONTENT_LAYER
-    alpha: float = DEFAULT_ALPHA
-    beta: float = DEFAULT_BETA
-    optimizer: str = "lbfgs"
-    lr: float | None = None
-    steps: int = 200
-    init: str = "content"
-    seed: int = 0
-    device: str = "auto"
-    weights: str | os.PathLike[str] = "imagenet"
-    snapshot_every: int = 10
-    snapshot_layers: Sequence[str] | None = None
-    start_size: int | None = None
-    tv_weight: float = 0.0
-    preserve_colors: str = "none"
-    style_loss: str = "gram"
-    regions: Sequence[ImageInput] | None = None
-    parameterization: str | None = None
+    label: str
+    help: str
+    kind: Kind = "other"
+    min: float | None = None
+    max: float | None = None
+    min_excluded: bool = False
+    choices: tuple[str, ...] = ()
+    none: str | None = None
+    check: Callable[[RunConfig], None] | None = None
+    on_machine: bool = False
+    flag: str | None = DERIVED_FLAG
+    metavar: str | None = None
+    nargs: str | None = None
+    append: bool = False
+    parse: Callable[[str], Any] | None = None
+    widget: Widget | None = None
+    section: Section | None = None
+    unit: str | None = None
+    step: float | None = None
+    format: str | None = None
+    form_min: float | None = None
+    choice_labels: Mapping[str, str] | None = None
 
-    def validate(self) -> RunConfig:
-        """Raise ``ConfigError`` naming the first invalid field; return ``self`` when all are valid."""
-        for check in _CHECKS:
-            check(self)
-        return self
+    def check_value(self, name: str, value: object) -> None:
+        """Raise ``ConfigError(name, ...)`` unless ``value`` is of this setting's kind and range."""
+        if value is None and self.none is not None:
+            return
+        if self.kind == "choice" and value not in self.choices:
+            raise ConfigError(name, f"must be one of {', '.join(self.choices)}{self._or_none()}, got {value!r}")
+        if self.kind == "layer":
+            _check_layer(name, value)
+        if self.kind in ("int", "float"):
+            number = _whole(value) if self.kind == "int" else _finite_real(value)
+            if not number or not self._in_range(value):  # type: ignore[arg-type]
+                what = "a whole number" if self.kind == "int" else "a finite number"
+                unit = f" ({self.unit})" if self.unit else ""
+                raise ConfigError(name, f"must be {what}{unit} {self._range()}{self._or_none()}, got {value!r}")
 
-    def validate_settings(self) -> RunConfig:
-        """``validate`` without the checks that depend on this machine or on files: the images, the device
-        and the weights file. What a stored run's description must pass, wherever it was made."""
-        for check in _CHECKS:
-            if check not in _MACHINE_CHECKS:
-                check(self)
-        return self
+    def _in_range(self, value: float) -> bool:
+        """Whether ``value`` is within the bounds, compared as it is (a float would round 2**63 - 1 up)."""
+        above = self.min is None or (value > self.min if self.min_excluded else value >= self.min)
+        return above and (self.max is None or value <= self.max)
 
-    @property
-    def styles(self) -> list[ImageInput]:
-        """The style images as a list (one entry for a single style)."""
-        return list(self.style) if _is_style_list(self.style) else [self.style]  # type: ignore[list-item]
+    def _range(self) -> str:
+        if self.min is not None and self.max is not None and not self.min_excluded:
+            return f"from {_shown(self.min)} to {_shown(self.max)}"
+        if self.min is not None:
+            return f"{'>' if self.min_excluded else '>='} {_shown(self.min)}"
+        return f"<= {_shown(self.max)}"
 
-    @property
-    def blend(self) -> list[float]:
-        """The style blend weights, normalised to sum 1."""
-        raw = [1.0] * len(self.styles) if self.style_blend is None else [float(w) for w in self.style_blend]
-        total = sum(raw)
-        return [w / total for w in raw]
-
-    @property
-    def learning_rate(self) -> float:
-        return float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer]
-
-    @property
-    def image_parameterization(self) -> str:
-        return self.parameterization or DEFAULT_PARAMETERIZATION[self.optimizer]
-
-    @property
-    def recorded_layers(self) -> list[str]:
-        """Layers whose Gram matrices snapshots record, in network order."""
-        layers = self.style_layers if self.snapshot_layers is None else self.snapshot_layers
-        return sorted(set(layers), key=LAYER_INDEX.__getitem__)
-
-    @property
-    def scales(self) -> list[int]:
-        """The longest side of each scale, coarse to fine; the last is ``size``."""
-        if self.start_size is None or self.start_size >= self.size:
-            return [self.size]
-        scales = [int(self.start_size)]
-        while (larger := round(scales[-1] * SCALE_GROWTH)) < self.size:
-            scales.append(larger)
-        return [*scales, self.size]
-
-    @property
-    def scale_steps(self) -> list[int]:
-        """Evaluations per scale: ``steps`` split evenly, the remainder to the coarsest scales.
-
-        An even split spends most of the time at the finest scale (a step there costs ~2x the previous
-        scale's) while the coarse scales, cheap, lay out the large structures.
-        """
-        n = len(self.scales)
-        share, extra = divmod(self.steps, n)
-        return [share + (i < extra) for i in range(n)]
-
-    def describe(self) -> dict[str, Any]:
-        """The configuration as JSON-friendly values (images are described, not embedded)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "content":
-                value = describe_image(value)
-            elif f.name == "style":
-                value = [describe_image(s) for s in self.styles]
-            elif f.name == "style_layers":
-                value = {k: float(v) for k, v in value.items()}
-            elif f.name in ("style_blend", "snapshot_layers") and value is not None:
-                value = list(value)
-            elif f.name == "regions" and value is not None:
-                value = [describe_image(mask) for mask in value]
-            elif isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            out[f.name] = value
-        out["lr"] = self.learning_rate
-        out["parameterization"] = self.image_parameterization
-        return out
+    def _or_none(self) -> str:
+        return f' (or None, "{self.none}")' if self.none is not None else ""
 
 
-def describe_image(source: object) -> str:
-    if isinstance(source, Tensor):
-        return f"tensor {'x'.join(map(str, source.shape))}"
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"upload {content_digest(bytes(source))}"  # names the file (SHA-256), never embeds it
-    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)
+def _shown(bound: float | None) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+def setting(default: Any = None, *, default_factory: Callable[[], Any] | None = None, **declared: Any) -> Any:
+    """A ``RunConfig`` field with its ``Setting``."""
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata={SETTING: Setting(**declared)})
+    return field(default=default, metadata={SETTING: Setting(**declared)})
+
+
+def settings() -> dict[str, Setting]:
+    """Every ``RunConfig`` field's ``Setting``, by name, in field order."""
+    return {f.name: f.metadata[SETTING] for f in fields(RunConfig)}
+
+
+def default_of(name: str) -> Any:
+    """The default value of ``RunConfig`` field ``name`` (a fresh copy of a mutable one)."""
+    f: Field[Any] = RunConfig.__dataclass_fields__[name]
+    return f.default_factory() if callable(f.default_factory) else f.default
+
+
+def flag_of(name: str) -> str | None:
+    """How the command line names field ``name`` (a flag, or a positional argument's name); None: not at all."""
+    flag = settings()[name].flag
+    return "--" + name.replace("_", "-") if flag == DERIVED_FLAG else flag
+
+
+def parse_layer_weights(spec: str) -> dict[str, float]:
+    """``relu1_1,relu3_1`` (equal λ^[l], summing to 1) or ``relu1_1=0.5,relu3_1=0.5`` as layer → λ^[l]."""
+    names: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, layer_weight = part.replace(":", "=").partition("=")
+        names[name.strip()] = layer_weight.strip() if sep else ""
+    if not names:
+        raise ConfigError("style_layers", "name at least one layer")
+    if all(layer_weight == "" for layer_weight in names.values()):
+        return {name: 1.0 / len(names) for name in names}
+    try:
+        return {name: float(layer_weight) for name, layer_weight in names.items()}
+    except ValueError:
+        raise ConfigError("style_layers", f"give every layer its λ, or none: {spec!r}") from None
+
+
+def _check_layer(name: str, layer: object) -> None:
+    if not isinstance(layer, str) or layer not in LAYER_INDEX:
+        raise ConfigError(name, f"unknown VGG19 layer {layer!r}; valid layers: {', '.join(LAYER_NAMES)}")
 
 
 def _is_style_list(style: object) -> bool:
@@ -237,8 +229,16 @@ def _check_content(c: RunConfig) -> None:
 def _check_style(c: RunConfig) -> None:
     if _is_style_list(c.style) and not c.style:
         raise ConfigError("style", "the list of style images is empty")
-    for source in c.styles:
+    for source in _styles(c):
         _check_image("style", source)
+
+
+def _styles(c: RunConfig) -> list[ImageInput]:
+    return list(c.style) if _is_style_list(c.style) else [c.style]  # type: ignore[arg-type, list-item]
+
+
+def _style_count(c: RunConfig) -> int:
+    return len(_styles(c))
 
 
 def _check_style_blend(c: RunConfig) -> None:
@@ -246,77 +246,71 @@ def _check_style_blend(c: RunConfig) -> None:
         return
     if isinstance(c.style_blend, (str, bytes)) or not isinstance(c.style_blend, Sequence):
         raise ConfigError("style_blend", "give one weight per style image, as a list of numbers")
-    if len(c.style_blend) != len(c.styles):
-        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {len(c.styles)} style image(s)")
+    if len(c.style_blend) != _style_count(c):
+        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {_style_count(c)} style image(s)")
     if not all(_finite_real(w) and float(w) >= 0.0 for w in c.style_blend):
         raise ConfigError("style_blend", "weights must be finite numbers >= 0")
     if sum(float(w) for w in c.style_blend) <= 0.0:
         raise ConfigError("style_blend", "at least one weight must be positive")
 
 
+def _check_style_layers(c: RunConfig) -> None:
+    if not isinstance(c.style_layers, Mapping) or not c.style_layers:
+        raise ConfigError("style_layers", "give at least one layer, as a mapping layer name -> λ")
+    for layer, layer_weight in c.style_layers.items():
+        _check_layer("style_layers", layer)
+        if not _finite_real(layer_weight) or float(layer_weight) < 0.0:
+            raise ConfigError("style_layers", f"λ of {layer} must be a finite number >= 0, got {layer_weight!r}")
+
+
+def _check_beta(c: RunConfig) -> None:
+    if float(c.alpha) == 0.0 and float(c.beta) == 0.0:
+        raise ConfigError("beta", "alpha and beta are both 0: nothing to optimise")
+
+
+def _empty_layer(c: RunConfig, side: int) -> str | None:
+    """The first layer the run uses that has no positions left in a ``side`` px image (valid names only)."""
+    style_layers = c.style_layers if isinstance(c.style_layers, Mapping) else ()
+    snapshot_layers = c.snapshot_layers if isinstance(c.snapshot_layers, (list, tuple)) else ()
+    layers = [*style_layers, c.content_layer, *snapshot_layers]
+    empty = [name for name in layers if name in LAYER_INDEX and 0 in layer_shape(name, side, side)[1:]]
+    return empty[0] if empty else None
+
+
 def _check_size(c: RunConfig) -> None:
-    if not _whole(c.size) or not MIN_SIZE <= c.size <= MAX_SIZE:
-        raise ConfigError("size", f"must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {c.size!r}")
-    layers = list(c.style_layers) + [c.content_layer] + list(c.snapshot_layers or ())
-    empty = [name for name in layers if name in LAYER_INDEX and 0 in layer_shape(name, c.size, c.size)[1:]]
-    if empty:
+    if (layer := _empty_layer(c, c.size)) is not None:
         raise ConfigError(
-            "size", f"at {c.size} px layer {empty[0]} has no positions left; use a larger size or shallower layers"
+            "size", f"at {c.size} px layer {layer} has no positions left; use a larger size or shallower layers"
         )
 
 
-def _check_layer_name(name: str, layer: object) -> None:
-    if not isinstance(layer, str) or layer not in LAYER_INDEX:
-        raise ConfigError(name, f"unknown VGG19 layer {layer!r}; valid layers: {', '.join(LAYER_NAMES)}")
+def _check_start_size(c: RunConfig) -> None:
+    if c.start_size is None:
+        return
+    if c.start_size > c.size:
+        raise ConfigError("start_size", f"must be None or at most size ({c.size}), got {c.start_size!r}")
+    if (layer := _empty_layer(c, c.start_size)) is not None:
+        raise ConfigError(
+            "start_size", f"at {c.start_size} px layer {layer} has no positions left; use a larger start_size"
+        )
+    if c.steps < len(c.scales):
+        raise ConfigError(
+            "start_size",
+            f"{len(c.scales)} scales from {c.start_size} to {c.size} px need at least {len(c.scales)} steps",
+        )
 
 
-def _check_style_layers(c: RunConfig) -> None:
-    if not isinstance(c.style_layers, Mapping) or not c.style_layers:
-        raise ConfigError("style_layers", "give at least one layer, as a mapping layer name -> weight λ")
-    for layer, weight in c.style_layers.items():
-        _check_layer_name("style_layers", layer)
-        if not _finite_real(weight) or float(weight) < 0.0:
-            raise ConfigError("style_layers", f"the weight of {layer} must be a finite number >= 0, got {weight!r}")
-
-
-def _check_content_layer(c: RunConfig) -> None:
-    _check_layer_name("content_layer", c.content_layer)
-
-
-def _check_weight(name: str) -> Any:
-    def check(c: RunConfig) -> None:
-        value = getattr(c, name)
-        if not _finite_real(value) or float(value) < 0.0:
-            raise ConfigError(name, f"must be a finite number >= 0, got {value!r}")
-        if name == "beta" and float(c.alpha) == 0.0 and float(value) == 0.0:
-            raise ConfigError("beta", "alpha and beta are both 0: nothing to optimise")
-
-    return check
-
-
-def _check_optimizer(c: RunConfig) -> None:
-    if c.optimizer not in OPTIMIZERS:
-        raise ConfigError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {c.optimizer!r}")
-
-
-def _check_lr(c: RunConfig) -> None:
-    if c.lr is not None and (not _finite_real(c.lr) or float(c.lr) <= 0.0):
-        raise ConfigError("lr", f"must be a finite number > 0 (or None for the optimiser's default), got {c.lr!r}")
-
-
-def _check_steps(c: RunConfig) -> None:
-    if not _whole(c.steps) or not 1 <= c.steps <= MAX_STEPS:
-        raise ConfigError("steps", f"must be a whole number from 1 to {MAX_STEPS}, got {c.steps!r}")
-
-
-def _check_init(c: RunConfig) -> None:
-    if c.init not in INITS:
-        raise ConfigError("init", f"must be one of {', '.join(INITS)}, got {c.init!r}")
-
-
-def _check_seed(c: RunConfig) -> None:
-    if not _whole(c.seed) or not 0 <= c.seed <= MAX_SEED:
-        raise ConfigError("seed", f"must be a whole number from 0 to 2**63 - 1, got {c.seed!r}")
+def _check_regions(c: RunConfig) -> None:
+    if c.regions is None:
+        return
+    if isinstance(c.regions, (str, bytes)) or not isinstance(c.regions, Sequence):
+        raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
+    if len(c.regions) != _style_count(c):
+        raise ConfigError(
+            "regions", f"{len(c.regions)} mask(s) for {_style_count(c)} style image(s): give one per style"
+        )
+    for mask in c.regions:
+        _check_image("regions", mask)
 
 
 def _check_device(c: RunConfig) -> None:
@@ -334,6 +328,15 @@ def _check_device(c: RunConfig) -> None:
         raise ConfigError("device", f"there is no {device}: this machine has {torch.cuda.device_count()} GPU(s)")
 
 
+def _check_snapshot_layers(c: RunConfig) -> None:
+    if c.snapshot_layers is None:
+        return
+    if isinstance(c.snapshot_layers, (str, bytes)) or not isinstance(c.snapshot_layers, Sequence):
+        raise ConfigError("snapshot_layers", "give a list of layer names (or None for the style layers)")
+    for layer in c.snapshot_layers:
+        _check_layer("snapshot_layers", layer)
+
+
 def _check_weights(c: RunConfig) -> None:
     weights = c.weights
     if weights in ("imagenet", "random"):
@@ -346,101 +349,343 @@ def _check_weights(c: RunConfig) -> None:
         )
 
 
-def _check_snapshot_every(c: RunConfig) -> None:
-    if not _whole(c.snapshot_every) or c.snapshot_every < 0:
-        raise ConfigError("snapshot_every", f"must be a whole number >= 0 (0: no snapshots), got {c.snapshot_every!r}")
+# Fields are in the order of the Run form (``Setting.section``) and checked in that order; a check that
+# reads other fields (``check``) comes after them, or guards against their invalid values.
+@dataclass
+class RunConfig:
+    """One style-transfer run. Call ``validate()`` (``run`` and ``Executor.submit`` do) before using it.
 
+    Each field's ``Setting`` (``settings()``) says what it means, its range or choices. The images
+    (``content``, ``style``, ``regions``) are each a path, image bytes, an image tensor or a bundled
+    example's name. A field left None takes a default that depends on other fields: ``resolved()`` fills
+    them in. ``scales`` and ``scale_steps`` are a coarse-to-fine run's sides and evaluations per scale.
+    """
 
-def _check_snapshot_layers(c: RunConfig) -> None:
-    if c.snapshot_layers is None:
-        return
-    if isinstance(c.snapshot_layers, (str, bytes)) or not isinstance(c.snapshot_layers, Sequence):
-        raise ConfigError("snapshot_layers", "give a list of layer names (or None for the style layers)")
-    for layer in c.snapshot_layers:
-        _check_layer_name("snapshot_layers", layer)
+    content: ImageInput | None = setting(
+        label="the content image",
+        help="The content image: a path or a bundled example's name.",
+        check=_check_content,
+        on_machine=True,
+        flag="CONTENT",
+    )
+    style: ImageInput | Sequence[ImageInput] | None = setting(
+        label="the style image",
+        help="The style image(s): paths or bundled example names; several are blended as the weighted sum of "
+        "their Gram targets (``style_blend``).",
+        check=_check_style,
+        on_machine=True,
+        flag="STYLE",
+        nargs="+",
+    )
+    style_blend: Sequence[float] | None = setting(
+        label="Style blend",
+        help="One weight per style image, normalised to sum 1 (equal when not given; unused with regions).",
+        check=_check_style_blend,
+        metavar="W",
+        nargs="+",
+        parse=float,
+    )
+    alpha: float = setting(
+        DEFAULT_ALPHA,
+        label="α: content weight",
+        help="The content term's weight in J = α·J_content + β·J_style.",
+        kind="float",
+        min=0.0,
+        widget="number",
+        section="objective",
+        format="%g",
+    )
+    beta: float = setting(
+        DEFAULT_BETA,
+        label="β: style weight",
+        help="The style term's weight in J = α·J_content + β·J_style.",
+        kind="float",
+        min=0.0,
+        check=_check_beta,
+        widget="number",
+        section="objective",
+        format="%g",
+    )
+    content_layer: str = setting(
+        DEFAULT_CONTENT_LAYER,
+        label="Content layer",
+        help="The layer whose activations J_content compares with the content image's.",
+        kind="layer",
+        metavar="LAYER",
+        widget="select",
+        section="objective",
+    )
+    init: str = setting(
+        "content",
+        label="Start from",
+        help="The image the optimisation starts from: the content image, or noise.",
+        kind="choice",
+        choices=INITS,
+        widget="radio",
+        section="objective",
+        choice_labels={"content": "content image", "noise": "noise"},
+    )
+    size: int = setting(
+        256,
+        label="Size",
+        help="The longest side of the images, in pixels; a smaller image is never enlarged.",
+        kind="int",
+        min=MIN_SIZE,
+        max=MAX_SIZE,
+        check=_check_size,
+        widget="number",
+        section="optimisation",
+        unit="px, longest side",
+        step=16,
+    )
+    steps: int = setting(
+        200,
+        label="Steps",
+        help="Evaluations of J (forward + backward), whatever the optimiser.",
+        kind="int",
+        min=1,
+        max=MAX_STEPS,
+        widget="number",
+        section="optimisation",
+        step=10,
+    )
+    optimizer: str = setting(
+        "lbfgs",
+        label="Optimiser",
+        help="L-BFGS (steps along a line search) or Adam.",
+        kind="choice",
+        choices=OPTIMIZERS,
+        widget="radio",
+        section="optimisation",
+        choice_labels=OPTIMIZER_LABELS,
+    )
+    lr: float | None = setting(
+        label="Learning rate",
+        help="L-BFGS scales its steps by a line search; Adam moves pixels by ~lr. Not given: the optimiser's "
+        f"default ({DEFAULT_LR['lbfgs']:g} for L-BFGS, {DEFAULT_LR['adam']:g} for Adam).",
+        kind="float",
+        min=0.0,
+        min_excluded=True,
+        none="default",
+        widget="number",
+        section="optimisation",
+        format="%g",
+        form_min=0.0,
+    )
+    seed: int = setting(
+        0,
+        label="Seed",
+        help="Seeds the noise start and the sliced Wasserstein projections.",
+        kind="int",
+        min=0,
+        max=MAX_SEED,
+        widget="number",
+        section="optimisation",
+        step=1,
+    )
+    style_layers: Mapping[str, float] = setting(
+        default_factory=lambda: dict(DEFAULT_STYLE_LAYERS),
+        label="Style layers",
+        help="The layers whose Gram matrices J_style compares; each has its weight λ^[l] (equal when none is given).",
+        check=_check_style_layers,
+        metavar="LAYER[=λ],...",
+        parse=parse_layer_weights,
+        section="layers",
+    )
+    start_size: int | None = setting(
+        label="Coarse to fine: start size",
+        help="Runs small first, then grows the image by √2 per scale: large strokes appear early, and the coarse "
+        "scales cost little. Not given (or not below Size): one scale at Size.",
+        kind="int",
+        min=MIN_SIZE,
+        max=MAX_SIZE,
+        none="off: one scale",
+        check=_check_start_size,
+        widget="number",
+        section="style",
+        unit="px",
+        metavar="PX",
+        step=16,
+    )
+    tv_weight: float = setting(
+        0.0,
+        label="TV weight (smoothness)",
+        help="Penalises differences between neighbouring pixels: removes speckle; too much blurs the strokes.",
+        kind="float",
+        min=0.0,
+        flag="--tv",
+        metavar="W",
+        widget="number",
+        section="style",
+        step=0.1,
+        format="%g",
+        form_min=0.0,
+    )
+    preserve_colors: str = setting(
+        "none",
+        label="Colours",
+        help="none: the style's colours; luminance: only brightness is stylised, the content keeps its colours; "
+        "match: the style is recoloured to the content's palette first.",
+        kind="choice",
+        choices=PRESERVE_COLORS,
+        widget="select",
+        section="style",
+        choice_labels={"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"},
+    )
+    style_loss: str = setting(
+        "gram",
+        label="Style loss",
+        help="gram: the course's Gram matrices; mean_cov: matches mean and covariance of the channels (W2 between "
+        "Gaussians); sliced_wasserstein: matches the distribution along random directions.",
+        kind="choice",
+        choices=STYLE_LOSSES,
+        widget="select",
+        section="style",
+    )
+    parameterization: str | None = setting(
+        label="Optimise",
+        help="What the optimiser moves: the pixels, or the image's frequencies (spectral), which lays out strokes "
+        "instead of pixel speckle. Same J, another path. Auto (not given): "
+        + ", ".join(f"{kind} for {OPTIMIZER_LABELS[name]}" for name, kind in DEFAULT_PARAMETERIZATION.items())
+        + ".",
+        kind="choice",
+        choices=PARAMETERIZATIONS,
+        none="auto",
+        widget="select",
+        section="style",
+    )
+    regions: Sequence[ImageInput] | None = setting(
+        label="Region mask",
+        help="White where the style applies, black where it does not (guided Gram matrices, one mask per style "
+        "image); no mask: everywhere.",
+        check=_check_regions,
+        on_machine=True,
+        flag="--region",
+        metavar="MASK",
+        append=True,
+        section="style",
+    )
+    device: str = setting(
+        "auto",
+        label="Device",
+        help="Where the run computes: auto, cpu, cuda or cuda:N.",
+        check=_check_device,
+        on_machine=True,
+        section="device",
+    )
+    snapshot_every: int = setting(
+        10,
+        label="Snapshot every",
+        help="How often the preview and the Gram matrices G_G of the style layers are recorded: at every multiple "
+        "of it and at step 0, the starting image (0: never).",
+        kind="int",
+        min=0,
+        flag=None,
+        widget="number",
+        section="device",
+        unit="steps",
+        step=1,
+        form_min=1,
+    )
+    snapshot_layers: Sequence[str] | None = setting(
+        label="Snapshot layers",
+        help="The layers whose Gram matrices a snapshot records (None: the style layers).",
+        check=_check_snapshot_layers,
+        flag=None,
+    )
+    weights: str | os.PathLike[str] = setting(
+        "imagenet",
+        label="the weights",
+        help="The VGG19 parameters: imagenet (WeightsError with advice when they cannot be had, never a silent "
+        "fallback), random (offline) or a state-dict path.",
+        check=_check_weights,
+        on_machine=True,
+    )
 
+    def validate(self) -> RunConfig:
+        """Raise ``ConfigError`` naming the first invalid field; return ``self`` when all are valid."""
+        return self._checked(on_machine=True)
 
-def _check_start_size(c: RunConfig) -> None:
-    if c.start_size is None:
-        return
-    if not _whole(c.start_size) or not MIN_SIZE <= c.start_size <= c.size:
-        raise ConfigError(
-            "start_size",
-            f"must be None or a whole number of pixels from {MIN_SIZE} to size ({c.size}), got {c.start_size!r}",
+    def validate_settings(self) -> RunConfig:
+        """``validate`` without the checks that depend on this machine or on files: the images, the device
+        and the weights file. What a stored run's description must pass, wherever it was made."""
+        return self._checked(on_machine=False)
+
+    def _checked(self, on_machine: bool) -> RunConfig:
+        for name, declared in settings().items():
+            if declared.on_machine and not on_machine:
+                continue
+            declared.check_value(name, getattr(self, name))
+            if declared.check is not None:
+                declared.check(self)
+        return self
+
+    def resolved(self) -> RunConfig:
+        """This configuration with every default that depends on other fields filled in, as a run uses it:
+        ``style`` a list, ``style_blend`` normalised to sum 1 (equal when None), ``lr`` and
+        ``parameterization`` the optimiser's when None, ``snapshot_layers`` the recorded layers in network
+        order (the style layers when None)."""
+        style = _styles(self)
+        blend = [1.0] * len(style) if self.style_blend is None else [float(w) for w in self.style_blend]
+        recorded = self.style_layers if self.snapshot_layers is None else self.snapshot_layers
+        return replace(
+            self,
+            style=style,
+            style_blend=[w / sum(blend) for w in blend],
+            lr=float(self.lr) if self.lr is not None else DEFAULT_LR[self.optimizer],
+            parameterization=self.parameterization or DEFAULT_PARAMETERIZATION[self.optimizer],
+            snapshot_layers=sorted(set(recorded), key=LAYER_INDEX.__getitem__),
         )
-    layers = list(c.style_layers) + [c.content_layer] + list(c.snapshot_layers or ())
-    empty = [name for name in layers if 0 in layer_shape(name, c.start_size, c.start_size)[1:]]
-    if empty:
-        raise ConfigError(
-            "start_size", f"at {c.start_size} px layer {empty[0]} has no positions left; use a larger start_size"
-        )
-    if c.steps < len(c.scales):
-        raise ConfigError(
-            "start_size",
-            f"{len(c.scales)} scales from {c.start_size} to {c.size} px need at least {len(c.scales)} steps",
-        )
+
+    @property
+    def scales(self) -> list[int]:
+        """The longest side of each scale, coarse to fine; the last is ``size``."""
+        if self.start_size is None or self.start_size >= self.size:
+            return [self.size]
+        scales = [int(self.start_size)]
+        while (larger := round(scales[-1] * SCALE_GROWTH)) < self.size:
+            scales.append(larger)
+        return [*scales, self.size]
+
+    @property
+    def scale_steps(self) -> list[int]:
+        """Evaluations per scale: ``steps`` split evenly, the remainder to the coarsest scales.
+
+        An even split spends most of the time at the finest scale (a step there costs ~2x the previous
+        scale's) while the coarse scales, cheap, lay out the large structures.
+        """
+        n = len(self.scales)
+        share, extra = divmod(self.steps, n)
+        return [share + (i < extra) for i in range(n)]
+
+    def describe(self) -> dict[str, Any]:
+        """The configuration as JSON-friendly values (images are described, not embedded); ``lr`` and
+        ``parameterization`` as the run used them."""
+        resolved = self.resolved()
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "content":
+                value = describe_image(value)
+            elif f.name == "style":
+                value = [describe_image(s) for s in resolved.style]  # type: ignore[union-attr]
+            elif f.name == "style_layers":
+                value = {k: float(v) for k, v in value.items()}
+            elif f.name in ("style_blend", "snapshot_layers") and value is not None:
+                value = list(value)
+            elif f.name == "regions" and value is not None:
+                value = [describe_image(mask) for mask in value]
+            elif f.name in ("lr", "parameterization"):
+                value = getattr(resolved, f.name)
+            elif isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            out[f.name] = value
+        return out
 
 
-def _check_tv_weight(c: RunConfig) -> None:
-    if not _finite_real(c.tv_weight) or float(c.tv_weight) < 0.0:
-        raise ConfigError(
-            "tv_weight", f"must be a finite number >= 0 (0: no total-variation term), got {c.tv_weight!r}"
-        )
-
-
-def _check_choice(name: str, choices: tuple[str, ...]) -> Any:
-    def check(c: RunConfig) -> None:
-        if getattr(c, name) not in choices:
-            raise ConfigError(name, f"must be one of {', '.join(choices)}, got {getattr(c, name)!r}")
-
-    return check
-
-
-def _check_regions(c: RunConfig) -> None:
-    if c.regions is None:
-        return
-    if isinstance(c.regions, (str, bytes)) or not isinstance(c.regions, Sequence):
-        raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
-    if len(c.regions) != len(c.styles):
-        raise ConfigError("regions", f"{len(c.regions)} mask(s) for {len(c.styles)} style image(s): give one per style")
-    for mask in c.regions:
-        _check_image("regions", mask)
-
-
-def _check_parameterization(c: RunConfig) -> None:
-    if c.parameterization is not None and c.parameterization not in PARAMETERIZATIONS:
-        raise ConfigError(
-            "parameterization",
-            f"must be one of {', '.join(PARAMETERIZATIONS)} (or None for the optimiser's default), "
-            f"got {c.parameterization!r}",
-        )
-
-
-# In field order, so that the first error reported is the first bad field; layers before size, whose
-# check needs valid layer names.
-_CHECKS: Final = (
-    _check_content,
-    _check_style,
-    _check_style_blend,
-    _check_style_layers,
-    _check_content_layer,
-    _check_snapshot_layers,
-    _check_size,
-    _check_weight("alpha"),
-    _check_weight("beta"),
-    _check_optimizer,
-    _check_lr,
-    _check_steps,
-    _check_init,
-    _check_seed,
-    _check_device,
-    _check_weights,
-    _check_snapshot_every,
-    _check_start_size,
-    _check_tv_weight,
-    _check_choice("preserve_colors", PRESERVE_COLORS),
-    _check_choice("style_loss", STYLE_LOSSES),
-    _check_regions,
-    _check_parameterization,
-)
-_MACHINE_CHECKS: Final = (_check_content, _check_style, _check_device, _check_weights, _check_regions)
+def describe_image(source: object) -> str:
+    if isinstance(source, Tensor):
+        return f"tensor {'x'.join(map(str, source.shape))}"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"upload {content_digest(bytes(source))}"  # names the file (SHA-256), never embeds it
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)

@@ -117,7 +117,7 @@ def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
     """The images the objective sees at ``scale`` (colour-matched or luminance-only as configured), and the content."""
     size_field = "size" if scale == config.size else "start_size"
     content = load_input("content", config.content, scale, size_field)
-    styles = [load_input("style", source, scale, size_field) for source in config.styles]
+    styles = [load_input("style", source, scale, size_field) for source in config.resolved().style]
     for image in (content, *styles):
         _check_positions(config, image, size_field)
     masks = None
@@ -155,7 +155,7 @@ class _Steps:
         self.config = config
         self.steps = config.steps
         self.every = config.snapshot_every
-        self.recorded = config.recorded_layers
+        self.recorded = config.resolved().snapshot_layers
         self.on_progress = on_progress
         self.cancel = cancel
         self.started = started
@@ -177,7 +177,7 @@ class _Steps:
         self.scale_end = self.step + budget
         if self.step == 0 and self.every > 0:
             self._record_start()
-        lr = self.config.learning_rate
+        lr = self.config.resolved().lr
         if self.config.optimizer == "adam":
             self.optimizer = torch.optim.Adam([variable], lr=lr)
             while self.step < self.scale_end:
@@ -251,7 +251,7 @@ class _Steps:
 
 def _check_positions(config: RunConfig, image: Tensor, field: str) -> None:
     height, width = image.shape[-2:]
-    for layer in [*config.style_layers, config.content_layer, *config.recorded_layers]:
+    for layer in [*config.style_layers, config.content_layer, *config.resolved().snapshot_layers]:
         if 0 in layer_shape(layer, height, width)[1:]:
             raise ConfigError(
                 field,

@@ -133,7 +133,7 @@ class Work:
 
 
 def estimate_work(config: RunConfig, height: int, width: int) -> Work:
-    layers = [*config.style_layers, config.content_layer, *config.recorded_layers]
+    layers = [*config.style_layers, config.content_layer, *config.resolved().snapshot_layers]
     deepest = max(LAYER_INDEX[layer] for layer in layers)
     conv_flop = activations = parameters = 0.0
     pool_indices = 0.0
@@ -152,7 +152,7 @@ def estimate_work(config: RunConfig, height: int, width: int) -> Work:
     for layer in config.style_layers:
         n_C, n_H, n_W = layer_shape(layer, height, width)
         gram_flop += 2 * 2 * n_C * n_C * n_H * n_W  # G forward, then its gradient: one product (activation_style_cost)
-    for layer in set(config.style_layers) | set(config.recorded_layers):
+    for layer in set(config.style_layers) | set(config.resolved().snapshot_layers):
         gram_bytes += 2 * LAYER_CHANNELS[layer] ** 2 * BYTES_FLOAT32  # G_S target and the step's G_G
     return Work(
         step_gflop=(2 * conv_flop + gram_flop) / 1e9,
@@ -197,14 +197,14 @@ def estimate_run(
     if pace is not None:
         per_gflop, overhead = per_gflop * pace, overhead * pace
     per_step = per_gflop * work.step_gflop + overhead
-    setup = (1 + len(config.styles)) * (per_gflop * work.forward_gflop + overhead)
+    setup = (1 + len(config.resolved().style)) * (per_gflop * work.forward_gflop + overhead)
     # Coarse-to-fine: each scale sets up its targets and runs its share of the steps at its own size.
     seconds = 0.0
     for scale, steps in zip(config.scales, config.scale_steps, strict=True):
         ratio = scale / config.size
         shape = (max(1, round(height * ratio)), max(1, round(width * ratio))) if given else _shape(config, scale)
         at = estimate_work(config, *shape)
-        seconds += (1 + len(config.styles)) * (per_gflop * at.forward_gflop + overhead)
+        seconds += (1 + len(config.resolved().style)) * (per_gflop * at.forward_gflop + overhead)
         seconds += steps * (per_gflop * at.step_gflop + overhead)
     # The weights as the step's precision stores them (``VGGExtractor.stored_as``), beside the float32 ones.
     stored = 0 if precision.autocast is None and not precision.channels_last else work.parameter_bytes

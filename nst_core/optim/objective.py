@@ -1,7 +1,7 @@
 """The objective of one run at one scale: its terms, built once, evaluated by name from one forward pass per step.
 
 J(G) = α J_content + β Σ_l λ^[l] J_style^[l] (+ tv_weight J_tv). Each style layer is one ``StyleTerm``
-(layer, λ^[l], the loss's targets, a normalising scale): the chosen ``StyleLoss`` drives the optimiser,
+(layer, λ^[l], the loss's targets, a normaliser): the chosen ``StyleLoss`` drives the optimiser,
 and the course's Gram terms are evaluated beside it (from the same activations, without gradients) so
 every record keeps the Gram formula's values.
 """
@@ -25,8 +25,8 @@ from .config import RunConfig
 from .precision import Precision
 from .result import LossScaling
 
-TV_SCALE: Final = 100.0
-"""×J_tv in the objective. A fixed scale, not the content's own J_tv: a smooth content (a flat sky) would make
+TV_NORMALISER: Final = 100.0
+"""×J_tv in the objective. A fixed normaliser, not the content's own J_tv: a smooth content (a flat sky) would make
 the same weight flatten everything. Measured J_tv of the bundled photos: 0.0035-0.013 at 256 px, 0.006-0.023 at
 128 px; 0.05 pixel noise adds ~0.01. So the term is ~0.4-1 per unit of ``tv_weight`` on a clean image, beside
 style terms that start at β λ^[l]."""
@@ -66,7 +66,7 @@ class Evaluation:
 class StyleTerm:
     """loss(target, a_G^[l]) of one layer, summed over the regions (one target and mask each, or one blended target).
 
-    ``layer_weight`` is λ^[l]; ``scale`` (set by ``Objective.normalise``) makes the term start at 1.
+    ``layer_weight`` is λ^[l]; ``normaliser`` (set by ``Objective.normalise``) makes the term start at 1.
     """
 
     def __init__(
@@ -82,18 +82,18 @@ class StyleTerm:
         self.loss = loss
         self.targets = tuple(targets)
         self.masks = tuple(masks)
-        self.scale: float | None = None
+        self.normaliser: float | None = None
 
     def __call__(self, acts: Tensor) -> Tensor:
         """The term's value, a scalar, for ``acts`` (n_C, n_H, n_W), or (1, n_C, n_H, n_W) for a batched loss."""
         values = [self.loss(target, acts, mask) for target, mask in zip(self.targets, self.masks, strict=True)]
         return values[0].sum() if len(values) == 1 else torch.stack(values).sum()
 
-    def set_scale(self, first_value: float, shape: tuple[int, int, int]) -> None:
+    def set_normaliser(self, first_value: float, shape: tuple[int, int, int]) -> None:
         """1 / the value at the start; when the start already matches the style (0), 1 / that of zero activations."""
         with torch.no_grad():
             zero = float(self(torch.zeros(shape, device=self.targets[0][0].device)))
-        self.scale = _inverse(first_value, zero)
+        self.normaliser = _inverse(first_value, zero)
 
 
 def _ordered(layers: Sequence[str] | set[str]) -> list[str]:
@@ -115,7 +115,8 @@ class Objective:
         self.alpha, self.beta, self.tv_weight = float(config.alpha), float(config.beta), float(config.tv_weight)
         self.step_layers = _ordered([*self.layer_weights, self.content_layer])
         height, width = images.content.shape[-2:]
-        target_layers = _ordered([*self.layer_weights, *config.recorded_layers])
+        resolved = config.resolved()
+        target_layers = _ordered([*self.layer_weights, *resolved.snapshot_layers])  # type: ignore[union-attr]
         self.shapes = {
             layer: layer_shape(layer, height, width) for layer in _ordered([*self.step_layers, *target_layers])
         }
@@ -132,7 +133,7 @@ class Objective:
         # With regions each style is its own target, confined to its mask; the full-image Gram targets
         # (for the views) then blend the styles by the share of the image each mask covers.
         coverage = [] if masks is None else [float(m.mean()) for m in masks]
-        blend = [c / sum(coverage) for c in coverage] if sum(coverage) > 0.0 else config.blend
+        blend = [c / sum(coverage) for c in coverage] if sum(coverage) > 0.0 else resolved.style_blend
         self.style_grams = {
             layer: gram.style_gram_target(
                 [acts[layer] for acts in style_acts], self.shapes[layer][1] * self.shapes[layer][2], blend
@@ -141,17 +142,20 @@ class Objective:
         }
         loss = make_style_loss(config.style_loss, config.seed)
         self.style_terms = {
-            layer: self._term(layer, loss, style_acts, config.blend, masks) for layer in self.layer_weights
+            layer: self._term(layer, loss, style_acts, resolved.style_blend, masks) for layer in self.layer_weights
         }
         self.gram_terms = (
             self.style_terms
             if isinstance(loss, GramLoss)
-            else {layer: self._term(layer, GramLoss(), style_acts, config.blend, masks) for layer in self.layer_weights}
+            else {
+                layer: self._term(layer, GramLoss(), style_acts, resolved.style_blend, masks)
+                for layer in self.layer_weights
+            }
         )
-        self.content_scale = _inverse(
+        self.content_normaliser = _inverse(
             float(gram.content_cost(self.content_target, torch.zeros_like(self.content_target))), 1.0
         )
-        self.tv_scale = TV_SCALE
+        self.tv_normaliser = TV_NORMALISER
 
     def _term(
         self,
@@ -189,14 +193,14 @@ class Objective:
             acts = self.features(start, list(self.layer_weights))
             at_start = torch.stack([term(acts[layer][0].float()) for layer, term in self.style_terms.items()]).tolist()
         for (layer, term), value in zip(self.style_terms.items(), at_start, strict=True):
-            term.set_scale(value, self.shapes[layer])
+            term.set_normaliser(value, self.shapes[layer])
 
     @property
     def loss_scaling(self) -> LossScaling:
-        scales = {layer: term.scale for layer, term in self.style_terms.items()}
-        if any(scale is None for scale in scales.values()):
-            raise RuntimeError("normalise(start) sets the scaling")
-        return LossScaling(self.content_scale, scales, self.tv_scale if self.tv_weight else 0.0)  # type: ignore[arg-type]
+        style = {layer: term.normaliser for layer, term in self.style_terms.items()}
+        if any(normaliser is None for normaliser in style.values()):
+            raise RuntimeError("normalise(start) sets the normalisers")
+        return LossScaling(self.content_normaliser, style, self.tv_normaliser if self.tv_weight else 0.0)  # type: ignore[arg-type]
 
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
@@ -220,18 +224,18 @@ class Objective:
         j_tv = total_variation(image.float())
         j_style = gram.style_cost(layer_costs=gram_values, layer_weights=self.layer_weights)
         j_total = gram.total_cost(j_content, j_style, self.alpha, self.beta)
-        if any(term.scale is None for term in self.style_terms.values()):
-            raise RuntimeError("normalise(start) sets the style terms' scales before the first evaluation")
+        if any(term.normaliser is None for term in self.style_terms.values()):
+            raise RuntimeError("normalise(start) sets the style terms' normalisers before the first evaluation")
         # The optimiser's objective is J with each term divided by its value at the start (``normalise``).
-        scaled = {layer: self.style_terms[layer].scale * value for layer, value in loss_values.items()}  # type: ignore[operator]
+        scaled = {layer: self.style_terms[layer].normaliser * value for layer, value in loss_values.items()}  # type: ignore[operator]
         objective = gram.total_cost(
-            self.content_scale * j_content,
+            self.content_normaliser * j_content,
             gram.style_cost(layer_costs=scaled, layer_weights=self.layer_weights),
             self.alpha,
             self.beta,
         )
         if self.tv_weight:
-            objective = objective + self.tv_weight * self.tv_scale * j_tv
+            objective = objective + self.tv_weight * self.tv_normaliser * j_tv
         # One transfer of every value (one device sync per step).
         n = len(self.layer_weights)
         values = (
@@ -255,7 +259,7 @@ class Objective:
 
 
 def _inverse(value: float, fallback: float) -> float:
-    """1 / value; when the start already matches the style (value 0), 1 / the target's own scale."""
+    """1 / value; when the start already matches the style (value 0), 1 / ``fallback`` (the target's own size)."""
     for reference in (value, fallback):
         if math.isfinite(reference) and reference > 0.0:
             return 1.0 / reference

@@ -69,32 +69,33 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class LossScaling:
-    """How the optimiser's objective scales the formulas' terms; the reported J values are never scaled.
+    """The normalisers by which the optimiser's objective divides the formulas' terms; the reported J values
+    are never scaled.
 
-    objective = alpha * content * J_content + beta * Σ_l λ^[l] * style_layers[l] * L^[l] + tv_weight * tv * J_tv,
+    objective = alpha * content * J_content + beta * Σ_l λ^[l] * style[l] * L^[l] + tv_weight * tv * J_tv,
     L^[l] the style loss's value at layer l (``StepRecord.loss_layers``). ``content`` is
     1 / J_content(C, 0) = 4 / mean(a_C²) (the content target's mean square), so the content term is the
-    relative squared error of the activations; ``style_layers[l]`` is 1 / L^[l] of the run's starting
-    image (at the last scale: the content, or the noise, at ``size``), so each layer's term starts at 1;
-    ``tv`` is a fixed 100 (``objective.TV_SCALE``; 0 without a TV term). Every
-    term is relative: the same α and β work whatever the activations' scale (ImageNet or random weights,
-    shallow or deep layers) and whatever the loss.
+    relative squared error of the activations; ``style[l]`` is 1 / L^[l] of the run's starting image (at
+    the last scale: the content, or the noise, at ``size``), so each layer's term starts at 1; ``tv`` is a
+    fixed 100 (``objective.TV_NORMALISER``; 0 without a TV term). Every term is relative: the same α and β
+    work whatever the activations' magnitude (ImageNet or random weights, shallow or deep layers) and
+    whatever the loss. Stored runs name ``style`` by its former key too (``serve.validation.RENAMED_KEYS``).
     """
 
     content: float
-    style_layers: Mapping[str, float]
+    style: Mapping[str, float]
     tv: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "objective": "alpha*content*J_content + beta*sum_l(lambda_l*style_layers[l]*loss_l) + tv_weight*tv*J_tv",
+            "objective": "alpha*content*J_content + beta*sum_l(lambda_l*style[l]*loss_l) + tv_weight*tv*J_tv",
             "content": self.content,
-            "style_layers": dict(self.style_layers),
+            "style": dict(self.style),
             "tv": self.tv,
         }
 
     def __str__(self) -> str:
-        layers = ", ".join(f"{layer} ×{scale:.3g}" for layer, scale in self.style_layers.items())
+        layers = ", ".join(f"{layer} ×{normaliser:.3g}" for layer, normaliser in self.style.items())
         return (
             f"J_content ×{self.content:.3g} (4 / the content target's mean square); "
             f"each layer's style loss divided by its value at step 1 ({layers})"

@@ -503,7 +503,7 @@ class RunStore:
             match = UPLOAD_REFERENCE.fullmatch(source) if isinstance(source, str) else None
             return self.get_image(match[1]) if match else source
 
-        styles = [image(source) for source in config.styles]
+        styles = [image(source) for source in config.resolved().style]
         regions = None if config.regions is None else [image(mask) for mask in config.regions]
         return dataclasses.replace(
             config, content=image(config.content), style=styles if len(styles) > 1 else styles[0], regions=regions

@@ -111,8 +111,8 @@ HISTORY_SCHEMA: Final[dict[str, Any]] = {
         },
         "loss_scaling": {
             "type": "object",
-            "required": ["content", "style_layers"],
-            "properties": {"content": _NUMBER, "style_layers": _LAYER_VALUES, "tv": _NUMBER},
+            "required": ["content", "style"],
+            "properties": {"content": _NUMBER, "style": _LAYER_VALUES, "tv": _NUMBER},
         },
         "snapshot_steps": {
             "type": "array",
@@ -124,6 +124,12 @@ HISTORY_SCHEMA: Final[dict[str, Any]] = {
     },
 }
 """``RunResult.to_json()``: every field a page reads, with its type; numbers are finite (``parse_history``)."""
+
+RENAMED_KEYS: Final[dict[tuple[str, ...], dict[str, str]]] = {
+    ("loss_scaling",): {"style_layers": "style"},
+}
+"""Keys that earlier versions of history.json wrote under another name: the path of the object that holds
+them, then old key -> new key. ``parse_history`` reads a stored or imported run with the new names."""
 
 _VALIDATOR: Final = jsonschema.Draft202012Validator(HISTORY_SCHEMA)
 _SNAPSHOT_IMAGE: Final = re.compile(r"image/([0-9]{1,9})")
@@ -155,11 +161,25 @@ def parse_history(data: bytes) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise RunDataError(f"history.json is not JSON ({error})") from error
+    if isinstance(document, dict):
+        _rename_keys(document)
     error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "the document"
         raise RunDataError(f"history.json: {where}: {error.message[:200]}")
     return document
+
+
+def _rename_keys(document: dict[str, Any]) -> None:
+    """Give the keys of ``RENAMED_KEYS`` their new names in ``document``, in place (a new key already there wins)."""
+    for path, names in RENAMED_KEYS.items():
+        node: Any = document
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            for old, new in names.items():
+                if old in node:
+                    node.setdefault(new, node.pop(old))
 
 
 # ---------------------------------------------------------------- arrays, checked from their headers

@@ -15,6 +15,7 @@ from PIL import Image
 
 from nst_core.cli import main
 from nst_core.gram import gram_matrix
+from nst_core.optim.config import flag_of, settings
 from nst_core.optim.sources import load_input
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +159,13 @@ def test_a_run_that_fails_on_its_own_exits_1(tmp_path, monkeypatch, capsys) -> N
     assert main(["stylize", "chelsea", "rings", "-o", "o.png", *TINY]) == 1
     err = capsys.readouterr().err
     assert err == "error: The loss became NaN at step 3. Lower the learning rate.\n"
+
+
+def test_every_setting_with_a_flag_is_an_argument_of_stylize_with_its_help(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["stylize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name, declared in settings().items():
+        flag = flag_of(name)
+        if flag is not None:
+            assert flag in text and " ".join(declared.help.split()) in text, name

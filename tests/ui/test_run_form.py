@@ -3,9 +3,12 @@ across visits, preset changes, and the sentence for a bad setting."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from nst_core import ConfigError, RunConfig
-from nst_core.layers import DEFAULT_STYLE_LAYERS
+from nst_core.layers import DEFAULT_STYLE_LAYERS, RELU_LAYERS
 from nst_core.optim import DEFAULT_ALPHA, DEFAULT_BETA
+from nst_core.optim.config import settings
 from nst_core.serve.admission import hosted_limits
 from nst_core.serve.store import new_id
 from tests.helpers import run_form_app
@@ -72,3 +75,24 @@ def test_visitor_forms_keep_only_the_most_recent_visitors() -> None:
 def test_a_config_error_names_the_forms_label() -> None:
     message = config_problem(ConfigError("beta", "must be finite and >= 0"))
     assert message == "Check **β: style weight**: must be finite and >= 0"
+
+
+def test_every_setting_with_a_widget_is_drawn_from_its_declaration() -> None:
+    """Label, range and choices come from ``RunConfig``'s ``Setting``s; the server's caps still apply."""
+    at = run_form_app()
+    for name, declared in settings().items():
+        if declared.widget is None:
+            continue
+        widget = {"number": at.number_input, "radio": at.radio, "select": at.selectbox}[declared.widget](
+            key=widget_key(name)
+        )
+        assert widget.label.startswith(declared.label), name
+        if declared.widget == "number":
+            low = declared.form_min if declared.form_min is not None or declared.kind == "float" else declared.min
+            assert widget.min == low, name
+        else:
+            assert len(widget.options) == len(declared.choices or RELU_LAYERS) + (declared.none is not None), name
+    assert at.number_input(key=widget_key("size")).max == hosted_limits().max_size
+    assert at.number_input(key=widget_key("steps")).max == hosted_limits().max_steps
+    form_made = {f.name for f in fields(RunConfig)} - {"content", "style", "style_blend", "weights"}  # the sidebar's
+    assert set(at.session_state["fields"]) == form_made

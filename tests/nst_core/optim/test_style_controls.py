@@ -204,9 +204,8 @@ def test_cli_flags_reach_the_run_config(tmp_path, monkeypatch, capsys) -> None:
     )  # fmt: skip
     assert config.regions == masks and config.parameterization == "pixels"
     defaults = cli._build_parser().parse_args(["stylize", "c", "s", "-o", "o.png"])
-    assert (defaults.start_size, defaults.tv, defaults.preserve_colors, defaults.style_loss, defaults.region) == (
-        None, 0.0, "none", "gram", None
-    )  # fmt: skip
+    named = ("start_size", "tv_weight", "preserve_colors", "style_loss", "regions")
+    assert [getattr(defaults, name) for name in named] == [None, 0.0, "none", "gram", None]
     assert defaults.parameterization is None  # the optimiser's default
     assert cli.main(["stylize", "chelsea", "orange_strokes", "-o", str(tmp_path / "o.png"), "--tv", "-1"]) == 2
     assert "--tv:" in capsys.readouterr().err

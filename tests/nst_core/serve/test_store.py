@@ -484,3 +484,24 @@ def test_uploads_count_in_the_limit_and_only_unused_ones_are_pruned(store: RunSt
     assert store.prune(max_bytes=0, keep_images={held}) == 1
     assert sorted(p.name for p in images.iterdir()) == sorted([pending, held, fresh, nst_core.content_digest(b"x")])
     store.get_image(pending)
+
+
+def test_a_history_written_before_the_renames_reads_with_the_new_names(
+    store: RunStore, members: dict[str, bytes], light: RunResult
+) -> None:
+    """``validation.RENAMED_KEYS``: ``loss_scaling.style`` was written as ``loss_scaling.style_layers``."""
+    history = json.loads(members["history.json"])
+    history["loss_scaling"]["style_layers"] = history["loss_scaling"].pop("style")
+    stored = store.get(store.import_archive(_zip({**members, "history.json": json.dumps(history).encode()})))
+    assert stored.loss_scaling == light.loss_scaling
+    assert json.loads(stored.to_json())["loss_scaling"]["style"] == history["loss_scaling"]["style_layers"]
+
+
+def test_the_run_stored_before_one_truth_reads_its_former_keys(tmp_path: Path) -> None:
+    archive = Path(__file__).parents[2] / "data" / "run-before-one-truth.zip"
+    with zipfile.ZipFile(archive) as files:
+        written = json.loads(files.read("history.json"))["loss_scaling"]
+    assert "style_layers" in written and "style" not in written  # as an earlier version wrote it
+    store = RunStore(tmp_path / "data")
+    stored = store.get(store.import_archive(archive))
+    assert stored.loss_scaling.style == written["style_layers"] and stored.loss_scaling.content == written["content"]
