@@ -52,7 +52,7 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     if not snapshots:
         st.warning(f"{shown.label} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
         return
-    lambdas = dict(result.config.style_layers)  # λ per style layer
+    layer_weights = dict(result.config.style_layers)  # λ by style layer
     layer = controls[0].selectbox(
         "Layer",
         compared_layers(result),
@@ -82,14 +82,14 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     st.markdown(INTRO)
     picture, numbers = st.columns([1, 2], gap="medium")
     picture.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")
-    match_numbers(numbers, record, layer, lambdas.get(layer, 0.0), relative_gram_difference(g_S, g_G))
+    match_numbers(numbers, record, layer, layer_weights.get(layer, 0.0), relative_gram_difference(g_S, g_G))
     left, right = st.columns(2)
     left.plotly_chart(gram_difference_figure(g_S, g_G, layer), theme=None, key="svg_difference")
     right.plotly_chart(gram_scatter_figure(g_S, g_G, layer), theme=None, key="svg_scatter")
     left, right = st.columns(2)
     with left:
         channel_rows(g_S, g_G, layer, job_id)
-    bars = style_layer_bars(record.J_style_layers, lambdas, step=record.step)
+    bars = style_layer_bars(record.J_style_layers, layer_weights, step=record.step)
     right.plotly_chart(bars, theme=None, key="svg_bars")
     show_loss_views(job_id, result, layer)
     show_regions(result, shown.label)

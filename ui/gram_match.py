@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from nst_core.optim.result import StepRecord
 
 
-def match_numbers(column: DeltaGenerator, record: StepRecord, layer: str, lam: float, relative: float) -> None:
+def match_numbers(column: DeltaGenerator, record: StepRecord, layer: str, layer_weight: float, relative: float) -> None:
     """In ``column``, a table: J_style at ``layer`` and step, λ times it, and the relative distance of the
     matrices (``relative``: ‖G_G − G_S‖_F / ‖G_S‖_F)."""
     # A table, not st.metric: metric labels and values are cut short in a narrow column.
@@ -28,8 +28,8 @@ def match_numbers(column: DeltaGenerator, record: StepRecord, layer: str, lam: f
     j_layer = record.J_style_layers.get(layer)
     if j_layer is not None:
         rows.append((f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", number(j_layer)))
-        weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {lam:g}"
-        rows.append((weighted, number(weighted_style_terms({layer: j_layer}, {layer: lam})[layer])))
+        weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {layer_weight:g}"
+        rows.append((weighted, number(weighted_style_terms({layer: j_layer}, {layer: layer_weight})[layer])))
     distance = r"$\lVert G_G - G_S \rVert_F \,/\, \lVert G_S \rVert_F$ (0 % when they agree)"
     rows.append((distance, f"{relative * 100:.1f} \\%"))
     column.markdown(

@@ -243,7 +243,8 @@ def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> Non
     help_text = declared.help
     if name in caps:
         cap, variable = caps[name]
-        help_text += f" At most {cap} on this server (`{variable}`)."
+        unit = f" {declared.unit.split(',')[0]}" if declared.unit else ""  # "px", not "px, longest side"
+        help_text += f" At most {cap}{unit} on this server (`{variable}`)."
     tooltip = None if captioned else help_text
     if declared.widget == "number":
         number = int if declared.kind == "int" else float
