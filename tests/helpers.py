@@ -40,6 +40,20 @@ def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def smooth_image(height: int, width: int, seed: int) -> torch.Tensor:
+    """A smooth random picture (1, 3, H, W): coarse noise upsampled, so it has structure at several scales."""
+    coarse = torch.rand(1, 3, height // 8, width // 8, generator=torch.Generator().manual_seed(seed))
+    return torch.nn.functional.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
+
+
+def stripes(height: int, width: int) -> torch.Tensor:
+    """Vertical orange stripes on a dark ground (the bundled style's idea, drawn here), (1, 3, H, W)."""
+    image = torch.full((1, 3, height, width), 0.1)
+    on = (torch.arange(width) // 3) % 2 == 0
+    image[0, 0, :, on], image[0, 1, :, on], image[0, 2, :, on] = 1.0, 0.55, 0.1
+    return image
+
+
 def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -73,6 +87,21 @@ def small_config(steps: int = 3, **changes: object) -> RunConfig:
         "style_layers": {"relu1_1": 0.5, "relu2_1": 0.5},
         "content_layer": "relu2_2",
         "snapshot_every": 2,
+    }
+    return RunConfig(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def striped_config(size: int, steps: int, *, seed: int = 1, **changes: object) -> RunConfig:
+    """A run on random weights of a smooth picture (``smooth_image``, ``size`` px square unless ``content`` is
+    given) towards orange stripes, recording no snapshot."""
+    fields: dict[str, object] = {
+        "content": smooth_image(size, size, seed=seed),
+        "style": stripes(size, size),
+        "size": size,
+        "steps": steps,
+        "weights": "random",
+        "device": "cpu",
+        "snapshot_every": 0,
     }
     return RunConfig(**{**fields, **changes})  # type: ignore[arg-type]
 

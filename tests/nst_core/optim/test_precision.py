@@ -15,7 +15,9 @@ from nst_core.optim.precision import (
     LBFGS_BF16_MIN_SIZE,
     Precision,
     choose_precision,
+    cpu_has_fast_bf16,
 )
+from tests.helpers import striped_config
 
 
 @pytest.mark.parametrize(
@@ -55,3 +57,15 @@ def test_a_run_and_its_estimate_take_the_precision_of_its_size(monkeypatch, rand
         run(config, extractor=random_extractor)
     expected = BFLOAT16 if size >= LBFGS_BF16_MIN_SIZE else FLOAT32_CHANNELS_LAST
     assert chosen == [expected] and estimate_run(config).precision == str(expected)
+
+
+def test_precision_policy_keeps_float32_unless_bf16_is_fast(random_extractor) -> None:
+    fast = cpu_has_fast_bf16()
+    assert choose_precision(torch.device("cpu"), "adam") == (BFLOAT16 if fast else FLOAT32)
+    assert choose_precision(torch.device("cpu"), "lbfgs") == (FLOAT32_CHANNELS_LAST if fast else FLOAT32)
+    cfg = striped_config(32, 1, seed=6, style_layers={"relu1_1": 0.3, "relu2_1": 0.3, "relu3_1": 0.4})
+    full = run(cfg, extractor=random_extractor, precision=FLOAT32).history[0]
+    reduced = run(cfg, extractor=random_extractor, precision=BFLOAT16)
+    assert reduced.precision == "bfloat16 autocast, channels-last"
+    # Reported costs stay float32 arithmetic on (bfloat16) activations: close to the float32 ones.
+    assert reduced.history[0].J_style == pytest.approx(full.J_style, rel=0.05)

@@ -14,40 +14,19 @@ from nst_core import ConfigError, RunConfig, run
 from nst_core.colors import rgb_to_yiq
 from nst_core.losses import STYLE_LOSSES, total_variation
 from nst_core.optim.sources import load_input
+from tests.helpers import smooth_image, striped_config
 
 # Shallow layers only: every property below shows there, at a fraction of the time.
 LAYERS = {"relu1_1": 0.5, "relu2_1": 0.5}
-
-
-def _image(height: int, width: int, seed: int) -> torch.Tensor:
-    coarse = torch.rand(1, 3, height // 8, width // 8, generator=torch.Generator().manual_seed(seed))
-    return torch.nn.functional.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
 
 
 def _flat(colour: tuple[float, float, float], side: int = 32) -> torch.Tensor:
     return torch.tensor(colour).view(1, 3, 1, 1).expand(1, 3, side, side).clone()
 
 
-def _stripes(side: int) -> torch.Tensor:
-    image = torch.full((1, 3, side, side), 0.1)
-    on = (torch.arange(side) // 3) % 2 == 0
-    image[0, 0, :, on], image[0, 1, :, on], image[0, 2, :, on] = 1.0, 0.55, 0.1
-    return image
-
-
 @pytest.fixture
 def config() -> RunConfig:
-    return RunConfig(
-        content=_image(32, 32, seed=1),
-        style=_stripes(32),
-        size=32,
-        steps=4,
-        style_layers=LAYERS,
-        content_layer="relu2_1",
-        weights="random",
-        device="cpu",
-        snapshot_every=0,
-    )
+    return striped_config(32, 4, style_layers=LAYERS, content_layer="relu2_1")
 
 
 def test_luminance_keeps_the_contents_chroma(config, random_extractor) -> None:
@@ -58,7 +37,9 @@ def test_luminance_keeps_the_contents_chroma(config, random_extractor) -> None:
 
 
 def test_match_recolours_the_style_to_the_content(config, random_extractor) -> None:
-    grey_content = replace(config, content=torch.full((1, 3, 32, 32), 0.5) + 0.1 * _image(32, 32, seed=2), steps=1)
+    grey_content = replace(
+        config, content=torch.full((1, 3, 32, 32), 0.5) + 0.1 * smooth_image(32, 32, seed=2), steps=1
+    )
     matched = run(replace(grey_content, preserve_colors="match"), extractor=random_extractor)
     plain = run(grey_content, extractor=random_extractor)
     # The orange stripes recoloured to a grey content: a different (smaller) relu1_1 Gram target.
@@ -124,7 +105,7 @@ def test_regions_confine_each_style_to_its_mask(config, random_extractor) -> Non
 
 
 def test_coarse_to_fine_ends_at_size_with_the_total_steps(config, random_extractor) -> None:
-    cfg = replace(config, content=_image(48, 64, seed=4), size=64, start_size=32, steps=7, snapshot_every=2)
+    cfg = replace(config, content=smooth_image(48, 64, seed=4), size=64, start_size=32, steps=7, snapshot_every=2)
     assert cfg.scales == [32, 45, 64] and cfg.scale_steps == [3, 2, 2] and sum(cfg.scale_steps) == cfg.steps
     result = run(cfg, extractor=random_extractor)
     scales = [record.scale for record in result.history]

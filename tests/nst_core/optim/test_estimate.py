@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from nst_core import RunConfig, estimate_run, run
 from nst_core.extractor import VGGExtractor
 from nst_core.optim import estimate
 from nst_core.optim.estimate import PACE_BOUNDS, PACE_MIN_ESTIMATE_S, forget_pace, pace_factor, record_pace
+from tests.helpers import smooth_image
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +73,14 @@ def test_a_tensor_contents_shape_is_estimated_not_a_square(config: RunConfig) ->
     wide = replace(config, content=torch.rand(1, 3, 300, 600), size=128)  # runs at 64 x 128
     assert estimate_run(wide).seconds == pytest.approx(estimate_run(wide, 64, 128).seconds)
     assert estimate_run(wide).seconds < estimate_run(replace(wide, content="chelsea")).seconds
+
+
+def test_estimate_grows_with_size_steps_and_lbfgs_history(config) -> None:
+    config = replace(config, content=smooth_image(512, 512, 0))  # a smaller content would not be enlarged
+    # The prior alone (the autouse fixture forgets the paces recorded by earlier runs of this process: each
+    # precision its own, measured on a machine whose load varies, they would scale the sizes differently).
+    sizes = [estimate_run(replace(config, size=s)) for s in (64, 128, 256, 512)]
+    assert all(a.seconds < b.seconds and a.peak_bytes < b.peak_bytes for a, b in pairwise(sizes))
+    assert estimate_run(replace(config, steps=10)).seconds < estimate_run(replace(config, steps=20)).seconds
+    assert estimate_run(replace(config, optimizer="adam")).peak_bytes < estimate_run(config).peak_bytes
+    assert sizes[0].device == "cpu"

@@ -6,7 +6,6 @@ import io
 import json
 import math
 from dataclasses import replace
-from itertools import pairwise
 
 import pytest
 import torch
@@ -14,50 +13,26 @@ from PIL import Image
 
 from nst_core import (
     ConfigError,
-    ImageError,
     NonFiniteLossError,
     OutOfMemoryError,
     RunCancelled,
     RunConfig,
-    estimate_run,
     gram,
     run,
 )
 from nst_core.extractor import VGGExtractor
 from nst_core.gram import content_cost, layer_style_cost, style_gram_target, total_cost
-from nst_core.optim import ImageInputError, estimate, objective
-from nst_core.optim.estimate import forget_pace
-from nst_core.optim.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, choose_precision
+from nst_core.optim import objective
+from nst_core.optim.precision import BFLOAT16, FLOAT32
 from nst_core.optim.sources import load_input
+from tests.helpers import smooth_image, striped_config, stripes
 
 SMALL_LAYERS = {"relu1_1": 0.3, "relu2_1": 0.3, "relu3_1": 0.4}
 
 
-def _image(height: int, width: int, seed: int) -> torch.Tensor:
-    """A smooth random picture: coarse noise upsampled, so it has structure at several scales."""
-    coarse = torch.rand(1, 3, height // 8, width // 8, generator=torch.Generator().manual_seed(seed))
-    return torch.nn.functional.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
-
-
-def _stripes(height: int, width: int) -> torch.Tensor:
-    """Vertical orange stripes on a dark ground (the bundled style's idea, drawn here)."""
-    image = torch.full((1, 3, height, width), 0.1)
-    on = (torch.arange(width) // 3) % 2 == 0
-    image[0, 0, :, on], image[0, 1, :, on], image[0, 2, :, on] = 1.0, 0.55, 0.1
-    return image
-
-
 @pytest.fixture
 def config() -> RunConfig:
-    return RunConfig(
-        content=_image(48, 64, seed=1),
-        style=_stripes(64, 64),
-        size=64,
-        steps=5,
-        weights="random",
-        device="cpu",
-        snapshot_every=0,
-    )
+    return striped_config(64, 5, content=smooth_image(48, 64, seed=1))
 
 
 @pytest.mark.parametrize("optimizer, lr, steps", [("lbfgs", None, 25), ("adam", 0.05, 30)])
@@ -96,7 +71,7 @@ FORMULA_TOLERANCE = [
 def test_history_values_are_the_formulas_recomputed_from_the_final_image(
     config, random_extractor, precision, rel, rel_content
 ) -> None:
-    style = _stripes(40, 64)  # another size and aspect than the content: G_S is rescaled per position
+    style = stripes(40, 64)  # another size and aspect than the content: G_S is rescaled per position
     cfg = replace(config, style=style, optimizer="adam", steps=3, alpha=2.0, beta=30.0)
     result = run(cfg, extractor=random_extractor, precision=precision)
     assert result.precision == str(precision)
@@ -130,7 +105,7 @@ def test_loss_scaling_is_explicit_and_makes_each_style_term_start_at_one(config,
 
 
 def test_several_styles_blend_their_gram_targets(config, random_extractor) -> None:
-    a, b = _stripes(64, 64), _image(64, 64, seed=5)
+    a, b = stripes(64, 64), smooth_image(64, 64, seed=5)
     cfg = replace(config, style=[a, b], style_blend=[3.0, 1.0], steps=1, style_layers=SMALL_LAYERS)
     blended = run(cfg, extractor=random_extractor).style_grams
     only_a = run(replace(cfg, style=a, style_blend=None), extractor=random_extractor).style_grams
@@ -199,20 +174,6 @@ def test_running_out_of_memory_is_typed_and_suggests_a_smaller_size(config, rand
     assert str(info.value.suggested_size) in info.value.hint
 
 
-def test_images_come_from_paths_bytes_tensors_and_example_names(tmp_path) -> None:
-    picture = Image.fromarray((_image(40, 56, seed=2)[0].permute(1, 2, 0).numpy() * 255).round().astype("uint8"))
-    path = tmp_path / "content.png"
-    picture.save(path)
-    from_path = load_input("content", str(path), 64)
-    assert torch.equal(from_path, load_input("content", path.read_bytes(), 64))
-    torch.testing.assert_close(load_input("content", from_path[0], 64), from_path)
-    assert load_input("content", path, 28).shape == (1, 3, 20, 28)  # the longest side is capped, never enlarged
-    assert max(load_input("style", "orange_strokes", 48).shape[-2:]) == 48
-    with pytest.raises(ImageInputError) as info:
-        load_input("style", b"this is not an image", 64)
-    assert isinstance(info.value, ConfigError) and isinstance(info.value, ImageError) and info.value.field == "style"
-
-
 def test_a_too_elongated_image_names_the_size(config, random_extractor) -> None:
     with pytest.raises(ConfigError) as info:
         run(replace(config, content=torch.rand(1, 3, 16, 200), size=100), extractor=random_extractor)
@@ -220,7 +181,7 @@ def test_a_too_elongated_image_names_the_size(config, random_extractor) -> None:
 
 
 def test_result_json_holds_the_history_and_the_config(config, random_extractor) -> None:
-    result = run(replace(config, steps=2, content=_image(32, 32, 3)), extractor=random_extractor)
+    result = run(replace(config, steps=2, content=smooth_image(32, 32, 3)), extractor=random_extractor)
     document = json.loads(result.to_json())
     assert [r["step"] for r in document["history"]] == [1, 2]
     assert document["history"][1]["J_style_layers"] == result.history[1].J_style_layers
@@ -228,50 +189,8 @@ def test_result_json_holds_the_history_and_the_config(config, random_extractor) 
     assert document["weights_source"] == result.weights_source and document["device"] == "cpu"
 
 
-def test_estimate_grows_with_size_steps_and_lbfgs_history(config) -> None:
-    config = replace(config, content=_image(512, 512, 0))  # a smaller content would not be enlarged
-    # The prior alone: paces recorded by earlier runs of this process (each precision its own, measured on a
-    # machine whose load varies) would scale the sizes' estimates by different factors.
-    forget_pace()
-    sizes = [estimate_run(replace(config, size=s)) for s in (64, 128, 256, 512)]
-    assert all(a.seconds < b.seconds and a.peak_bytes < b.peak_bytes for a, b in pairwise(sizes))
-    assert estimate_run(replace(config, steps=10)).seconds < estimate_run(replace(config, steps=20)).seconds
-    assert estimate_run(replace(config, optimizer="adam")).peak_bytes < estimate_run(config).peak_bytes
-    assert sizes[0].device == "cpu"
-
-
-def test_the_estimate_follows_the_pace_of_the_last_run(config, random_extractor, monkeypatch) -> None:
-    """After a run, the estimate of the same run is what that run took, however fast this machine is (its
-    measured ÷ estimated ratio is recorded), unless the ratio was clamped to ``PACE_BOUNDS``."""
-    measured = replace(config, content=_image(64, 64, 4), steps=8)
-    forget_pace()
-    try:
-        monkeypatch.setattr(estimate, "PACE_MIN_ESTIMATE_S", 0.0)
-        prior = estimate_run(measured, measured_pace=False).seconds
-        result = run(measured, extractor=random_extractor)
-        guess = estimate_run(measured).seconds
-    finally:
-        forget_pace()
-    low, high = estimate.PACE_BOUNDS
-    assert guess == pytest.approx(prior * min(high, max(low, result.seconds / prior)), rel=1e-6)
-
-
-def test_precision_policy_keeps_float32_unless_bf16_is_fast(config, random_extractor) -> None:
-    from nst_core.optim.precision import cpu_has_fast_bf16
-
-    fast = cpu_has_fast_bf16()
-    assert choose_precision(torch.device("cpu"), "adam") == (BFLOAT16 if fast else FLOAT32)
-    assert choose_precision(torch.device("cpu"), "lbfgs") == (FLOAT32_CHANNELS_LAST if fast else FLOAT32)
-    cfg = replace(config, content=_image(32, 32, 6), style=_stripes(32, 32), steps=1, style_layers=SMALL_LAYERS)
-    full = run(cfg, extractor=random_extractor, precision=FLOAT32).history[0]
-    reduced = run(cfg, extractor=random_extractor, precision=BFLOAT16)
-    assert reduced.precision == "bfloat16 autocast, channels-last"
-    # Reported costs stay float32 arithmetic on (bfloat16) activations: close to the float32 ones.
-    assert reduced.history[0].J_style == pytest.approx(full.J_style, rel=0.05)
-
-
 def test_run_loads_the_configured_weights_itself(config) -> None:
-    result = run(replace(config, steps=1, content=_image(32, 32, 7), style=_stripes(32, 32)))
+    result = run(replace(config, steps=1, content=smooth_image(32, 32, 7), style=stripes(32, 32)))
     assert "random" in result.weights_source
 
 
