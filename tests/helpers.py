@@ -40,6 +40,11 @@ def png_bytes(height: int = 48, width: int = 64, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def relu_activations(n_C: int, n_H: int, n_W: int, seed: int) -> torch.Tensor:
+    """Random non-negative activations (n_C, n_H, n_W), as a ReLU layer gives them."""
+    return torch.relu(torch.randn(n_C, n_H, n_W, generator=torch.Generator().manual_seed(seed)))
+
+
 def smooth_image(height: int, width: int, seed: int) -> torch.Tensor:
     """A smooth random picture (1, 3, H, W): coarse noise upsampled, so it has structure at several scales."""
     coarse = torch.rand(1, 3, height // 8, width // 8, generator=torch.Generator().manual_seed(seed))

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
+from nst_core.gram import weighted_style_terms
+from tests.helpers import relu_activations
 
 SHAPES = [(3, 4, 5), (8, 7, 3), (16, 1, 9), (64, 12, 10)]
 
@@ -241,3 +243,19 @@ def test_activation_style_cost_rejects_a_target_of_other_channels():
 
     with pytest.raises(ValueError, match="channels"):
         activation_style_cost(torch.zeros(4, 4), rand((8, 5, 7), 1))
+
+
+def test_the_style_cost_of_layer_costs_is_the_style_cost_of_activations() -> None:
+    acts_S = {"a": relu_activations(4, 3, 3, 0), "b": relu_activations(6, 2, 2, 1)}
+    acts_G = {"a": relu_activations(4, 3, 3, 2), "b": relu_activations(6, 2, 2, 3)}
+    weights = {"a": 0.25, "b": 2.0}
+    per_layer = {name: layer_style_cost(acts_S[name], acts_G[name]) for name in weights}
+    expected = 0.25 * per_layer["a"] + 2.0 * per_layer["b"]
+    torch.testing.assert_close(style_cost(layer_costs=per_layer, layer_weights=weights), expected)
+    torch.testing.assert_close(style_cost(acts_S, acts_G, weights), expected)
+    terms = weighted_style_terms(per_layer, weights)
+    torch.testing.assert_close(terms["b"], 2.0 * per_layer["b"])
+    with pytest.raises(ValueError):
+        style_cost(layer_costs=per_layer, layer_weights={})
+    with pytest.raises(KeyError, match="c"):
+        weighted_style_terms(per_layer, {"c": 1.0})
