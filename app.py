@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import ui.preload  # noqa: F401  (first: the first visitors' sessions import the app one at a time)
 from nst_core.errors import NSTError
 from ui.pages import PAGES
 from ui.sidebar import render_frame

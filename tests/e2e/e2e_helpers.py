@@ -24,7 +24,8 @@ def wait_for_app(page: Page, timeout: float = FIRST_LOAD_MS) -> None:
         "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'",
         timeout=timeout,
     )
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    shown = page.get_by_test_id("stException").all_inner_texts()
+    assert not shown, f"the page shows an exception: {shown}"
 
 
 def open_page(page: Page, url: str) -> None:
