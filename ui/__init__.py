@@ -1,6 +1,7 @@
 """Streamlit-side helpers of the pages (``nst_core`` never imports this package), one job per module.
 
-The frame and the session: ``pages`` (every page declared once), ``sidebar`` (the frame every page shares),
+The frame and the session: ``preload`` (the first import of the app, one session at a time), ``pages`` (every
+page declared once), ``sidebar`` (the frame every page shares),
 ``state`` (the session's images, preset, weights, device, runs), ``resources`` (process-wide caches around
 the core), ``pickers`` (image uploader and picker), ``url_params`` (checked values from the URL).
 
