@@ -190,6 +190,7 @@ def run_batch(
     on_progress: Sequence[ProgressCallback | None] | None = None,
     cancel: Sequence[CancelToken] | None = None,
     precision: Precision | None = None,
+    evaluator: BatchedEvaluator | None = None,
 ) -> list[RunResult | Exception]:
     """Run ``configs`` together, each in its own thread with its own optimiser, their evaluations of J batched by
     one ``BatchedEvaluator``; return, in order, each run's ``RunResult`` or the exception it raised
@@ -197,7 +198,8 @@ def run_batch(
 
     ``on_progress`` and ``cancel`` hold one entry per run (None: none), as ``run`` takes them; each callback is
     called on its run's thread. ``extractor`` serves every run (its device is theirs); None loads one per weights
-    and device. ``precision`` overrides each run's ``choose_precision`` (for tests and benchmarks).
+    and device. ``precision`` overrides each run's ``choose_precision`` (for tests and benchmarks); ``evaluator``
+    is the one the runs are seated at (None: a new one), whose ``batch_sizes`` then tell how they shared passes.
     """
     count = len(configs)
     progress = list(on_progress) if on_progress is not None else [None] * count
@@ -215,7 +217,7 @@ def run_batch(
             outcomes[index] = error
 
     loaded: dict[tuple[str, str], VGGExtractor] = {}
-    evaluator = BatchedEvaluator()
+    evaluator = evaluator or BatchedEvaluator()
     threads = []
     for index, config in enumerate(configs):
         try:
