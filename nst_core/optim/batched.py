@@ -135,8 +135,7 @@ def _evaluate_group(group: list[_Request]) -> None:
         return
     layers = {layer for r in group for layer in r.objective.layers(r.gram_layers)}
     acts = group[0].objective.features(torch.cat([r.image for r in group]), layers)
-    # One split per layer: its backward joins the images' gradients into one tensor, in the batch's layout.
-    per_image = {layer: a.split(1) for layer, a in acts.items()}
+    per_image = {layer: _Slices.apply(a) for layer, a in acts.items()}
     evaluations = [
         r.objective.evaluate_activations(r.image, {layer: a[i] for layer, a in per_image.items()}, r.gram_layers)
         for i, r in enumerate(group)
@@ -144,6 +143,32 @@ def _evaluate_group(group: list[_Request]) -> None:
     torch.stack([e.objective for e in evaluations]).sum().backward()
     for request, evaluation in zip(group, evaluations, strict=True):
         request.evaluation = evaluation
+
+
+class _Slices(torch.autograd.Function):
+    """A batch's images as (1, ...) views, whose backward gathers their gradients into one tensor laid out as the
+    batch. ``Tensor.split``'s backward gathers them with ``cat``, which lays its result out from its inputs'
+    strides; the Gram cost's gradient of one image is channels-last with a batch stride (size 1, so any) that
+    ``cat`` reads as NCHW, and the network's channels-last backward then mixed layouts: measured at 256 px in
+    bfloat16, 4 images, one thread, 0.17 s per image evaluation against 0.12 s alone."""
+
+    @staticmethod
+    def forward(ctx, batch: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
+        channels_last = batch.dim() == 4 and batch.is_contiguous(memory_format=torch.channels_last)
+        ctx.layout = (batch.shape, batch.dtype, batch.device, channels_last)
+        return tuple(batch.split(1))
+
+    @staticmethod
+    def backward(ctx, *grads: Tensor | None) -> Tensor:  # type: ignore[override]
+        shape, dtype, device, channels_last = ctx.layout
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        gathered = torch.empty(shape, dtype=dtype, device=device, memory_format=layout)
+        for index, grad in enumerate(grads):
+            if grad is None:  # an image whose terms do not read this layer (another run's snapshot layer)
+                gathered[index].zero_()
+            else:
+                gathered[index : index + 1].copy_(grad)
+        return gathered
 
 
 def _outcome(request: _Request) -> Evaluation:
