@@ -205,6 +205,23 @@ def test_runs_of_other_sizes_and_scales_share_the_evaluator_correctly(random_ext
     assert [r.scale for r in batched[0].history] == [32, 32, 45, 45, 64, 64]
 
 
+def test_runs_reading_other_layers_share_a_pass_and_each_gets_its_own_gradient(random_extractor) -> None:
+    """A layer one run reads and another does not (its style layers, its snapshot layers) is computed once for
+    the batch; the run that does not read it gets no gradient from it."""
+    base = _configs("adam", steps=(4,))[0]
+    configs = [
+        replace(base, style_layers={"relu1_1": 1.0}, snapshot_every=2, snapshot_layers=["relu3_2"]),
+        replace(base, content=_picture(40), style_layers={"relu2_1": 0.5, "relu3_1": 0.5}, snapshot_every=0),
+        replace(base, content=_picture(41), content_layer="relu1_2", snapshot_every=3),
+    ]
+    evaluator = BatchedEvaluator()
+    batched = _results(run_batch(configs, extractor=random_extractor, precision=FLOAT32, evaluator=evaluator))
+    assert evaluator.batch_sizes == Counter({3: 4})
+    for ours, config in zip(batched, configs, strict=True):
+        _assert_same_run(ours, run(config, extractor=random_extractor, precision=FLOAT32), 1e-5)
+    assert set(batched[0].snapshots[-1].grams) == {"relu3_2"}
+
+
 def test_extractors_are_loaded_once_per_weights_and_device(random_extractor, monkeypatch) -> None:
     loaded: list[tuple[object, object]] = []
 
