@@ -9,6 +9,8 @@
 3. Concurrency: 1, 2 and 4 runs at once on one GPU through ``ThreadExecutor(slots=n)`` and through
    ``RayExecutor(gpus_per_run=1/n)``: runs per minute for each (after a warm-up round that starts the
    workers and loads their weights).
+4. Batching: 1, 2, 4 and 8 queued class-demo runs, one after the other against one batch
+   (``nst_core.optim.run_batch``): runs per minute and the speed-up (``bench/batching.py``'s measurement).
 
     python bench/gpu_check.py                  # on a GPU machine
     python bench/gpu_check.py --json out.json  # also write every figure as JSON
@@ -32,8 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/gram.py beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/gram.py and bench/batching.py beside this file
 
+from batching import runs_per_minute as batched_runs_per_minute  # noqa: E402
 from gram import reference  # noqa: E402
 
 from nst_core import (  # noqa: E402
@@ -67,10 +70,15 @@ class Plan:
     concurrency: tuple[int, ...]
     concurrency_size: int
     concurrency_steps: int
+    batching: tuple[int, ...]
+    batching_scale: float  # the class-demo preset's sides times this
+    batching_steps: int | None  # None: the preset's
 
 
-GPU_PLAN = Plan(torch.device("cuda"), 256, 128, 30, 512, 500, (256, 512, 1024), 20, (1, 2, 4), 512, 100)
-DRY_PLAN = Plan(torch.device("cpu"), 32, 32, 3, 32, 3, (32, 40), 3, (1, 2), 32, 3)
+GPU_PLAN = Plan(
+    torch.device("cuda"), 256, 128, 30, 512, 500, (256, 512, 1024), 20, (1, 2, 4), 512, 100, (1, 2, 4, 8), 1.0, None
+)
+DRY_PLAN = Plan(torch.device("cpu"), 32, 32, 3, 32, 3, (32, 40), 3, (1, 2), 32, 3, (1, 2), 0.25, 3)
 
 # Bounds of the correctness checks. Gram matmuls stay float32 on CUDA (TF32 is off for matmuls by
 # default), so G is within float32 rounding of the float64 reference; a bfloat16 run's J_style stays
@@ -214,6 +222,10 @@ def check_concurrency(plan: Plan) -> dict[str, Any]:
     return figures
 
 
+def check_batching(plan: Plan, extractor: VGGExtractor) -> list[dict[str, Any]]:
+    return [batched_runs_per_minute(n, plan.batching_scale, plan.batching_steps, extractor) for n in plan.batching]
+
+
 def environment(plan: Plan) -> dict[str, Any]:
     facts: dict[str, Any] = {"torch": torch.__version__, "device": str(plan.device)}
     if plan.device.type == "cuda":
@@ -257,6 +269,12 @@ def report(figures: dict[str, Any]) -> None:
             continue
         rates = ", ".join(f"{r['runs_at_once']} at once: {r['runs_per_minute']:.1f}/min" for r in rows)
         print(f"{name}: {rates}")
+    for row in figures["batching"]:
+        print(
+            f"batching {row['runs']} class-demo runs: serial {row['serial_runs_per_minute']:.1f}/min, batched "
+            f"{row['batched_runs_per_minute']:.1f}/min ({row['speedup']:.2f}x); passes by batch size "
+            f"{row['passes_by_batch_size']}, final J_style within {row['worst_j_style_difference']:.1e}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -278,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures["precisions"] = check_precisions(plan, extractor, cpu_extractor)
     figures["speed"] = check_speed(plan, extractor)
     figures["concurrency"] = check_concurrency(plan)
+    figures["batching"] = check_batching(plan, extractor)
     figures["total_seconds"] = time.perf_counter() - started
     report(figures)
     print(f"total {figures['total_seconds']:.0f} s")

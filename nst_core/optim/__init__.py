@@ -1,7 +1,9 @@
 """The optimisation: a run's settings (``RunConfig``), the image being optimised (``Canvas``), the cost it
 lowers (``Objective``), the loop (``run``), its precision and its time/memory estimate. It never imports
-the serving side (``nst_core.serve``)."""
+the serving side (``nst_core.serve``). ``run_batch`` (``batched``) runs several configurations with their
+evaluations of J stacked into one network pass."""
 
+from .batched import BatchedEvaluator, BatchKey, BatchSeat, batch_key, run_batch
 from .config import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_LR, MAX_SIZE, MIN_SIZE, RunConfig
 from .engine import run
 from .estimate import RunEstimate, estimate_run, suggest_size
@@ -11,6 +13,9 @@ from .sources import ImageInputError
 
 __all__ = [
     "DEFAULT_ALPHA",
+    "BatchKey",
+    "BatchSeat",
+    "BatchedEvaluator",
     "DEFAULT_BETA",
     "DEFAULT_LR",
     "MAX_SIZE",
@@ -24,8 +29,10 @@ __all__ = [
     "RunResult",
     "Snapshot",
     "StepRecord",
+    "batch_key",
     "choose_precision",
     "estimate_run",
     "run",
+    "run_batch",
     "suggest_size",
 ]

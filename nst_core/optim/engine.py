@@ -8,6 +8,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -20,10 +22,13 @@ from ..layers import layer_shape
 from .canvas import Canvas
 from .config import RunConfig
 from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size
-from .objective import Evaluation, Objective, RunImages
+from .objective import Evaluate, Evaluation, Objective, RunImages
 from .precision import Precision, choose_precision
 from .result import RunProgress, RunResult, Snapshot, StepRecord
 from .sources import load_input
+
+if TYPE_CHECKING:
+    from .batched import BatchSeat
 
 CancelToken = threading.Event | Callable[[], bool] | None
 ProgressCallback = Callable[[RunProgress], None]
@@ -46,6 +51,7 @@ def run(
     *,
     extractor: VGGExtractor | None = None,
     precision: Precision | None = None,
+    evaluator: BatchSeat | None = None,
 ) -> RunResult:
     """Run ``config`` to its last step and return the result.
 
@@ -53,8 +59,23 @@ def run(
     callable returning True to stop) is checked before every evaluation of J, L-BFGS line-search
     evaluations included: the run raises ``RunCancelled`` within one step. ``extractor`` (its device is
     the run's) saves loading the weights; ``precision`` overrides ``choose_precision`` (for benchmarks).
+    ``evaluator``, a seat at a ``BatchedEvaluator`` (``nst_core.optim.batched``), evaluates J in one network
+    pass with the other runs seated there; the run gives the seat up when it returns or raises.
     Raises ``ConfigError``, ``WeightsError``, ``NonFiniteLossError`` or ``OutOfMemoryError``.
     """
+    with evaluator if evaluator is not None else nullcontext():
+        evaluate = Objective.evaluate_backward if evaluator is None else evaluator.evaluate
+        return _run(config, on_progress, cancel, extractor, precision, evaluate)
+
+
+def _run(
+    config: RunConfig,
+    on_progress: ProgressCallback | None,
+    cancel: CancelToken,
+    extractor: VGGExtractor | None,
+    precision: Precision | None,
+    evaluate: Evaluate,
+) -> RunResult:
     config.validate()
     _check_cancel(cancel, 0, config.steps)
     if extractor is None:
@@ -63,7 +84,7 @@ def run(
     try:
         precision = precision or choose_precision(device, config.optimizer, config.size)
         with torch.enable_grad():
-            return _optimise(config, extractor, precision, on_progress, cancel)
+            return _optimise(config, extractor, precision, on_progress, cancel, evaluate)
     except torch.OutOfMemoryError:
         pass
     except RuntimeError as exc:
@@ -80,10 +101,11 @@ def _optimise(
     precision: Precision,
     on_progress: ProgressCallback | None,
     cancel: CancelToken,
+    evaluate: Evaluate,
 ) -> RunResult:
     started = time.perf_counter()
     final_shape = load_input("content", config.content, config.size).shape[-2:]
-    steps = _Steps(config, on_progress, cancel, started, final_shape)
+    steps = _Steps(config, on_progress, cancel, started, final_shape, evaluate)
     image: Tensor | None = None
     for scale, budget in zip(config.scales, config.scale_steps, strict=True):
         images, content = scale_images(config, scale)
@@ -142,7 +164,8 @@ def scale_images(config: RunConfig, scale: int) -> tuple[RunImages, Tensor]:
 
 
 class _Steps:
-    """The evaluation closure shared by both optimisers: one call is one step, counted across scales."""
+    """The evaluation closure shared by both optimisers: one call is one step, counted across scales.
+    ``evaluate`` computes J and ∇J (alone, or in a batch with other runs)."""
 
     def __init__(
         self,
@@ -151,8 +174,10 @@ class _Steps:
         cancel: CancelToken,
         started: float,
         final_shape: torch.Size,
+        evaluate: Evaluate,
     ) -> None:
         self.config = config
+        self.evaluate_image = evaluate
         self.steps = config.steps
         self.every = config.snapshot_every
         self.recorded = config.resolved().snapshot_layers
@@ -204,9 +229,8 @@ class _Steps:
         self.optimizer.zero_grad(set_to_none=True)
         snapshot_now = self.every > 0 and step % self.every == 0
         evaluated = self.canvas.evaluated(self.variable)
-        evaluation = self.objective.evaluate(evaluated, self.recorded if snapshot_now else ())
+        evaluation = self.evaluate_image(self.objective, evaluated, self.recorded if snapshot_now else ())
         _check_finite(evaluation, step, self.config.optimizer)
-        evaluation.objective.backward()
         self.step = step
         record = StepRecord(
             step=step,

@@ -9,7 +9,7 @@ every record keeps the Gram formula's values.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -202,9 +202,26 @@ class Objective:
             raise RuntimeError("normalise(start) sets the normalisers")
         return LossScaling(self.content_normaliser, style, self.tv_normaliser if self.tv_weight else 0.0)  # type: ignore[arg-type]
 
+    def layers(self, gram_layers: Sequence[str] = ()) -> list[str]:
+        """The layers an evaluation reads: the step's, and ``gram_layers`` whose G_G it returns."""
+        return _ordered([*self.step_layers, *gram_layers])
+
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
-        acts = self.features(image, _ordered([*self.step_layers, *gram_layers]))
+        return self.evaluate_activations(image, self.features(image, self.layers(gram_layers)), gram_layers)
+
+    def evaluate_backward(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
+        """``evaluate``, then its backward pass: ∇J is left in the ``.grad`` of the leaves ``image`` is made from.
+        A run evaluates through this alone, or through a ``BatchedEvaluator`` shared with other runs."""
+        evaluation = self.evaluate(image, gram_layers)
+        evaluation.objective.backward()
+        return evaluation
+
+    def evaluate_activations(
+        self, image: Tensor, acts: Mapping[str, Tensor], gram_layers: Sequence[str] = ()
+    ) -> Evaluation:
+        """The evaluation of ``image`` (1, C, H, W) from ``acts``, its activations (1, n_C, n_H, n_W) by layer
+        (``features``, of this image alone or of its slice of a batch), covering ``layers(gram_layers)``."""
         # The Gram loss takes the network's own activations, batch dimension included (``gram.activation_style_cost``
         # computes in float32 and returns a gradient in their dtype and layout). Selecting image 0 would cost a
         # full-size NCHW zero tensor per layer in the backward pass (the select's gradient), which the network's
@@ -264,3 +281,8 @@ def _inverse(value: float, fallback: float) -> float:
         if math.isfinite(reference) and reference > 0.0:
             return 1.0 / reference
     return 1.0
+
+
+Evaluate = Callable[[Objective, Tensor, Sequence[str]], Evaluation]
+"""How a run evaluates J at an image and gets ∇J into its variable: ``Objective.evaluate_backward`` alone, or
+``BatchSeat.evaluate`` through a batch shared with other runs (``nst_core.optim.batched``)."""

@@ -6,12 +6,14 @@ Measured for this project (``bench/optimize.py``):
   here): bfloat16 is emulated, 24x *slower* at 64 px; channels-last was 1.15-1.2x slower at 128 px and
   within noise at 256 px, so float32 NCHW.
 - Accuracy: J_style^[l] after 100 steps, bfloat16 / float32, worst layer (``bench/optimize.py
-  --bf16-check``, chelsea + orange_strokes, random weights, L-BFGS in spectral coordinates). Adam: 3.0%
-  (128 px), 2.3% (192), 2.8% (256). L-BFGS: 8.1% (128), 7.5% (192), 4.6% (256). The floor, float32
-  channels-last against float32 NCHW (the same arithmetic summed in another order), is 2.3% (128) and
-  3.0% (256) for L-BFGS: its line search and curvature pairs amplify any rounding difference. So Adam
-  runs in bfloat16 at every size, and L-BFGS from ``LBFGS_BF16_MIN_SIZE`` up (within the 5% goal; 0.63x
-  the float32 time per step at 256 px), below it in float32 with channels-last.
+  --bf16-check``, chelsea + orange_strokes, random weights, L-BFGS in spectral coordinates). At 256 px
+  (``--sizes 256``, rerun 2026-12-06 on the Xeon with AMX, after the step's overheads were cut): Adam 0.8%,
+  L-BFGS 3.0%; the floor, float32 channels-last against float32 NCHW (the same arithmetic summed in another
+  order), 1.1% and 1.2%: L-BFGS's line search and curvature pairs amplify any rounding difference. Below
+  256 px, measured before that rework (not rerun): Adam 3.0% (128 px), 2.3% (192); L-BFGS 8.1% (128), 7.5%
+  (192), floor 2.3% (128). So Adam runs in bfloat16 at every size, and L-BFGS from ``LBFGS_BF16_MIN_SIZE`` up
+  (within the 5% goal; 0.32x the float32 time per step at 256 px in that rerun: 0.085 s against 0.268 s),
+  below it in float32 with channels-last.
 - CUDA (not measured here: no GPU): Adam in bfloat16 where the GPU has it (Ampere and later), L-BFGS
   in float32 (its size rule is not measured on a GPU); float32 convolutions use cuDNN's TF32 by default.
 The costs are computed in float32 from the activations whatever this policy says; the reported J values

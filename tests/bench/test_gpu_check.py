@@ -41,4 +41,9 @@ def test_the_dry_run_goes_through_every_check(tmp_path: Path) -> None:
             assert name == "ray" and "skipped" in rows
             continue
         assert [r["runs_at_once"] for r in rows] == [1, 2] and all(r["runs_per_minute"] > 0 for r in rows)
+    batching = figures["batching"]
+    assert [r["runs"] for r in batching] == [1, 2]
+    assert all(r["serial_runs_per_minute"] > 0 and r["batched_runs_per_minute"] > 0 for r in batching)
+    assert batching[1]["passes_by_batch_size"].get("2", 0) > 0  # the two runs shared passes (JSON keys are text)
     assert "maths vs float64" in done.stdout and "runs_per_minute" not in done.stdout
+    assert "batching 2 class-demo runs" in done.stdout
