@@ -189,7 +189,7 @@ def fair_seconds_per_run(
     for (height, width), evaluations in schedule(config):
         content = load_input("content", CONTENT, max(height, width)).to(extractor.device)
         style = F.interpolate(
-            load_input("style", config.styles[0], max(height, width)), size=(height, width), mode="bicubic"
+            load_input("style", config.resolved().style[0], max(height, width)), size=(height, width), mode="bicubic"
         ).clamp(0.0, 1.0)
         per_evaluation = statistics.median(
             statistics.mean(

@@ -295,7 +295,7 @@ def batch_key(config: RunConfig, device: torch.device | str | None = None) -> Ba
         shapes = tuple(content.shape_at(scale) for scale in config.scales)
     except ImageError as exc:
         raise ImageInputError("size" if config.start_size is None else "start_size", str(exc)) from None
-    layers = [*config.style_layers, config.content_layer, *config.recorded_layers]
+    layers = [*config.style_layers, config.content_layer, *config.resolved().snapshot_layers]
     return BatchKey(
         weights=_weights_name(config.weights),
         device=str(resolved),
