@@ -13,7 +13,7 @@ from nst_core import RunConfig, estimate_run, run
 from nst_core.extractor import VGGExtractor
 from nst_core.optim import estimate
 from nst_core.optim.estimate import PACE_BOUNDS, PACE_MIN_ESTIMATE_S, forget_pace, pace_factor, record_pace
-from tests.helpers import smooth_image
+from tests.helpers import smooth_image, striped_config
 
 
 @pytest.fixture(autouse=True)
@@ -25,16 +25,7 @@ def _no_pace() -> Iterator[None]:
 
 @pytest.fixture
 def config() -> RunConfig:
-    generator = torch.Generator().manual_seed(0)
-    return RunConfig(
-        content=torch.rand(1, 3, 32, 32, generator=generator),
-        style=torch.rand(1, 3, 32, 32, generator=generator),
-        size=32,
-        steps=3,
-        weights="random",
-        device="cpu",
-        snapshot_every=0,
-    )
+    return striped_config(32, 3)
 
 
 def test_later_estimates_follow_the_measured_pace(config: RunConfig) -> None:

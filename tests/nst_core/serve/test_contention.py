@@ -18,10 +18,9 @@ import time
 import tomllib
 from pathlib import Path
 
-import torch
-
 from nst_core import Job, RunConfig, ThreadExecutor
 from nst_core.serve import ExtractorCache
+from tests.helpers import striped_config
 
 ROOT = Path(__file__).resolve().parents[3]
 POLL_S = 1.0  # the Run page's POLL_SECONDS
@@ -110,17 +109,7 @@ def slowdown(
 
 def test_two_waiting_visitors_cost_the_running_run_nearly_nothing(random_extractor) -> None:
     server_heap = [[i] for i in range(max(0, SERVER_OBJECTS - len(gc.get_objects())))]  # a server-sized heap
-    generator = torch.Generator().manual_seed(0)
-    config = RunConfig(
-        content=torch.rand(1, 3, 64, 64, generator=generator),
-        style=torch.rand(1, 3, 64, 64, generator=generator),
-        size=64,
-        steps=100_000,
-        weights="random",
-        device="cpu",
-        optimizer="adam",
-        snapshot_every=0,
-    )
+    config = striped_config(64, 100_000, optimizer="adam")
     executor = ThreadExecutor(model_cache=ExtractorCache(loader=lambda *args, **kwargs: random_extractor))
     running = executor.submit(config)
     waiting = [executor.submit(config) for _ in range(2)]
