@@ -51,7 +51,7 @@ class GatedRuns:
         self.started: queue.Queue[RunConfig] = queue.Queue()
         self._gate = threading.Event()
 
-    def __call__(self, config: RunConfig, on_progress=None, cancel=None, extractor=None) -> str:
+    def __call__(self, config: RunConfig, on_progress=None, cancel=None, extractor=None, evaluator=None) -> str:
         self.started.put(config)
         while not self._gate.wait(0.01):
             if cancel is not None and cancel.is_set():
