@@ -45,7 +45,7 @@ class FairQueue:
         self._batch_key = batch_key
         self._cond = threading.Condition()
         self._pending: deque[QueuedJob] = deque()
-        self._running: set[QueuedJob] = set()
+        self._running: dict[QueuedJob, QueuedJob] = {}  # each running job -> the head of its batch
         self._closed = False
 
     def submit(self, config: RunConfig, owner: str | None) -> QueuedJob:
@@ -72,17 +72,21 @@ class FairQueue:
         The head of the queue, as ever; then, when ``room(head)`` holds more than one run, the later queued
         jobs whose ``batch_key`` equals the head's, in queue order, as long as the batch fits in the room:
         the worker evaluates them as one batch. Jobs of another key keep their places. ``room`` is called
-        under the queue's lock (it must be quick), only for a head that has a key."""
+        only for a head that has a key, outside the queue's lock (it may ask a GPU for its free memory)."""
         with self._cond:
             while not self._pending and not self._closed:
                 self._cond.wait()
             if not self._pending:
                 return []
-            batch = [self._pending.popleft()]
-            if room is not None and batch[0].batch_key is not None:
-                self._gather(batch, room(batch[0]))
-            self._running.update(batch)
-            return batch
+            head = self._pending.popleft()
+            self._running[head] = head
+        batch = [head]
+        if room is not None and head.batch_key is not None:
+            space = room(head)
+            with self._cond:
+                self._gather(batch, space)
+                self._running.update(dict.fromkeys(batch, head))
+        return batch
 
     def _gather(self, batch: list[QueuedJob], room: BatchRoom) -> None:
         """Move the queued companions of ``batch``'s head that ``room`` has space for into ``batch`` (under
@@ -104,7 +108,7 @@ class FairQueue:
     def release(self, job: QueuedJob) -> None:
         """``job`` has ended (``QueuedJob`` says so as it ends): it no longer counts as running."""
         with self._cond:
-            self._running.discard(job)
+            self._running.pop(job, None)
 
     def remove(self, job: QueuedJob) -> bool:
         """Take a queued ``job`` out; False when a worker had already taken it."""
@@ -152,7 +156,12 @@ class FairQueue:
     def _backlog_s(self, ahead: int) -> float:
         """Seconds of work before the first ``ahead`` queued jobs are all done, shared over the slots
         (under ``_cond``)."""
-        work = sum(job.progress.eta_s() or 0.0 for job in self._running)
+        # The jobs of a batch run at once: a batch's work left is its longest job's (each one's pace is measured
+        # in the batch).
+        batches: dict[QueuedJob, float] = {}
+        for job, head in self._running.items():
+            batches[head] = max(batches.get(head, 0.0), job.progress.eta_s() or 0.0)
+        work = sum(batches.values())
         work += sum(job.estimate.seconds for job in list(self._pending)[:ahead] if job.estimate is not None)
         return work / self.slots
 

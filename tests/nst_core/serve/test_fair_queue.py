@@ -40,8 +40,10 @@ def test_the_head_takes_the_queued_jobs_of_its_key_in_queue_order() -> None:
 
     assert queue.take(room) == [first, second, third]
     assert asked == [first]
-    # The job of another key keeps its place: it is next, alone (no queued job shares its key).
-    assert other.queue_position == 1 and queue.place(other)[1] is not None
+    # The job of another key keeps its place: it is next, alone (no queued job shares its key). It waits for
+    # the batch, whose jobs run at once: the longest of them, not their sum.
+    longest = max(job.progress.eta_s() for job in (first, second, third))
+    assert other.queue_position == 1 and queue.place(other)[1] == pytest.approx(longest)
     assert queue.take(room) == [other]
     assert all(job.status is JobStatus.QUEUED for job in (first, second, third, other))  # the worker starts them
 
