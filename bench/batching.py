@@ -7,6 +7,9 @@ picks for them (``choose_precision``):
 
 - serial: ``run()`` one after the other in one worker thread, as the executor runs its queue today;
 - batched: ``run_batch()``, every evaluation of J stacked into one network pass (``nst_core.optim.batched``);
+- (``executor_runs_per_minute``, which ``bench/gpu_check.py`` section 4 reports) the same runs queued at a
+  ``ThreadExecutor`` behind a running one, served one at a time (``batch_runs=1``) or as one batch
+  (``batch_runs=N``): the serving path, the queue gathering the batch and each job run by ``execute_run``;
 
 then batched / serial, and both against two floors computed for the same schedule of evaluations (the
 preset's steps at each scale's image shape; evaluations only, no setup):
@@ -35,7 +38,8 @@ import statistics
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +52,14 @@ sys.path.insert(0, str(ROOT))  # ui.state's presets, from a checkout
 
 from optimize import _bare_block, _tutorial_block  # noqa: E402
 
-from nst_core import RunConfig, load_extractor, run  # noqa: E402
+from nst_core import JobStatus, RunConfig, ThreadExecutor, load_extractor, run  # noqa: E402
 from nst_core.extractor import VGGExtractor, resolve_device  # noqa: E402
 from nst_core.layers import LAYER_INDEX  # noqa: E402
 from nst_core.optim import BatchedEvaluator, RunResult, batch_key, run_batch  # noqa: E402
+from nst_core.optim.config import MAX_STEPS  # noqa: E402
 from nst_core.optim.precision import Precision, choose_precision  # noqa: E402
 from nst_core.optim.sources import load_input  # noqa: E402
+from nst_core.serve import ExtractorCache  # noqa: E402
 from ui.state import PRESETS  # noqa: E402
 
 CONTENT = "chelsea"
@@ -150,6 +156,30 @@ def runs_per_minute(
         "passes_by_batch_size": rounds[-1].passes,
         "worst_j_style_difference": max(r.worst_j_style_difference for r in rounds),
     }
+
+
+def executor_runs_per_minute(
+    count: int, scale: float, steps: int | None, extractor: VGGExtractor, batch_runs: int
+) -> dict[str, Any]:
+    """Runs per minute of ``count`` class-demo runs queued together at a ``ThreadExecutor(batch_runs=...)`` on
+    ``extractor``'s device, timed from the moment its worker is free to the last result, and the batches it
+    served by number of runs. A long run of another batch key holds the worker while they are queued, so that
+    all of them wait when it takes its next jobs (as on a busy server)."""
+    batch = configs(count, scale, steps, extractor.device)
+    cache = ExtractorCache(loader=lambda *args, **kwargs: extractor)
+    with ThreadExecutor(slots=1, model_cache=cache, batch_runs=batch_runs) as executor:
+        blocker = executor.submit(replace(batch[0], size=batch[0].size // 2, start_size=None, steps=MAX_STEPS))
+        while blocker.status is JobStatus.QUEUED:
+            time.sleep(0.01)
+        jobs = [executor.submit(config) for config in batch]
+        started = time.perf_counter()
+        blocker.cancel()
+        for job in jobs:
+            job.result(timeout=3600)
+        seconds = time.perf_counter() - started
+        batches = Counter(executor.batch_sizes)
+    batches[1] -= 1  # the blocker
+    return {"runs_per_minute": 60 * count / seconds, "batches": dict(sorted((+batches).items()))}
 
 
 def schedule(config: RunConfig) -> list[tuple[tuple[int, int], int]]:

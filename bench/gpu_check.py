@@ -10,7 +10,10 @@
    ``RayExecutor(gpus_per_run=1/n)``: runs per minute for each (after a warm-up round that starts the
    workers and loads their weights).
 4. Batching: 1, 2, 4 and 8 queued class-demo runs, one after the other against one batch
-   (``nst_core.optim.run_batch``): runs per minute and the speed-up (``bench/batching.py``'s measurement).
+   (``nst_core.optim.run_batch``): runs per minute and the speed-up (``bench/batching.py``'s measurement);
+   then the serving path: the same runs queued at a ``ThreadExecutor`` with ``batch_runs=1`` against
+   ``batch_runs=N`` (the queue gathers the batch, within the GPU's free memory), which checks the GPU
+   default of ``STYLE_LENS_BATCH_RUNS`` (4).
 
     python bench/gpu_check.py                  # on a GPU machine
     python bench/gpu_check.py --json out.json  # also write every figure as JSON
@@ -36,6 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/gram.py and bench/batching.py beside this file
 
+from batching import executor_runs_per_minute  # noqa: E402
 from batching import runs_per_minute as batched_runs_per_minute  # noqa: E402
 from gram import reference  # noqa: E402
 
@@ -223,7 +227,15 @@ def check_concurrency(plan: Plan) -> dict[str, Any]:
 
 
 def check_batching(plan: Plan, extractor: VGGExtractor) -> list[dict[str, Any]]:
-    return [batched_runs_per_minute(n, plan.batching_scale, plan.batching_steps, extractor) for n in plan.batching]
+    rows = []
+    for n in plan.batching:
+        row = batched_runs_per_minute(n, plan.batching_scale, plan.batching_steps, extractor)
+        row["executor"] = {
+            name: executor_runs_per_minute(n, plan.batching_scale, plan.batching_steps, extractor, batch_runs)
+            for name, batch_runs in (("serial", 1), ("batched", n))
+        }
+        rows.append(row)
+    return rows
 
 
 def environment(plan: Plan) -> dict[str, Any]:
@@ -274,6 +286,12 @@ def report(figures: dict[str, Any]) -> None:
             f"batching {row['runs']} class-demo runs: serial {row['serial_runs_per_minute']:.1f}/min, batched "
             f"{row['batched_runs_per_minute']:.1f}/min ({row['speedup']:.2f}x); passes by batch size "
             f"{row['passes_by_batch_size']}, final J_style within {row['worst_j_style_difference']:.1e}"
+        )
+        serial, batched = row["executor"]["serial"], row["executor"]["batched"]
+        print(
+            f"  through ThreadExecutor: batch_runs=1 {serial['runs_per_minute']:.1f}/min, batch_runs={row['runs']} "
+            f"{batched['runs_per_minute']:.1f}/min ({batched['runs_per_minute'] / serial['runs_per_minute']:.2f}x); "
+            f"batches by runs {batched['batches']}"
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from ..extractor import VGGExtractor, load_extractor, resolve_device
 from ..layers import layer_shape
 from .canvas import Canvas
 from .config import RunConfig
-from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size
+from .estimate import LBFGS_HISTORY, estimate_run, record_pace, suggest_size, usable_memory_bytes
 from .objective import Evaluate, Evaluation, Objective, RunImages
 from .precision import Precision, choose_precision
 from .result import RunProgress, RunResult, Snapshot, StepRecord
@@ -310,11 +309,7 @@ def _out_of_memory(config: RunConfig, device: torch.device) -> OutOfMemoryError:
     gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()
-        free = torch.cuda.mem_get_info(device)[0]
-    else:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    # Leave room for what the estimate does not see (allocator fragmentation, other runs' growth).
-    size = suggest_size(config, int(free * 0.8))
+    size = suggest_size(config, usable_memory_bytes(device))
     where = f"{device.type.upper()} memory" if device.type == "cuda" else "memory"
     advice = f"Try size {size} or less" if size is not None else "Free memory or use a smaller size"
     if config.optimizer == "lbfgs":

@@ -20,6 +20,7 @@ channels-last rows are derived from another machine's ratios), the machine's loa
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, replace
 from typing import Final
@@ -35,6 +36,10 @@ LBFGS_HISTORY: Final = 100
 """History pairs kept by L-BFGS (torch's default, as in the PyTorch tutorial and jcjohnson/neural-style)."""
 
 BYTES_FLOAT32: Final = 4
+
+MEMORY_HEADROOM: Final = 0.8
+"""The share of the free memory that estimated peaks may fill: the estimate does not see allocator
+fragmentation, nor the growth of the runs already on the device."""
 
 
 @dataclass(frozen=True)
@@ -253,3 +258,13 @@ def suggest_size(config: RunConfig, free_bytes: int, height: int | None = None, 
         if peak <= free_bytes:
             return size
     return None
+
+
+def usable_memory_bytes(device: torch.device) -> int:
+    """The bytes that runs estimated by ``estimate_run`` may take on ``device`` now: ``MEMORY_HEADROOM`` of
+    the GPU's free memory, or of the machine's free memory for a CPU device."""
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return int(free * MEMORY_HEADROOM)

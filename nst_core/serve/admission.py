@@ -6,7 +6,8 @@ app's form offers. Both read their defaults from the environment:
 
 - ``STYLE_LENS_MAX_ACTIVE`` (default 1), ``STYLE_LENS_MAX_QUEUE`` (default 20);
 - ``STYLE_LENS_MAX_SIZE``, ``STYLE_LENS_MAX_STEPS`` (defaults: 384 px and 300 steps on a CPU-only
-  server, where a 384 px run of 300 steps already takes minutes; the config's own bounds on a GPU).
+  server, where a 384 px run of 300 steps already takes minutes; the config's own bounds on a GPU);
+- ``STYLE_LENS_BATCH_RUNS`` (``batch_runs_from_env``): how many queued runs one worker evaluates as one batch.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ DEFAULT_MAX_ACTIVE: Final = 1
 DEFAULT_MAX_QUEUE: Final = 20
 CPU_MAX_SIZE: Final = 384
 CPU_MAX_STEPS: Final = 300
+BATCH_RUNS_ENV: Final = "STYLE_LENS_BATCH_RUNS"
+DEFAULT_BATCH_RUNS: Final = {"cpu": 1, "cuda": 4}
+"""Measured on the CPU: a batch gains 1.01-1.13x runs/min (README, Performance), which does not pay for
+every run of a batch ending with its last one. On a GPU a 256 px image leaves most of the chip idle, so
+a batch of 4 is the reasoned default there; ``python bench/gpu_check.py`` (section 4) measures it."""
+MAX_BATCH_RUNS: Final = 64
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
@@ -88,3 +95,11 @@ def hosted_limits(environ: Mapping[str, str] = os.environ, gpu: bool | None = No
         _env_int(environ, "STYLE_LENS_MAX_SIZE", size, MIN_SIZE, MAX_SIZE),
         _env_int(environ, "STYLE_LENS_MAX_STEPS", steps, 1, MAX_STEPS),
     )
+
+
+def batch_runs_from_env(device_type: str, environ: Mapping[str, str] = os.environ) -> int:
+    """The most queued runs that one worker evaluates as one batch on a ``device_type`` ("cpu", "cuda")
+    device: ``STYLE_LENS_BATCH_RUNS`` (1 to 64, for every device) if set, else ``DEFAULT_BATCH_RUNS``
+    (1, no batching, on the CPU; 4 on a GPU). ``ConfigError`` names the variable when its value is bad."""
+    default = DEFAULT_BATCH_RUNS.get(device_type, 1)
+    return _env_int(environ, BATCH_RUNS_ENV, default, 1, MAX_BATCH_RUNS)

@@ -10,6 +10,7 @@ import threading
 import torch
 
 from ..errors import NSTError, RunCancelled
+from ..optim.batched import BatchSeat
 from ..optim.config import RunConfig
 from ..optim.engine import run
 from ..optim.result import RunProgress, RunResult
@@ -27,11 +28,13 @@ def execute_run(
     cancel: threading.Event,
     *,
     step_delay_s: float = 0.0,
+    evaluator: BatchSeat | None = None,
 ) -> RunResult | Exception:
     """Run ``config`` on ``device`` with an extractor from ``extractors``, recording into ``progress``
     and stopping when ``cancel`` is set. Returns the result or the run's error, never raises: every
     failure belongs to the run, not to the worker. ``step_delay_s``: a pause after every step (tests that
-    watch a run in progress); a cancel cuts it short."""
+    watch a run in progress); a cancel cuts it short. ``evaluator``: the run's seat at a batch's
+    ``BatchedEvaluator`` (``run`` takes it), given up however the run ends."""
 
     def downloading(done_bytes: int, total_bytes: int | None) -> None:
         if cancel.is_set():
@@ -47,8 +50,10 @@ def execute_run(
         extractor = extractors.get(config.weights, device, progress=downloading)
         progress.set_phase("optimising")
         on_progress = paced if step_delay_s else progress.on_progress
-        return run(config, on_progress=on_progress, cancel=cancel, extractor=extractor)
+        return run(config, on_progress=on_progress, cancel=cancel, extractor=extractor, evaluator=evaluator)
     except Exception as error:  # noqa: BLE001 - handed back to the job
+        if evaluator is not None:  # failed before ``run`` took the seat: the batch must not wait for it
+            evaluator.close()
         if not isinstance(error, NSTError):
             _log.error("a run failed unexpectedly", exc_info=error)
         _forget_frames(error)

@@ -6,13 +6,13 @@ and ``RayExecutor`` (on Ray workers) are, each saying what a worker does with th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic
 
 from ..optim.config import RunConfig
 from .admission import AdmissionPolicy
-from .fair_queue import FairQueue, Slot, Workers
+from .fair_queue import BatchRoom, FairQueue, Slot, Workers
 from .jobs import Job, QueuedJob
 
 if TYPE_CHECKING:
@@ -52,15 +52,33 @@ class Executor(ABC):
 
 class QueueExecutor(Executor, Generic[Slot]):
     """A ``FairQueue`` with ``policy``, served by one worker thread per slot of ``slots``: each takes the
-    next job and hands it to ``serve_job(job, slot)``."""
+    next job (or a batch of them: ``batch_room``) and hands it to ``serve_batch(jobs, slot)``.
+    ``batch_key``: the queue's (None: jobs are taken one at a time)."""
 
-    def __init__(self, policy: AdmissionPolicy, slots: Sequence[Slot], name: str) -> None:
-        self._queue = FairQueue(policy, len(slots))
-        self._workers = Workers(self._queue, slots, self.serve_job, name)
+    def __init__(
+        self,
+        policy: AdmissionPolicy,
+        slots: Sequence[Slot],
+        name: str,
+        batch_key: Callable[[RunConfig], Hashable] | None = None,
+    ) -> None:
+        self._queue = FairQueue(policy, len(slots), batch_key)
+        self._workers = Workers(self._queue, slots, self.serve_batch, name, self.batch_room)
 
     @abstractmethod
     def serve_job(self, job: QueuedJob, slot: Slot) -> None:
         """Run ``job`` (already started) on ``slot`` and end it with ``job.finish`` or ``job.fail``."""
+
+    def batch_room(self, head: QueuedJob, slot: Slot) -> BatchRoom:
+        """How many queued jobs a worker on ``slot`` takes as one batch led by ``head`` (``FairQueue.take``):
+        one here; an executor that evaluates batches says more."""
+        return BatchRoom(1)
+
+    def serve_batch(self, jobs: list[QueuedJob], slot: Slot) -> None:
+        """Run ``jobs`` (started; more than one only where ``batch_room`` allows it) on ``slot`` and end each:
+        here one after the other, each with ``serve_job``."""
+        for job in jobs:
+            self.serve_job(job, slot)
 
     @property
     def policy(self) -> AdmissionPolicy:

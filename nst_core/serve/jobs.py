@@ -10,7 +10,7 @@ import time
 import uuid
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -122,14 +122,22 @@ class QueuedJob(Job):
     """A job waiting in ``queue`` until a worker ``start``s it and ends it with ``finish`` or ``fail``.
 
     ``progress`` records what the run does; ``cancel_event`` is set by ``cancel()`` for the run to see;
-    ``estimate`` (None when none could be made) is the time the queue counts for it before it starts.
+    ``estimate`` (None when none could be made) is the time the queue counts for it before it starts (and
+    its peak, the memory a batch counts for it); ``batch_key`` (None: it runs alone) is what a queued job
+    must share with it to be evaluated in one batch (``optim.batched.batch_key``).
     """
 
     def __init__(
-        self, config: RunConfig, queue: FairQueue, estimate: RunEstimate | None, owner: str | None = None
+        self,
+        config: RunConfig,
+        queue: FairQueue,
+        estimate: RunEstimate | None,
+        owner: str | None = None,
+        batch_key: Hashable | None = None,
     ) -> None:
         super().__init__(config, owner)
         self.estimate = estimate
+        self.batch_key = batch_key
         self.progress = ProgressRecorder(config.steps, estimate)
         self.cancel_event = threading.Event()
         self._queue = queue
@@ -249,6 +257,8 @@ class QueuedJob(Job):
         self._finished_event.set()
 
     def _notify(self) -> None:
+        # Before the callbacks: one that launches the owner's next run finds this one no longer counted.
+        self._queue.release(self)
         with self._lock:
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:

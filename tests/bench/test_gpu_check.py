@@ -45,5 +45,9 @@ def test_the_dry_run_goes_through_every_check(tmp_path: Path) -> None:
     assert [r["runs"] for r in batching] == [1, 2]
     assert all(r["serial_runs_per_minute"] > 0 and r["batched_runs_per_minute"] > 0 for r in batching)
     assert batching[1]["passes_by_batch_size"].get("2", 0) > 0  # the two runs shared passes (JSON keys are text)
+    for row in batching:  # the serving path: the executor's queue gathered the batch (or served one at a time)
+        assert row["executor"]["serial"]["batches"] == {"1": row["runs"]}
+        assert row["executor"]["batched"]["batches"] == {str(row["runs"]): 1}
+        assert all(figures["runs_per_minute"] > 0 for figures in row["executor"].values())
     assert "maths vs float64" in done.stdout and "runs_per_minute" not in done.stdout
-    assert "batching 2 class-demo runs" in done.stdout
+    assert "batching 2 class-demo runs" in done.stdout and "through ThreadExecutor: batch_runs=1" in done.stdout

@@ -30,7 +30,7 @@ from nst_core.optim.engine import scale_images
 from nst_core.optim.objective import Objective
 from nst_core.optim.precision import BFLOAT16, FLOAT32, FLOAT32_CHANNELS_LAST, Precision, choose_precision
 from nst_core.optim.sources import ImageInputError
-from tests.helpers import small_config
+from tests.helpers import assert_same_run, small_config
 
 LAYERS = {"relu1_1": 0.4, "relu2_1": 0.3, "relu3_1": 0.3}
 
@@ -78,22 +78,6 @@ def _results(outcomes: list[RunResult | Exception]) -> list[RunResult]:
         if isinstance(outcome, Exception):
             raise outcome
     return outcomes  # type: ignore[return-value]
-
-
-def _assert_same_run(batched: RunResult, solo: RunResult, rel: float, every_step: bool = True) -> None:
-    """The same steps with the same costs within ``rel``: at every step, or (``every_step`` False: bfloat16, whose
-    rounding a line search's trial points can amplify mid-run) at the first and the last, and the same image."""
-    assert [r.step for r in batched.history] == [r.step for r in solo.history]
-    pairs = list(zip(batched.history, solo.history, strict=True))
-    for ours, theirs in pairs if every_step else [pairs[0], pairs[-1]]:
-        assert ours.J == pytest.approx(theirs.J, rel=rel, abs=1e-9)
-        assert ours.J_style == pytest.approx(theirs.J_style, rel=rel, abs=1e-9)
-    if every_step:
-        torch.testing.assert_close(batched.image, solo.image, rtol=0.0, atol=rel * 10)
-    else:
-        assert float((batched.image - solo.image).abs().mean()) < rel / 5
-    assert [s.step for s in batched.snapshots] == [s.step for s in solo.snapshots]
-    assert batched.loss_scaling == solo.loss_scaling and batched.precision == solo.precision
 
 
 @pytest.mark.parametrize(("precision", "rel"), EVALUATION_TOLERANCE)
@@ -154,7 +138,7 @@ def test_batched_runs_equal_their_solo_runs(random_extractor, optimizer, precisi
     for ours, theirs, config, seen in zip(batched, solo, configs, progress, strict=True):
         assert len(ours.history) == config.steps and seen == list(range(1, config.steps + 1))
         assert ours.precision == str(precision)
-        _assert_same_run(ours, theirs, rel, every_step)
+        assert_same_run(ours, theirs, rel, every_step)
 
 
 def test_one_run_alone_in_a_batch_is_exactly_its_solo_run(random_extractor) -> None:
@@ -180,7 +164,7 @@ def test_cancelling_one_run_stops_it_alone(random_extractor) -> None:
     for index in (0, 2):
         result = outcomes[index]
         assert isinstance(result, RunResult) and len(result.history) == 5
-        _assert_same_run(result, run(configs[index], extractor=random_extractor), 2e-3)
+        assert_same_run(result, run(configs[index], extractor=random_extractor), 2e-3)
 
 
 def test_a_failing_run_leaves_the_others_to_finish(random_extractor) -> None:
@@ -208,7 +192,7 @@ def test_runs_of_other_sizes_and_scales_share_the_evaluator_correctly(random_ext
     ]
     batched = _results(run_batch(configs, extractor=random_extractor, precision=FLOAT32))
     for ours, config in zip(batched, configs, strict=True):
-        _assert_same_run(ours, run(config, extractor=random_extractor, precision=FLOAT32), 1e-5)
+        assert_same_run(ours, run(config, extractor=random_extractor, precision=FLOAT32), 1e-5)
     assert [r.scale for r in batched[0].history] == [32, 32, 45, 45, 64, 64]
 
 
@@ -225,7 +209,7 @@ def test_runs_reading_other_layers_share_a_pass_and_each_gets_its_own_gradient(r
     batched = _results(run_batch(configs, extractor=random_extractor, precision=FLOAT32, evaluator=evaluator))
     assert evaluator.batch_sizes == Counter({3: 4})
     for ours, config in zip(batched, configs, strict=True):
-        _assert_same_run(ours, run(config, extractor=random_extractor, precision=FLOAT32), 1e-5)
+        assert_same_run(ours, run(config, extractor=random_extractor, precision=FLOAT32), 1e-5)
     assert set(batched[0].snapshots[-1].grams) == {"relu3_2"}
 
 

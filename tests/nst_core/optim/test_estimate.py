@@ -75,3 +75,10 @@ def test_estimate_grows_with_size_steps_and_lbfgs_history(config) -> None:
     assert estimate_run(replace(config, steps=10)).seconds < estimate_run(replace(config, steps=20)).seconds
     assert estimate_run(replace(config, optimizer="adam")).peak_bytes < estimate_run(config).peak_bytes
     assert sizes[0].device == "cpu"
+
+
+def test_usable_memory_is_the_headroom_share_of_the_free_memory(monkeypatch) -> None:
+    monkeypatch.setattr("os.sysconf", lambda name: 2**18 if name == "SC_AVPHYS_PAGES" else 4096)  # 1 GiB free
+    assert estimate.usable_memory_bytes(torch.device("cpu")) == int(2**30 * estimate.MEMORY_HEADROOM)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (2**31, 2**34))  # 2 GiB free of 16
+    assert estimate.usable_memory_bytes(torch.device("cuda", 0)) == int(2**31 * estimate.MEMORY_HEADROOM)

@@ -25,6 +25,7 @@ from nst_core import (
 )
 from nst_core.optim.config import MAX_SIZE, MAX_STEPS
 from nst_core.serve import AdmissionPolicy, ExtractorCache, HostedLimits, execution, hosted_limits
+from nst_core.serve.admission import DEFAULT_BATCH_RUNS, batch_runs_from_env
 
 WAIT_S = 60.0
 
@@ -51,7 +52,7 @@ class GatedRuns:
         self.started: queue.Queue[RunConfig] = queue.Queue()
         self._gate = threading.Event()
 
-    def __call__(self, config: RunConfig, on_progress=None, cancel=None, extractor=None) -> str:
+    def __call__(self, config: RunConfig, on_progress=None, cancel=None, extractor=None, evaluator=None) -> str:
         self.started.put(config)
         while not self._gate.wait(0.01):
             if cancel is not None and cancel.is_set():
@@ -211,3 +212,14 @@ def test_the_step_throttle_comes_from_the_environment_and_a_cancel_cuts_it_short
             job.result(timeout=WAIT_S)
     finally:
         executor.shutdown(wait=True, cancel=True)
+
+
+def test_batch_runs_read_the_environment_and_default_by_device() -> None:
+    assert (batch_runs_from_env("cpu", {}), batch_runs_from_env("cuda", {})) == (1, 4)
+    for device in ("cpu", "cuda"):
+        assert batch_runs_from_env(device, {"STYLE_LENS_BATCH_RUNS": "8"}) == 8
+        assert batch_runs_from_env(device, {"STYLE_LENS_BATCH_RUNS": " "}) == DEFAULT_BATCH_RUNS[device]
+    for bad in ("0", "two", "65", "1.5"):
+        with pytest.raises(ConfigError, match="from 1 to 64") as error:
+            batch_runs_from_env("cuda", {"STYLE_LENS_BATCH_RUNS": bad})
+        assert error.value.field == "STYLE_LENS_BATCH_RUNS"
