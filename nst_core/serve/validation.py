@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..layers import LAYER_CHANNELS, LAYER_INDEX
-from ..optim.config import MAX_SIZE, MAX_STEPS
+from ..optim.config import MAX_SIZE, MAX_STEPS, Setting, settings
 
 MAX_ARRAY_BYTES: Final = 1 << 30
 """The most the arrays of one ``.npz`` file may unpack to, whatever their headers claim (npz members are
@@ -32,39 +32,34 @@ _STRING: Final = {"type": "string", "maxLength": MAX_TEXT}
 _NUMBER: Final = {"type": "number"}
 _LAYER_VALUES: Final = {"type": "object", "propertyNames": {"enum": list(LAYER_INDEX)}, "additionalProperties": _NUMBER}
 _LAYERS: Final = {"type": "array", "items": {"enum": list(LAYER_INDEX)}, "maxItems": len(LAYER_INDEX)}
-_OPTIONAL_NUMBER: Final = {"type": ["number", "null"]}
-_OPTIONAL_INTEGER: Final = {"type": ["integer", "null"]}
+_KIND_TYPES: Final = {"int": "integer", "float": "number", "choice": "string"}
+# How ``RunConfig.describe()`` writes the fields of kind "other" that are not a string (the images' names).
+_OTHER_KINDS: Final[dict[str, dict[str, Any]]] = {
+    "style": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 64},
+    "style_blend": {"type": ["array", "null"], "items": _NUMBER},
+    "style_layers": _LAYER_VALUES,
+    "regions": {"type": ["array", "null"], "items": _STRING, "maxItems": 64},
+    "snapshot_layers": {"oneOf": [_LAYERS, {"type": "null"}]},
+}
+
+
+def _field_schema(name: str, declared: Setting) -> dict[str, Any]:
+    if declared.kind == "layer":
+        return {"enum": list(LAYER_INDEX)}
+    if declared.kind == "other":
+        return _OTHER_KINDS.get(name, _STRING)
+    json_type = _KIND_TYPES[declared.kind]
+    return {"type": json_type if declared.none is None else [json_type, "null"], "maxLength": MAX_TEXT}
+
 
 CONFIG_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
+    # The fields every stored run has had; a run stored before a later field existed reads with its default.
     "required": ["content", "style", "size", "style_layers", "content_layer", "alpha", "beta", "optimizer", "steps"],
-    "properties": {
-        "content": _STRING,
-        "style": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 64},
-        "style_blend": {"type": ["array", "null"], "items": _NUMBER},
-        "size": {"type": "integer"},
-        "style_layers": _LAYER_VALUES,
-        "content_layer": {"enum": list(LAYER_INDEX)},
-        "alpha": _NUMBER,
-        "beta": _NUMBER,
-        "optimizer": _STRING,
-        "lr": _OPTIONAL_NUMBER,
-        "steps": {"type": "integer"},
-        "init": _STRING,
-        "seed": {"type": "integer"},
-        "device": _STRING,
-        "weights": _STRING,
-        "snapshot_every": {"type": "integer"},
-        "snapshot_layers": {"oneOf": [_LAYERS, {"type": "null"}]},
-        "start_size": _OPTIONAL_INTEGER,
-        "tv_weight": _NUMBER,
-        "preserve_colors": _STRING,
-        "style_loss": _STRING,
-        "regions": {"type": ["array", "null"], "items": _STRING, "maxItems": 64},
-        "parameterization": {"type": ["string", "null"]},
-    },
+    "properties": {name: _field_schema(name, declared) for name, declared in settings().items()},
 }
-"""``RunConfig.describe()``: the types; ``RunConfig.validate_settings`` then checks the values."""
+"""``RunConfig.describe()``: the types, from each field's ``Setting``; ``RunConfig.validate_settings`` then
+checks the values."""
 
 STEP_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
