@@ -182,10 +182,6 @@ def _check_layer(name: str, layer: object) -> None:
         raise ConfigError(name, f"unknown VGG19 layer {layer!r}; valid layers: {', '.join(LAYER_NAMES)}")
 
 
-def _is_style_list(style: object) -> bool:
-    return isinstance(style, (list, tuple))
-
-
 def _finite_real(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
@@ -222,32 +218,28 @@ def _check_image(name: str, source: object) -> None:
         )
 
 
-def _check_content(c: RunConfig) -> None:
-    _check_image("content", c.content)
+def _is_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _check_style(c: RunConfig) -> None:
-    if _is_style_list(c.style) and not c.style:
+    if isinstance(c.style, (list, tuple)) and not c.style:
         raise ConfigError("style", "the list of style images is empty")
     for source in _styles(c):
         _check_image("style", source)
 
 
 def _styles(c: RunConfig) -> list[ImageInput]:
-    return list(c.style) if _is_style_list(c.style) else [c.style]  # type: ignore[arg-type, list-item]
-
-
-def _style_count(c: RunConfig) -> int:
-    return len(_styles(c))
+    return list(c.style) if isinstance(c.style, (list, tuple)) else [c.style]  # type: ignore[list-item]
 
 
 def _check_style_blend(c: RunConfig) -> None:
     if c.style_blend is None:
         return
-    if isinstance(c.style_blend, (str, bytes)) or not isinstance(c.style_blend, Sequence):
+    if not _is_list(c.style_blend):
         raise ConfigError("style_blend", "give one weight per style image, as a list of numbers")
-    if len(c.style_blend) != _style_count(c):
-        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {_style_count(c)} style image(s)")
+    if len(c.style_blend) != len(_styles(c)):
+        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {len(_styles(c))} style image(s)")
     if not all(_finite_real(w) and float(w) >= 0.0 for w in c.style_blend):
         raise ConfigError("style_blend", "weights must be finite numbers >= 0")
     if sum(float(w) for w in c.style_blend) <= 0.0:
@@ -303,11 +295,11 @@ def _check_start_size(c: RunConfig) -> None:
 def _check_regions(c: RunConfig) -> None:
     if c.regions is None:
         return
-    if isinstance(c.regions, (str, bytes)) or not isinstance(c.regions, Sequence):
+    if not _is_list(c.regions):
         raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
-    if len(c.regions) != _style_count(c):
+    if len(c.regions) != len(_styles(c)):
         raise ConfigError(
-            "regions", f"{len(c.regions)} mask(s) for {_style_count(c)} style image(s): give one per style"
+            "regions", f"{len(c.regions)} mask(s) for {len(_styles(c))} style image(s): give one per style"
         )
     for mask in c.regions:
         _check_image("regions", mask)
@@ -331,7 +323,7 @@ def _check_device(c: RunConfig) -> None:
 def _check_snapshot_layers(c: RunConfig) -> None:
     if c.snapshot_layers is None:
         return
-    if isinstance(c.snapshot_layers, (str, bytes)) or not isinstance(c.snapshot_layers, Sequence):
+    if not _is_list(c.snapshot_layers):
         raise ConfigError("snapshot_layers", "give a list of layer names (or None for the style layers)")
     for layer in c.snapshot_layers:
         _check_layer("snapshot_layers", layer)
@@ -364,7 +356,7 @@ class RunConfig:
     content: ImageInput | None = setting(
         label="the content image",
         help="The content image: a path or a bundled example's name.",
-        check=_check_content,
+        check=lambda c: _check_image("content", c.content),
         on_machine=True,
         flag="CONTENT",
     )
@@ -662,25 +654,17 @@ class RunConfig:
         """The configuration as JSON-friendly values (images are described, not embedded); ``lr`` and
         ``parameterization`` as the run used them."""
         resolved = self.resolved()
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "content":
-                value = describe_image(value)
-            elif f.name == "style":
-                value = [describe_image(s) for s in resolved.style]  # type: ignore[union-attr]
-            elif f.name == "style_layers":
-                value = {k: float(v) for k, v in value.items()}
-            elif f.name in ("style_blend", "snapshot_layers") and value is not None:
-                value = list(value)
-            elif f.name == "regions" and value is not None:
-                value = [describe_image(mask) for mask in value]
-            elif f.name in ("lr", "parameterization"):
-                value = getattr(resolved, f.name)
-            elif isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            out[f.name] = value
-        return out
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "content": describe_image(self.content),
+            "style": [describe_image(s) for s in resolved.style],  # type: ignore[union-attr]
+            "style_blend": None if self.style_blend is None else list(self.style_blend),
+            "style_layers": {k: float(v) for k, v in self.style_layers.items()},
+            "lr": resolved.lr,
+            "parameterization": resolved.parameterization,
+            "regions": None if self.regions is None else [describe_image(mask) for mask in self.regions],
+            "snapshot_layers": None if self.snapshot_layers is None else list(self.snapshot_layers),
+            "weights": os.fspath(self.weights) if isinstance(self.weights, os.PathLike) else self.weights,
+        }
 
 
 def describe_image(source: object) -> str:
