@@ -20,7 +20,7 @@ import streamlit as st
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from nst_core.optim.config import OPTIMIZER_LABELS, Section, Setting, default_of, settings
-from nst_core.serve.admission import HostedLimits, hosted_limits
+from nst_core.serve.admission import hosted_limits
 
 from .owner import owner_token
 from .sidebar import preset_options
@@ -51,8 +51,6 @@ FIELD_LABELS: Final = {name: declared.label for name, declared in SETTINGS.items
     "weights": "the weights (sidebar)",
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
-STYLE_CONTROLS: Final = {name: declared.help for name, declared in SETTINGS.items() if declared.section == "style"}
-"""The one-line "what it does" of each style control, shown under its widget."""
 SAVED_FORM: Final = "_run_form"
 STARTS: Final = "_run_form_starts"
 """Session key of the values the form's widgets start from in this script run (``seed_form``)."""
@@ -62,8 +60,6 @@ SETTINGS_OPEN: Final = "run_settings_open"
 PRESET_KEY: Final = "run_preset"
 """Session key of the form's last values."""
 REMEMBERED_VISITORS: Final = 1000
-AUTO: Final = SETTINGS["parameterization"].none
-"""The Optimise widget's value for ``parameterization=None``: a selectbox shows a None value as no choice."""
 MAX_WIDGET_INT: Final = 2**53 - 1
 """The largest whole number a browser's number input holds exactly (a larger maximum is left out)."""
 
@@ -77,35 +73,34 @@ def _layer_weight_key(layer: str) -> str:
     return widget_key(f"layer_weight_{layer}")
 
 
-def _drawn() -> list[str]:
-    """The fields whose widgets the form draws from their ``Setting`` alone, in field order."""
-    return [name for name, declared in SETTINGS.items() if declared.widget is not None]
+DRAWN: Final = [name for name, declared in SETTINGS.items() if declared.widget is not None]
+"""The fields whose widgets the form draws from their ``Setting`` alone, in field order."""
+_TYPES: Final = {"int": int, "float": float}
 
 
 def _to_widget(name: str, value: Any) -> Any:
-    """A field's value as its widget holds it: None as the choice that stands for it, numbers of the widget's type."""
+    """A field's value as its widget holds it: None as the choice that stands for it (a selectbox shows a
+    None value as no choice), numbers of the widget's type."""
     declared = SETTINGS[name]
     if value is None:
         return declared.none if declared.widget != "number" else None
-    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
+    return _TYPES.get(declared.kind, lambda v: v)(value)
 
 
 def _from_widget(name: str, value: Any) -> Any:
-    """A widget's value as the field holds it (the inverse of ``_to_widget``)."""
     declared = SETTINGS[name]
     if value is None or (declared.none is not None and value == declared.none and declared.widget != "number"):
         return None
-    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
+    return _TYPES.get(declared.kind, lambda v: v)(value)
 
 
 def _preset_values() -> dict[str, Any]:
     """The form's values the preset sets: its fields that name a drawn setting, and its device."""
     preset = current_preset()
-    return {
-        widget_key(f.name): _to_widget(f.name, getattr(preset, f.name))
-        for f in dataclasses.fields(preset)
-        if f.name in _drawn()
-    } | {widget_key("device"): current_device()}
+    drawn = [f.name for f in dataclasses.fields(preset) if f.name in DRAWN]
+    return {widget_key(name): _to_widget(name, getattr(preset, name)) for name in drawn} | {
+        widget_key("device"): current_device()
+    }
 
 
 class VisitorForms:
@@ -162,7 +157,7 @@ def seed_form() -> list[str]:
     fresh = saved.get("preset") != current_preset().title
     saved["preset"] = current_preset().title
     defaults = {
-        **{widget_key(name): _to_widget(name, default_of(name)) for name in _drawn()},
+        **{widget_key(name): _to_widget(name, default_of(name)) for name in DRAWN},
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
         **{_layer_weight_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
@@ -203,15 +198,6 @@ def planned_size() -> int:
     return min(int(size), hosted_limits().max_size)
 
 
-def _cap(limits: HostedLimits) -> None:
-    """Bring a remembered, preset or copied size and step count within this server's limits (a number input
-    refuses a value above its maximum)."""
-    for name, (cap, _) in _hosted_caps(limits).items():
-        key = widget_key(name)
-        if key in st.session_state:  # else the browser's value, which its input already kept within the cap
-            st.session_state[key] = min(st.session_state[key], cap)
-
-
 def _start(key: str) -> Any:
     """The value of the widget with session key ``key``, given to the widget as its default too. A widget the
     browser first mounts after the run that seeded it (one in the folded settings) starts from its default,
@@ -229,11 +215,6 @@ def _options(declared: Setting) -> list[str]:
     """A radio's or selectbox's options: the choices, after the one that stands for None; a layer: the ReLUs."""
     choices = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
     return choices if declared.none is None else [declared.none, *choices]
-
-
-def _hosted_caps(limits: HostedLimits) -> dict[str, tuple[int, str]]:
-    """The fields this server caps, with the cap and the environment variable that sets it."""
-    return {"size": (limits.max_size, "STYLE_LENS_MAX_SIZE"), "steps": (limits.max_steps, "STYLE_LENS_MAX_STEPS")}
 
 
 def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> None:
@@ -283,12 +264,17 @@ def _draw_widgets() -> dict[str, float]:
     """Draw the settings, section by section: each section's widgets in rows of columns, then its wide ones
     (the style layers and their λ, the region mask); returns the λ of each chosen style layer."""
     limits = hosted_limits()
-    _cap(limits)
-    caps = _hosted_caps(limits)
+    # The fields this server caps, with the cap and the environment variable that sets it.
+    caps = {"size": (limits.max_size, "STYLE_LENS_MAX_SIZE"), "steps": (limits.max_steps, "STYLE_LENS_MAX_STEPS")}
+    for name, (cap, _) in caps.items():
+        # A remembered, preset or copied value within the cap (a number input refuses a value above its
+        # maximum); a value the browser sent its input already kept within it.
+        if widget_key(name) in st.session_state:
+            st.session_state[widget_key(name)] = min(st.session_state[widget_key(name)], cap)
     layer_weights: dict[str, float] = {}
     for section in SECTIONS:
         names = [name for name, declared in SETTINGS.items() if declared.section == section]
-        in_columns = [name for name in names if SETTINGS[name].widget is not None or name in _CUSTOM_COLUMNS]
+        in_columns = [name for name in names if SETTINGS[name].widget is not None or name == "device"]
         where = st.expander("Device and snapshots") if section == "device" else nullcontext()
         with where:
             width = max(1, min(len(in_columns), COLUMNS_PER_ROW))  # a last, shorter row keeps the columns' width
@@ -296,8 +282,8 @@ def _draw_widgets() -> dict[str, float]:
                 chosen = in_columns[row : row + width]
                 for column, name in zip(st.columns(width), chosen, strict=False):
                     with column:
-                        if name in _CUSTOM_COLUMNS:
-                            _CUSTOM_COLUMNS[name]()
+                        if name == "device":  # drawn by the form's own code: the devices this machine has
+                            _device()
                         else:
                             _widget(name, caps, section in CAPTIONED)
             if "style_layers" in names:
@@ -350,31 +336,18 @@ def _device() -> None:
     )
 
 
-_CUSTOM_COLUMNS: Final = {"device": _device}
-"""Fields drawn in a column by the form's own code (the devices this machine has), not from their ``Setting``."""
-
-
-def _regions() -> list[bytes] | None:
-    """The uploaded mask's bytes, one per style image (the sidebar has one), or None."""
-    upload = st.session_state.get(widget_key("regions"))
-    return None if upload is None else [upload.getvalue()]
-
-
-def _start_size(value: float | None, size: int) -> int | None:
-    """None (one scale) when empty or not below Size: a preset's start size then needs no editing for a tiny run."""
-    return None if value is None or int(value) >= size else int(value)
-
-
 def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
     """RunConfig's fields as the form's widgets hold them (the images and weights aside: the sidebar's)."""
     state = st.session_state
-    fields = {name: _from_widget(name, state[widget_key(name)]) for name in _drawn()}
+    fields = {name: _from_widget(name, state[widget_key(name)]) for name in DRAWN}
+    start, mask = fields["start_size"], state.get(widget_key("regions"))
     return fields | {
         "style_layers": layer_weights,
         "snapshot_layers": tuple(layer_weights),
         "device": state[widget_key("device")],
-        "start_size": _start_size(fields["start_size"], fields["size"]),
-        "regions": _regions(),
+        # Not below Size: one scale, so a preset's start size needs no editing for a tiny run.
+        "start_size": None if start is None or int(start) >= fields["size"] else int(start),
+        "regions": None if mask is None else [mask.getvalue()],  # one per style image: the sidebar has one
     }
 
 
@@ -429,7 +402,7 @@ def use_settings(config: RunConfig) -> None:
     """Copy a (stored) run's settings into the form, and its images into the sidebar when they are bundled
     examples; call it from a widget callback only. A region mask is an upload the form cannot refill."""
     state = st.session_state
-    for name in _drawn():
+    for name in DRAWN:
         state[widget_key(name)] = _to_widget(name, getattr(config, name))
     state[widget_key("style_layers")] = list(config.style_layers)
     for layer, layer_weight in config.style_layers.items():
