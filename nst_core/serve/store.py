@@ -190,6 +190,7 @@ class StoredRun:
 
     def __init__(self, entry: RunEntry, read: Callable[[str], bytes]) -> None:
         self.entry = entry
+        self.id, self.created, self.owner, self.title = entry.id, entry.created, entry.owner, entry.title
         self._read = read
         document = self._load(HISTORY_FILE, read_history)
         try:
@@ -204,22 +205,6 @@ class StoredRun:
         except (KeyError, TypeError, ValueError) as error:
             raise self._damaged(HISTORY_FILE, error) from error
         self._document = document
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def created(self) -> float:
-        return self.entry.created
-
-    @property
-    def owner(self) -> str | None:
-        return self.entry.owner
-
-    @property
-    def title(self) -> str | None:
-        return self.entry.title
 
     @cached_property
     def image(self) -> Tensor:
@@ -441,18 +426,10 @@ class RunStore:
         if regions is not None:
             regions = [f"upload {self.put_image(mask)}" if isinstance(mask, bytes) else mask for mask in regions]
         described = dataclasses.replace(config, content=content, style=style, regions=regions).describe()
-        row = (
-            _checked_id(job_id, "job"),
-            self._own_instance(),
-            time.time(),
-            owner,
-            title,
-            json.dumps(described),
-            content,
-            style,
+        pending = InterruptedRun(
+            _checked_id(job_id, "job"), self._own_instance(), time.time(), owner, title, described, content, style
         )
-        with self._db() as db:
-            db.execute(f"INSERT OR REPLACE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self._insert_pending("REPLACE", pending)
 
     def forget_pending(self, job_id: str) -> None:
         """The run ``job_id`` ended (stored, failed or cancelled): it is no longer pending."""
@@ -481,18 +458,13 @@ class RunStore:
 
     def release_interrupted(self, interrupted: InterruptedRun) -> None:
         """Put a claimed run back on offer (its relaunch was refused: the queue was full, say)."""
-        row = (
-            interrupted.id,
-            interrupted.instance,
-            interrupted.created,
-            interrupted.owner,
-            interrupted.title,
-            json.dumps(interrupted.config),
-            interrupted.content,
-            interrupted.style,
-        )
+        self._insert_pending("IGNORE", interrupted)
+
+    def _insert_pending(self, conflict: str, run: InterruptedRun) -> None:
+        values = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)} | {"config": json.dumps(run.config)}
+        columns, names = ", ".join(values), ", ".join(f":{name}" for name in values)
         with self._db() as db:
-            db.execute(f"INSERT OR IGNORE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute(f"INSERT OR {conflict} INTO pending ({columns}) VALUES ({names})", values)
 
     def config_of(self, interrupted: InterruptedRun) -> RunConfig:
         """The ``RunConfig`` to run an interrupted run again: its stored uploads read back as bytes, examples
@@ -551,17 +523,10 @@ class RunStore:
             raise
         config = document["config"]
         height, width = document["image_size"]
-        row = (
-            run_id,
-            time.time(),
-            owner,
-            title,
-            sum(len(data) for data in files.values()),
-            len(document["history"]),
-            width,
-            height,
-            str(config["content"]),
-            " + ".join(map(str, config["style"])),
+        size, steps = sum(len(data) for data in files.values()), len(document["history"])
+        style = " + ".join(map(str, config["style"]))
+        row = dataclasses.astuple(
+            RunEntry(run_id, time.time(), owner, title, size, steps, width, height, str(config["content"]), style)
         )
         try:
             with self._db() as db:
@@ -604,10 +569,7 @@ class RunStore:
     def _prune_uploads(self, max_bytes: int | None, max_age_s: float | None, keep: set[str], now: float) -> int:
         """Remove unnamed, unkept, unused uploads while over ``max_bytes`` or past ``max_age_s``; return the
         bytes runs and uploads take afterwards."""
-        uploads = self._uploads()
-        with self._db() as db:
-            (total,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()
-        total += sum(size for size, _ in uploads.values())
+        uploads, total = self._uploads(), self.usage()
         named = self._named_uploads() | keep
         unused = sorted(
             (used, image_id, size)
