@@ -144,10 +144,7 @@ def _matrix_figure(
     heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
-        # Invisible markers, one on every cell (Plotly heatmaps send no click selection, scatter points do),
-        # so a click picks the cell under the pointer; beyond OVERLAY_CELLS a side one per block of cells.
-        # The cell's value rides as the marker's colour (hover-only: the marker is transparent). Where a
-        # marker's (y, x) are not its channels (k, k'), customdata carries them.
+        # The click layer ``gram_heatmap`` describes; the cell's value rides as the (transparent) marker's colour.
         stride = click_block(max(n_rows, n_cols))
         grid = np.meshgrid(np.arange(0, n_rows, stride), np.arange(0, n_cols, stride), indexing="ij")
         r, c = grid[0].ravel(), grid[1].ravel()

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..gram import style_cost, weighted_style_terms
-from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
+from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, _axis, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
 """Off-diagonal pairs drawn at most by ``gram_scatter_figure``: a 512-channel layer has 130 816; a
@@ -60,22 +60,12 @@ def _pair(g_S: Any, g_G: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
-    common = {"showgrid": False, "zeroline": False, "constrain": "domain"}
+    ticks = {"tickfont": {"size": FONT_SIZE}}
     return {
-        f"xaxis{suffix}": {
-            **common,
-            "domain": domain,
-            "anchor": f"y{suffix}",
-            "range": [-0.5, n - 0.5],
-            "title": {"text": "channel k′"},
-        },
-        f"yaxis{suffix}": {
-            **common,
-            "anchor": f"x{suffix}",
-            "range": [n - 0.5, -0.5],
-            "scaleanchor": f"x{suffix}",
-            "title": {"text": "channel k"},
-        },
+        f"xaxis{suffix}": _axis("channel k′", domain=domain, anchor=f"y{suffix}", range=[-0.5, n - 0.5], **ticks),
+        f"yaxis{suffix}": _axis(
+            "channel k", anchor=f"x{suffix}", range=[n - 0.5, -0.5], scaleanchor=f"x{suffix}", **ticks
+        ),
     }
 
 
