@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -21,6 +22,12 @@ def clicked_cell(event: Any) -> tuple[int, int] | None:
         if point.get("x") is not None and point.get("y") is not None:
             return int(point["y"]), int(point["x"])
     return None
+
+
+def picks_cell(chart: str, k_key: str, k2_key: str) -> dict[str, Any]:
+    """``st.plotly_chart``'s options for the heatmap drawn with key ``chart``: a click puts its cell's k and k'
+    into the session keys of the inputs that show them."""
+    return {"on_select": partial(pick_clicked_cell, chart, k_key, k2_key), "selection_mode": "points"}
 
 
 def pick_clicked_cell(chart: str, k_key: str, k2_key: str) -> None:

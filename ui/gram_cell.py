@@ -3,7 +3,6 @@ written out, and the magnifier of the cells around it for a matrix whose cells a
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -15,7 +14,7 @@ from nst_core.figures import click_block, gram_window, view_colours
 from nst_core.gram_views import VIEW_LABELS, neighbourhood
 
 from .channel_detail import largest_product_note
-from .clicks import pick_clicked_cell
+from .clicks import picks_cell
 from .latex import escaped, number
 from .url_params import index_from_link, keep_in_link
 
@@ -102,10 +101,4 @@ def magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int)
     st.markdown(f"**Around G[{k}, {k2}]** (click a cell)")
     windows = (neighbourhood(order, k, MAGNIFIER_CELLS), neighbourhood(order, k2, MAGNIFIER_CELLS))
     figure = gram_window(matrix, view, *windows, (k, k2), view_colours(matrix, view))
-    st.plotly_chart(
-        figure,
-        theme=None,
-        key="gram_window",
-        on_select=partial(pick_clicked_cell, "gram_window", "k", "k2"),
-        selection_mode="points",
-    )
+    st.plotly_chart(figure, theme=None, key="gram_window", **picks_cell("gram_window", "k", "k2"))
