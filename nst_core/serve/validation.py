@@ -49,7 +49,8 @@ def _field_schema(name: str, declared: Setting) -> dict[str, Any]:
     if declared.kind == "other":
         return _OTHER_KINDS.get(name, _STRING)
     json_type = _KIND_TYPES[declared.kind]
-    return {"type": json_type if declared.none is None else [json_type, "null"], "maxLength": MAX_TEXT}
+    schema = {"type": json_type if declared.none is None else [json_type, "null"]}
+    return schema | {"maxLength": MAX_TEXT} if declared.kind == "choice" else schema
 
 
 CONFIG_SCHEMA: Final[dict[str, Any]] = {
