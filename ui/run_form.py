@@ -19,7 +19,7 @@ import streamlit as st
 
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
-from nst_core.optim.config import OPTIMIZER_LABELS, Section, Setting, default_of, settings
+from nst_core.optim.config import OPTIMIZER_LABELS, Section, default_of, settings
 from nst_core.serve.admission import hosted_limits
 
 from .owner import owner_token
@@ -52,13 +52,13 @@ FIELD_LABELS: Final = {name: declared.label for name, declared in SETTINGS.items
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
 SAVED_FORM: Final = "_run_form"
+"""Session key of the form's last values."""
 STARTS: Final = "_run_form_starts"
 """Session key of the values the form's widgets start from in this script run (``seed_form``)."""
 SETTINGS_LABEL: Final = "Settings: α, β, size, steps, style layers and λ, style controls, device"
 SETTINGS_OPEN: Final = "run_settings_open"
 """Session key of the settings expander's state (open or folded); "Use these settings" opens it."""
 PRESET_KEY: Final = "run_preset"
-"""Session key of the form's last values."""
 REMEMBERED_VISITORS: Final = 1000
 MAX_WIDGET_INT: Final = 2**53 - 1
 """The largest whole number a browser's number input holds exactly (a larger maximum is left out)."""
@@ -206,17 +206,6 @@ def _start(key: str) -> Any:
     return st.session_state[key] if key in st.session_state else st.session_state[STARTS][key]
 
 
-def _current(name: str) -> Any:
-    """``_start`` of RunConfig field ``name``'s widget."""
-    return _start(widget_key(name))
-
-
-def _options(declared: Setting) -> list[str]:
-    """A radio's or selectbox's options: the choices, after the one that stands for None; a layer: the ReLUs."""
-    choices = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
-    return choices if declared.none is None else [declared.none, *choices]
-
-
 def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> None:
     """Field ``name``'s widget, made from its ``Setting``, in the current column; its help as a caption or a tooltip."""
     declared, key = SETTINGS[name], widget_key(name)
@@ -238,19 +227,21 @@ def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> Non
             max_value=None if high is None or high > MAX_WIDGET_INT else number(high),
             step=None if declared.step is None else number(declared.step),
             format=declared.format,
-            value=_current(name),
+            value=_start(key),
             key=key,
             placeholder=declared.none,
             help=tooltip,
         )
     else:
-        options = _options(declared)
+        # The choices after the one that stands for None; a layer's: the ReLUs.
+        options = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
+        options = options if declared.none is None else [declared.none, *options]
         choose = st.radio if declared.widget == "radio" else st.selectbox
         extra = {"horizontal": True} if declared.widget == "radio" else {}
         choose(
             label,
             options,
-            index=options.index(_current(name)),
+            index=options.index(_start(key)),
             key=key,
             format_func=(declared.choice_labels or {}).get if declared.choice_labels else str,
             help=tooltip,
@@ -298,7 +289,7 @@ def _style_layers() -> dict[str, float]:
     layers = st.multiselect(
         SETTINGS["style_layers"].label,
         RELU_LAYERS,
-        default=_current("style_layers"),
+        default=_start(widget_key("style_layers")),
         key=widget_key("style_layers"),
         help=SETTINGS["style_layers"].help,
     )
@@ -330,7 +321,7 @@ def _device() -> None:
     st.radio(
         SETTINGS["device"].label,
         devices,
-        index=devices.index(_current("device")),
+        index=devices.index(_start(widget_key("device"))),
         key=widget_key("device"),
         horizontal=True,
     )
@@ -361,10 +352,6 @@ def run_settings() -> dict[str, Any]:
     return fields
 
 
-def _take_preset() -> None:
-    st.session_state["preset"] = st.session_state[PRESET_KEY]
-
-
 def preset_picker() -> None:
     """The sidebar's preset, offered again beside Launch: the sidebar's own picker is below the fold of a
     projector. Either picker changes both."""
@@ -374,7 +361,7 @@ def preset_picker() -> None:
         preset_options(),
         format_func=lambda k: PRESETS[k].title,
         key=PRESET_KEY,
-        on_change=_take_preset,
+        on_change=lambda: st.session_state.update(preset=st.session_state[PRESET_KEY]),
         help="Size, steps, optimiser and snapshots for the occasion; fine-tune them under Settings.",
     )
 
@@ -391,11 +378,8 @@ def settings_summary(fields: dict[str, Any]) -> str:
 
 def run_config(fields: dict[str, Any]) -> RunConfig:
     """The run's configuration with the sidebar's images and weights, validated; raises ``ConfigError``."""
-    config = RunConfig(
-        content=current_content().run_input, style=current_style().run_input, weights=current_weights(), **fields
-    )
-    config.validate()
-    return config
+    images = {"content": current_content().run_input, "style": current_style().run_input}
+    return RunConfig(**images, weights=current_weights(), **fields).validate()
 
 
 def use_settings(config: RunConfig) -> None:
