@@ -394,22 +394,14 @@ def channel_pair_figure(
             showticklabels=index == 0,
         )
         annotations.append(panel_title(title, suffix, FONT_SIZE - 1))
-    high = float(max(map_k.max(), map_k2.max(), 0.0)) or 1.0
-    product_high = float(product.max()) or 1.0
-    maps_end, product_end = domains[-2][1], domains[-1][1]
+
+    def colour_axis(title: str, high: float, x: float) -> dict[str, Any]:
+        bar = colourbar(title, x=x + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0)
+        return {"colorscale": MAPS_SCALE, "cmin": 0.0, "cmax": high or 1.0, "colorbar": bar}
+
     layout.update(
-        coloraxis={
-            "colorscale": MAPS_SCALE,
-            "cmin": 0.0,
-            "cmax": high,
-            "colorbar": colourbar("activation", x=maps_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
-        },
-        coloraxis2={
-            "colorscale": MAPS_SCALE,
-            "cmin": 0.0,
-            "cmax": product_high,
-            "colorbar": colourbar("product", x=product_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
-        },
+        coloraxis=colour_axis("activation", float(max(map_k.max(), map_k2.max(), 0.0)), domains[-2][1]),
+        coloraxis2=colour_axis("product", float(product.max()), domains[-1][1]),
         annotations=annotations,
     )
     return go.Figure(data=data, layout=base_layout("", height, {"l": 70, "r": 90, "t": 40, "b": 60}, **layout))

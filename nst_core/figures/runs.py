@@ -203,24 +203,22 @@ def gram_scatter_figure(
     hover = (
         f"k = %{{customdata[0]}}, k′ = %{{customdata[1]}}<br>{G_S} = %{{x:.4g}}<br>{G_G} = %{{y:.4g}}<extra></extra>"
     )
+    points = (
+        (rows, cols, {"size": 4, "color": GENERATED_COLOUR, "opacity": 0.35}, "pairs k ≠ k′"),
+        (diagonal, diagonal, {"size": 7, "color": STYLE_COLOUR, "symbol": "diamond"}, "diagonal k = k′"),
+    )
     data = [
-        go.Scattergl(
-            x=s[rows, cols],
-            y=g[rows, cols],
-            customdata=np.stack([rows, cols], axis=1).astype(np.int16),
-            mode="markers",
-            marker={"size": 4, "color": GENERATED_COLOUR, "opacity": 0.35},
-            name="pairs k ≠ k′",
-            hovertemplate=hover,
-        ),
-        go.Scattergl(
-            x=s[diagonal, diagonal],
-            y=g[diagonal, diagonal],
-            customdata=np.stack([diagonal, diagonal], axis=1).astype(np.int16),
-            mode="markers",
-            marker={"size": 7, "color": STYLE_COLOUR, "symbol": "diamond"},
-            name="diagonal k = k′",
-            hovertemplate=hover,
+        *(
+            go.Scattergl(
+                x=s[r, c],
+                y=g[r, c],
+                customdata=np.stack([r, c], axis=1).astype(np.int16),
+                mode="markers",
+                marker=marker,
+                name=name,
+                hovertemplate=hover,
+            )
+            for r, c, marker, name in points
         ),
         go.Scatter(
             x=[low, high],
