@@ -226,7 +226,7 @@ def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> Non
             min_value=None if low is None else number(low),
             max_value=None if high is None or high > MAX_WIDGET_INT else number(high),
             step=None if declared.step is None else number(declared.step),
-            format=declared.format,
+            format="%g" if declared.kind == "float" else None,
             value=_start(key),
             key=key,
             placeholder=declared.none,

@@ -74,9 +74,11 @@ class Setting:
     The command line: ``flag`` ("--tv"; ``DERIVED_FLAG``: from the name; a name without dashes: a
     positional argument shown as it; None: not on the command line), ``metavar``, ``nargs``, ``append`` (a
     flag given once per value), ``parse`` (the text to the value, each value's with ``nargs``). The Run
-    form: ``widget`` (None: drawn by the form's own code or the sidebar), ``section`` (where it stands),
-    ``unit`` (after the label), ``step``, ``format``, ``form_min`` (the widget's minimum; when None:
-    ``min`` for a whole number, none for a float, whose validation message names it) and ``choice_labels``.
+    form: ``section`` (where it stands; None: not in the form, or drawn by the sidebar), ``widget`` (a
+    radio, else a number input for a number and a selectbox for a choice or a layer; a field of kind
+    "other" is drawn by the form's own code), ``unit`` (after the label), ``step``, ``form_min`` (the
+    widget's minimum; when None: ``min`` for a whole number, none for a float, whose validation message
+    names it) and ``choice_labels``.
     """
 
     label: str
@@ -98,9 +100,12 @@ class Setting:
     section: Section | None = None
     unit: str | None = None
     step: float | None = None
-    format: str | None = None
     form_min: float | None = None
     choice_labels: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.widget is None and self.section is not None and self.kind != "other":
+            object.__setattr__(self, "widget", "number" if self.kind in ("int", "float") else "select")
 
     def check_value(self, name: str, value: object) -> None:
         """Raise ``ConfigError(name, ...)`` unless ``value`` is of this setting's kind and range."""
@@ -383,9 +388,7 @@ class RunConfig:
         help="The content term's weight in J = α·J_content + β·J_style.",
         kind="float",
         min=0.0,
-        widget="number",
         section="objective",
-        format="%g",
     )
     beta: float = setting(
         DEFAULT_BETA,
@@ -394,9 +397,7 @@ class RunConfig:
         kind="float",
         min=0.0,
         check=_check_beta,
-        widget="number",
         section="objective",
-        format="%g",
     )
     content_layer: str = setting(
         DEFAULT_CONTENT_LAYER,
@@ -404,7 +405,6 @@ class RunConfig:
         help="The layer whose activations J_content compares with the content image's.",
         kind="layer",
         metavar="LAYER",
-        widget="select",
         section="objective",
     )
     init: str = setting(
@@ -425,7 +425,6 @@ class RunConfig:
         min=MIN_SIZE,
         max=MAX_SIZE,
         check=_check_size,
-        widget="number",
         section="optimisation",
         unit="px, longest side",
         step=16,
@@ -437,7 +436,6 @@ class RunConfig:
         kind="int",
         min=1,
         max=MAX_STEPS,
-        widget="number",
         section="optimisation",
         step=10,
     )
@@ -459,9 +457,7 @@ class RunConfig:
         min=0.0,
         min_excluded=True,
         none="default",
-        widget="number",
         section="optimisation",
-        format="%g",
         form_min=0.0,
     )
     seed: int = setting(
@@ -471,9 +467,7 @@ class RunConfig:
         kind="int",
         min=0,
         max=MAX_SEED,
-        widget="number",
         section="optimisation",
-        step=1,
     )
     style_layers: Mapping[str, float] = setting(
         default_factory=lambda: dict(DEFAULT_STYLE_LAYERS),
@@ -493,7 +487,6 @@ class RunConfig:
         max=MAX_SIZE,
         none="off: one scale",
         check=_check_start_size,
-        widget="number",
         section="style",
         unit="px",
         metavar="PX",
@@ -507,10 +500,8 @@ class RunConfig:
         min=0.0,
         flag="--tv",
         metavar="W",
-        widget="number",
         section="style",
         step=0.1,
-        format="%g",
         form_min=0.0,
     )
     preserve_colors: str = setting(
@@ -520,7 +511,6 @@ class RunConfig:
         "match: the style is recoloured to the content's palette first.",
         kind="choice",
         choices=PRESERVE_COLORS,
-        widget="select",
         section="style",
         choice_labels={"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"},
     )
@@ -531,7 +521,6 @@ class RunConfig:
         "Gaussians); sliced_wasserstein: matches the distribution along random directions.",
         kind="choice",
         choices=STYLE_LOSSES,
-        widget="select",
         section="style",
     )
     parameterization: str | None = setting(
@@ -543,7 +532,6 @@ class RunConfig:
         kind="choice",
         choices=PARAMETERIZATIONS,
         none="auto",
-        widget="select",
         section="style",
     )
     regions: Sequence[ImageInput] | None = setting(
@@ -573,10 +561,8 @@ class RunConfig:
         kind="int",
         min=0,
         flag=None,
-        widget="number",
         section="device",
         unit="steps",
-        step=1,
         form_min=1,
     )
     snapshot_layers: Sequence[str] | None = setting(
