@@ -95,9 +95,7 @@ def analysed_image_picker() -> PickedImage:
     )
     with st.expander("Upload a generated image", expanded=False):
         image_uploader(
-            "A picture made by a run (or any image) to analyse",
-            key="generated_upload",
-            on_image=_use_generated,
+            "A picture made by a run (or any image) to analyse", key="generated_upload", on_image=_use_generated
         )
     return options[choice]
 

@@ -162,9 +162,7 @@ def history_from_description(records: list[Mapping[str, Any]]) -> list[StepRecor
 
 def scaling_from_description(described: Mapping[str, Any]) -> LossScaling:
     return LossScaling(
-        content=float(described["content"]),
-        style=dict(described["style"]),
-        tv=float(described.get("tv", 0.0)),
+        content=float(described["content"]), style=dict(described["style"]), tv=float(described.get("tv", 0.0))
     )
 
 

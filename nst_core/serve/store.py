@@ -720,12 +720,4 @@ def _interrupted(row: tuple[Any, ...]) -> InterruptedRun:
     return InterruptedRun(job_id, instance, created, owner, title, json.loads(config), content, style)
 
 
-__all__ = [
-    "InterruptedRun",
-    "RunEntry",
-    "RunStore",
-    "StoredRun",
-    "default_root",
-    "is_valid_id",
-    "new_id",
-]
+__all__ = ["InterruptedRun", "RunEntry", "RunStore", "StoredRun", "default_root", "is_valid_id", "new_id"]

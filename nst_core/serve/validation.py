@@ -121,9 +121,7 @@ HISTORY_SCHEMA: Final[dict[str, Any]] = {
 }
 """``RunResult.to_json()``: every field a page reads, with its type; numbers are finite (``parse_history``)."""
 
-RENAMED_KEYS: Final[dict[tuple[str, ...], dict[str, str]]] = {
-    ("loss_scaling",): {"style_layers": "style"},
-}
+RENAMED_KEYS: Final[dict[tuple[str, ...], dict[str, str]]] = {("loss_scaling",): {"style_layers": "style"}}
 """Keys that earlier versions of history.json wrote under another name: the path of the object that holds
 them, then old key -> new key. ``parse_history`` reads a stored or imported run with the new names."""
 
