@@ -261,21 +261,9 @@ def gram_window(
     """
     rows, cols = np.asarray(rows), np.asarray(cols)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(rows, cols)]
-    own_colours = colours is None
-    colours = colours or view_colours(shown, view)
+    scale, titles = colours or view_colours(shown, view), ("channel k", "channel k′")
     return _matrix_figure(
-        shown,
-        rows,
-        cols,
-        view,
-        colours,
-        selected,
-        True,
-        ("channel k", "channel k′"),
-        "",
-        height,
-        tick_step=WINDOW_TICK_STEP,
-        show_scale=own_colours,
+        shown, rows, cols, view, scale, selected, True, titles, "", height, WINDOW_TICK_STEP, colours is None
     )
 
 
