@@ -179,16 +179,8 @@ def _matrix_figure(
         pad = max(0.5, max(n_rows, n_cols) / 120)
         for k, k2 in {selected, selected[::-1]}:
             for y, x in zip(*np.nonzero((rows[:, None] == k) & (cols[None, :] == k2)), strict=True):
-                shapes.append(
-                    {
-                        "type": "rect",
-                        "x0": x - pad,
-                        "x1": x + pad,
-                        "y0": y - pad,
-                        "y1": y + pad,
-                        "line": {"color": SELECTION_COLOUR, "width": 3},
-                    }
-                )
+                corners = {"x0": x - pad, "x1": x + pad, "y0": y - pad, "y1": y + pad}
+                shapes.append({"type": "rect", **corners, "line": {"color": SELECTION_COLOUR, "width": 3}})
     ticks: list[dict[str, Any]] = [{}, {}]
     for axis, channels in enumerate((cols, rows)):
         step = tick_step if len(channels) > MIN_TICK_STEPPED else 1
@@ -423,16 +415,8 @@ def channel_mosaic(
         top, left = r * (h + gap_y) + gap_y, c * (w + gap_x)
         mosaic[top : top + h, left : left + w] = tile
         tile_channel[top : top + h, left : left + w] = channel
-        annotations.append(
-            {
-                "x": left + w / 2 - 0.5,
-                "y": top - 0.5,
-                "text": label,
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": FONT_SIZE - 2},
-            }
-        )
+        above = {"x": left + w / 2 - 0.5, "y": top - 0.5, "yanchor": "bottom"}
+        annotations.append({**above, "text": label, "showarrow": False, "font": {"size": FONT_SIZE - 2}})
     high = float(np.nanmax(mosaic)) if np.isfinite(mosaic).any() else 0.0
     width_cells = columns * (w + gap_x)
     height = int(rows * tile_px * (h + gap_y) / max(w + gap_x, 1)) + (90 if title else 40)

@@ -264,15 +264,8 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
         )
         for row, name, who, colour in ((s[k], G_S, "style", STYLE_COLOUR), (g[k], G_G, "generated", GENERATED_COLOUR))
     ]
-    marker = {
-        "type": "line",
-        "x0": k,
-        "x1": k,
-        "yref": "paper",
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": "grey", "dash": "dot", "width": 2},
-    }
+    column_k = {"type": "line", "x0": k, "x1": k, "yref": "paper", "y0": 0, "y1": 1}
+    marker = {**column_k, "line": {"color": "grey", "dash": "dot", "width": 2}}
     return go.Figure(
         data=data,
         layout=base_layout(
