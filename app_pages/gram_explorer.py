@@ -48,20 +48,12 @@ def _thumbnails(image: PickedImage, view: str) -> None:
 def _controls() -> tuple[str, str, str]:
     linked = {key: initial_choice(key) for key in ("layer", "view", "order")}
     left, right = st.columns(2)
-    with left:
-        # Bound widgets write their displayed text into the URL, so their options are plain names.
-        layer = st.selectbox(
-            "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
-        )
-    with right:
-        view = st.selectbox(
-            "View",
-            VIEWS,
-            format_func=VIEW_MENU.get,
-            key="view",
-            bind="query-params",
-            help="  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items()),
-        )
+    # Bound widgets write their displayed text into the URL, so their options are plain names.
+    layer = left.selectbox(
+        "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
+    )
+    views_help = "  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items())
+    view = right.selectbox("View", VIEWS, format_func=VIEW_MENU.get, key="view", bind="query-params", help=views_help)
     order = st.radio(
         "Channel order",
         ORDERINGS,

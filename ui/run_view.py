@@ -67,11 +67,8 @@ def _finished(shown: ShownRun) -> None:
     if history:
         last = history[-1]
         # Four significant digits in three columns: longer values are cut short ("0.000707…") at 1280 px.
-        for column, (label, value) in zip(
-            st.columns(3),
-            (("Final J", last.J), ("Final J_content", last.J_content), ("Final J_style", last.J_style)),
-            strict=True,
-        ):
+        finals = {"Final J": last.J, "Final J_content": last.J_content, "Final J_style": last.J_style}
+        for column, (label, value) in zip(st.columns(3), finals.items(), strict=True):
             column.metric(label, f"{value:.4g}")
     picture, curves = st.columns([1, 2])
     image = to_pil(result.image)

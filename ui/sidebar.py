@@ -52,10 +52,8 @@ def render_frame() -> None:
         remember_owner()  # first: the cookie is set before anything can be clicked
         for slot, title in (("content", "Content image"), ("style", "Style image")):
             _image_picker(slot, title)
-        thumbnails = st.columns(2)
-        for column, image, caption in zip(
-            thumbnails, (current_content(), current_style()), ("content", "style"), strict=True
-        ):
+        images = {"content": current_content(), "style": current_style()}
+        for column, (caption, image) in zip(st.columns(2), images.items(), strict=True):
             # Any shape is shown, an image too elongated to analyse included.
             original = image.original
             scale = min(1.0, _THUMBNAIL_SIDE / max(original.width, original.height))
