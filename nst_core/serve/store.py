@@ -33,7 +33,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -326,23 +326,17 @@ class RunStore:
         total = self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
         with self._db() as db:
             rows = db.execute("SELECT id, created, size FROM runs ORDER BY created ASC, rowid ASC").fetchall()
-        remaining = len(rows)
-        doomed = []
+        remaining, removed = len(rows), 0
         for run_id, created, size in rows:
             too_many = max_runs is not None and remaining > max_runs
             too_big = max_bytes is not None and total > max_bytes
             too_old = max_age_s is not None and now - created > max_age_s
             if not (too_many or too_big or too_old):
                 break
-            doomed.append(run_id)
             remaining, total = remaining - 1, total - size
-        removed = 0
-        for run_id in doomed:
-            try:
+            with suppress(RunNotFoundError):  # another process deleted it meanwhile
                 self.delete(run_id)
                 removed += 1
-            except RunNotFoundError:  # another process deleted it meanwhile
-                pass
         if removed:  # the uploads only the deleted runs named may go now
             self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
         self._forget_interrupted(now - INTERRUPTED_KEPT_S)
@@ -581,10 +575,7 @@ class RunStore:
             too_old = max_age_s is not None and now - used > max_age_s
             if not (too_big or too_old):
                 continue
-            try:
-                (self._images / image_id).unlink()
-            except FileNotFoundError:
-                pass
+            (self._images / image_id).unlink(missing_ok=True)
             total -= size
         return int(total)
 
@@ -709,10 +700,8 @@ def _write_error(error: OSError, what: str) -> StoreUnavailableError:
 
 def _touch(path: Path) -> None:
     """Mark an upload as used now (it is then kept ``UPLOAD_GRACE_S`` more); a read-only folder keeps it anyway."""
-    try:
+    with suppress(OSError):
         os.utime(path)
-    except OSError:
-        pass
 
 
 def _interrupted(row: tuple[Any, ...]) -> InterruptedRun:
