@@ -631,11 +631,9 @@ class RunStore:
         with self._db() as db:
             indexed = {run_id for (run_id,) in db.execute("SELECT id FROM runs")}
         for path in [*self._tmp.iterdir(), *(p for p in self._runs.iterdir() if p.name not in indexed)]:
-            try:
+            with suppress(OSError):  # another process removed it first
                 if path.lstat().st_mtime < cutoff:
                     shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-            except OSError:  # another process removed it first
-                pass
 
     def _unpack(self, source: str | os.PathLike[str] | bytes) -> dict[str, bytes]:
         if isinstance(source, (bytes, bytearray, memoryview)):
