@@ -59,16 +59,6 @@ def cell_formula(layer: str, a: Tensor, pair: PairSummary) -> None:
     )
 
 
-def _clamp_cell(n_c: int, layer: str) -> None:
-    """Bring k and k' into a new layer's range before their inputs are drawn, and say so: an input
-    whose value is out of range would silently fall back to its default."""
-    for key, name in (("k", "k"), ("k2", "k′")):
-        value = st.session_state.get(key)
-        if value is not None and value > n_c - 1:
-            st.session_state[key] = n_c - 1
-            st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
-
-
 def cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
     """The inputs of k and k' (a click on a matrix sets them too), from the link at first; returns them."""
     # k and k' follow the URL by hand, not by ``bind``: Streamlit's binding raises on ?k=1e309 and silently
@@ -76,8 +66,12 @@ def cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
     defaults = {"k": 0, "k2": min(1, n_c - 1)}
     for key, name in (("k", "k"), ("k2", "k′")):
         index_from_link(key, name, n_c, defaults[key], f"{layer} has channels 0 to {n_c - 1}")
-        st.session_state.setdefault(key, defaults[key])
-    _clamp_cell(n_c, layer)
+        value = st.session_state.setdefault(key, defaults[key])
+        if (
+            value is not None and value > n_c - 1
+        ):  # into this layer's range, and said so: the input would silently show its default
+            st.session_state[key] = n_c - 1
+            st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
     st.markdown("**Selected cell** (click the heatmap, or type)")
     left, right = st.columns(2)
     k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, step=1, key="k")
