@@ -67,9 +67,8 @@ def cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
     for key, name in (("k", "k"), ("k2", "k′")):
         index_from_link(key, name, n_c, defaults[key], f"{layer} has channels 0 to {n_c - 1}")
         value = st.session_state.setdefault(key, defaults[key])
-        if (
-            value is not None and value > n_c - 1
-        ):  # into this layer's range, and said so: the input would silently show its default
+        # Into this layer's range, and said so: an out-of-range input would silently show its default.
+        if value is not None and value > n_c - 1:
             st.session_state[key] = n_c - 1
             st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
     st.markdown("**Selected cell** (click the heatmap, or type)")
