@@ -65,7 +65,8 @@ def render_frame() -> None:
                 image_uploader(f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True)
         st.divider()
         _model_panel()
-        _preset_picker()
+        preset = st.selectbox("Preset", preset_options(), format_func=lambda k: PRESETS[k].title, key="preset")
+        st.caption(PRESETS[preset].description)
         keep_visit()
 
 
@@ -155,8 +156,3 @@ def _download_progress(download: WeightsDownload) -> None:
 def preset_options() -> list[str]:
     """The presets' keys as the pickers list them: this server's default first."""
     return [default_preset(), *(k for k in PRESETS if k != default_preset())]
-
-
-def _preset_picker() -> None:
-    choice = st.selectbox("Preset", preset_options(), format_func=lambda k: PRESETS[k].title, key="preset")
-    st.caption(PRESETS[choice].description)

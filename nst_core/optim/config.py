@@ -116,7 +116,8 @@ class Setting:
         if self.kind == "layer":
             _check_layer(name, value)
         if self.kind in ("int", "float"):
-            number = _whole(value) if self.kind == "int" else _finite_real(value)
+            whole = isinstance(value, Integral) and not isinstance(value, bool)
+            number = whole if self.kind == "int" else _finite_real(value)
             if not number or not self._in_range(value):  # type: ignore[arg-type]
                 what = "a whole number" if self.kind == "int" else "a finite number"
                 unit = f" ({self.unit})" if self.unit else ""
@@ -189,10 +190,6 @@ def _check_layer(name: str, layer: object) -> None:
 
 def _finite_real(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def _check_image(name: str, source: object) -> None:
