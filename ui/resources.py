@@ -119,7 +119,6 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
 
 
 def layer_activations(image: PickedImage, layer: str, shape: tuple[int, int] | None = None) -> Tensor:
-    """Activations (n_C, n_H, n_W) of one layer; see ``activations``."""
     return activations(image, [layer], shape)[layer]
 
 

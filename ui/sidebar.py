@@ -47,7 +47,6 @@ _THUMBNAIL_SIDE: Final = 240
 
 
 def render_frame() -> None:
-    """Draw the shared sidebar; call it in ``app.py`` before the page runs."""
     with st.sidebar:
         remember_owner()  # first: the cookie is set before anything can be clicked
         for slot, title in (("content", "Content image"), ("style", "Style image")):

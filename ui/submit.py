@@ -49,7 +49,6 @@ def image_title(image: PickedImage) -> str:
 
 
 def adopt_active_runs(session_runs: dict[str, Job]) -> None:
-    """Put this visitor's queued and running jobs back into a reloaded session."""
     for job in run_saver().active(owner_token()):
         session_runs.setdefault(job.id, job)
 
