@@ -112,9 +112,9 @@ def _seed_cell(layer: str, n_c: int, found: FeatureChannels) -> tuple[int, int]:
     if state.get(CELL_LAYER_KEY) != layer or state.get(CELL_KEYS[0]) is None or state.get(CELL_KEYS[1]) is None:
         state[CELL_KEYS[0]], state[CELL_KEYS[1]] = found.vertical.channel, found.orange.channel
         state[CELL_LAYER_KEY] = layer
-    state[CELL_KEYS[0]] = min(int(state[CELL_KEYS[0]]), n_c - 1)
-    state[CELL_KEYS[1]] = min(int(state[CELL_KEYS[1]]), n_c - 1)
-    return state[CELL_KEYS[0]], state[CELL_KEYS[1]]
+    k, k2 = (min(int(state[key]), n_c - 1) for key in CELL_KEYS)
+    state[CELL_KEYS[0]], state[CELL_KEYS[1]] = k, k2
+    return k, k2
 
 
 def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:

@@ -38,9 +38,7 @@ def _live(job: Job) -> None:
         status, stop = st.columns([5, 1], vertical_alignment="bottom")
         if snapshot.status == JobStatus.QUEUED:
             position = snapshot.queue_position or 1
-            after = (
-                "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
-            )
+            after = "the run in progress" + ("" if position == 1 else f" and {position - 1} queued before it")
             wait = "" if snapshot.queue_eta_s is None else f" Estimated wait: {duration(snapshot.queue_eta_s)}."
             status.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
