@@ -148,29 +148,33 @@ def _shown_by_browser() -> set[str]:
     return sent - set(st.session_state.keys())
 
 
-def seed_form() -> list[str]:
-    """Give every form widget its starting value (unless the browser already shows one); returns the form's keys."""
-    if SAVED_FORM not in st.session_state:
-        st.session_state[SAVED_FORM] = visitor_forms().get(owner_token())
-    saved: dict[str, Any] = st.session_state[SAVED_FORM]
+def _starts(saved: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The value each form widget starts from, and the keys a newly chosen preset resets: the preset's
+    values for those, else the ``saved`` ones, else the preset's and the core's defaults."""
     preset = _preset_values()
-    fresh = saved.get("preset") != current_preset().title
-    saved["preset"] = current_preset().title
+    reset = set(preset) if saved.get("preset") != current_preset().title else set()
     defaults = {
         **{widget_key(name): _to_widget(name, default_of(name)) for name in DRAWN},
         widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
         **{_layer_weight_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
         **preset,
     }
-    starts = {key: value if fresh and key in preset else saved.get(key, value) for key, value in defaults.items()}
+    return {key: value if key in reset else saved.get(key, value) for key, value in defaults.items()}, reset
+
+
+def seed_form() -> list[str]:
+    """Give every form widget its starting value (unless the browser already shows one); returns the form's keys."""
+    if SAVED_FORM not in st.session_state:
+        st.session_state[SAVED_FORM] = visitor_forms().get(owner_token())
+    saved: dict[str, Any] = st.session_state[SAVED_FORM]
+    starts, reset = _starts(saved)
+    saved["preset"] = current_preset().title
     st.session_state[STARTS] = starts
-    shown = _shown_by_browser()
+    shown = _shown_by_browser()  # the values the visitor sees: a session state value would silently replace them
     for key, value in starts.items():
-        if key in shown:
-            continue  # the value the visitor sees: a session state value would silently replace it
-        if (fresh and key in preset) or key not in st.session_state:
+        if key not in shown and (key in reset or key not in st.session_state):
             st.session_state[key] = value
-    return list(defaults)
+    return list(starts)
 
 
 def save_form(keys: list[str]) -> None:
@@ -185,17 +189,10 @@ def save_form(keys: list[str]) -> None:
 def planned_size() -> int:
     """The Size the Run form holds, or starts with on this visitor's next visit of the Run page. The analysis
     pages analyse at it, so that the G_S they show is the one the next run optimises towards."""
-    key = widget_key("size")
     saved = st.session_state.get(SAVED_FORM)
-    if saved is None:
-        saved = visitor_forms().get(owner_token())
-    if key in st.session_state:
-        size = st.session_state[key]
-    elif saved.get("preset") == current_preset().title and key in saved:
-        size = saved[key]
-    else:
-        size = current_preset().size
-    return min(int(size), hosted_limits().max_size)
+    starts, _ = _starts(visitor_forms().get(owner_token()) if saved is None else saved)
+    key = widget_key("size")
+    return min(int(st.session_state.get(key, starts[key])), hosted_limits().max_size)
 
 
 def _start(key: str) -> Any:
