@@ -232,7 +232,7 @@ def _check_style(c: RunConfig) -> None:
 
 
 def _styles(c: RunConfig) -> list[ImageInput]:
-    return list(c.style) if isinstance(c.style, (list, tuple)) else [c.style]  # type: ignore[list-item]
+    return list(c.style) if isinstance(c.style, (list, tuple)) else [c.style]  # type: ignore[arg-type, list-item]
 
 
 def _check_style_blend(c: RunConfig) -> None:
