@@ -59,11 +59,9 @@ def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]
         args=(key, on_image, keep),
         help=f"Image formats: {UPLOAD_FORMATS}; at most {UPLOAD_MAX_MB} MB.",
     )
-    error = st.session_state.get(f"{key}_error")
-    if error:
+    if error := st.session_state.get(f"{key}_error"):
         st.error(f"{error} The previous image is still in use.")
-    unstored = st.session_state.get(f"{key}_unstored")
-    if unstored:
+    if unstored := st.session_state.get(f"{key}_unstored"):
         st.warning(unstored)
 
 
