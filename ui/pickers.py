@@ -79,8 +79,7 @@ def analysed_image_picker() -> PickedImage:
     any generated one (a run's result or snapshot, or an uploaded result). Bound to the URL as ``?image=``."""
     # A bound widget writes its displayed text into the URL: options are short, stable names.
     options: dict[str, PickedImage] = {"style image": current_style(), "content image": current_content()}
-    latest = latest_generated()
-    if latest is not None:
+    if (latest := latest_generated()) is not None:
         options["latest generated"] = latest
     for image in generated_images():
         options.setdefault(_option(image), image)

@@ -187,8 +187,7 @@ def read_snapshots(data: bytes, steps: list[int]) -> list[Snapshot]:
 def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
     """Check every file of a run (an archive's members by name) as the pages will read them; return its
     history.json. ``RunDataError`` names the first file that does not hold what this project writes."""
-    missing = [name for name in REQUIRED_FILES if name not in files]
-    if missing:
+    if missing := [name for name in REQUIRED_FILES if name not in files]:
         raise RunDataError(f"the run has no {', '.join(missing)}")
     document = read_history(files[HISTORY_FILE])
     size = document["image_size"]

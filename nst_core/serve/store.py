@@ -123,8 +123,7 @@ T = TypeVar("T")
 def default_root() -> Path:
     """The data folder: ``$STYLE_LENS_DATA`` if set, else ``$XDG_DATA_HOME/style-lens``
     (``~/.local/share/style-lens``)."""
-    configured = os.environ.get("STYLE_LENS_DATA")
-    if configured:
+    if configured := os.environ.get("STYLE_LENS_DATA"):
         return Path(configured).expanduser()
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home).expanduser() / "style-lens"
@@ -366,8 +365,7 @@ class RunStore:
         any file fails its check (``runs.validation``: history.json's schema and settings, every array's
         dtype, shape per layer and finite values); nothing is written then."""
         files = self._unpack(source)
-        missing = [name for name in REQUIRED_FILES if name not in files]
-        if missing:
+        if missing := [name for name in REQUIRED_FILES if name not in files]:
             raise ArchiveError(f"This ZIP is not a Style Lens run: it has no {', '.join(missing)}.")
         try:
             check_run_files(files)
@@ -416,8 +414,7 @@ class RunStore:
     ) -> None:
         """Record a queued run of this process (its images named ``content`` / ``style``; a region mask,
         given as bytes, is kept as an upload), so that a restart finds it: see ``interrupted``."""
-        regions = config.regions
-        if regions is not None:
+        if (regions := config.regions) is not None:
             regions = [f"upload {self.put_image(mask)}" if isinstance(mask, bytes) else mask for mask in regions]
         described = dataclasses.replace(config, content=content, style=style, regions=regions).describe()
         pending = InterruptedRun(

@@ -157,8 +157,7 @@ def parse_history(data: bytes) -> dict[str, Any]:
         raise RunDataError(f"history.json is not JSON ({error})") from error
     if isinstance(document, dict):
         _rename_keys(document)
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))
-    if error is not None:
+    if (error := jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))) is not None:
         where = "/".join(map(str, error.absolute_path)) or "the document"
         raise RunDataError(f"history.json: {where}: {error.message[:200]}")
     return document
@@ -255,8 +254,7 @@ def target_grams(data: bytes, name: str) -> dict[str, dict[str, np.ndarray]]:
     """grams.npz: {"G_S": {layer: G}, "G_G": {layer: G}}, every key and shape checked."""
     grams: dict[str, dict[str, np.ndarray]] = {"G_S": {}, "G_G": {}}
     for key, array in read_npz(data, name).items():
-        match = _TARGET_GRAM.fullmatch(key)
-        if match is None:
+        if (match := _TARGET_GRAM.fullmatch(key)) is None:
             raise RunDataError(f"{name} holds {key[:60]!r}, which is neither G_S/<layer> nor G_G/<layer>")
         grams[match[1]][match[2]] = check_gram(array, match[2], f"{name}[{key}]")
     return grams
@@ -281,8 +279,7 @@ def snapshot_arrays(
             grams[step][match[2]] = check_gram(array, match[2], f"{name}[{key}]")
         else:
             raise RunDataError(f"{name} holds {key[:60]!r}, which is not part of a snapshot")
-    missing = [step for step in steps if step not in images]
-    if missing:
+    if missing := [step for step in steps if step not in images]:
         raise RunDataError(f"{name} has no image for step {missing[0]}, which history.json lists")
     return images, grams
 
