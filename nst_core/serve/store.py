@@ -250,10 +250,9 @@ class RunStore:
     def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
         self.root = Path(root).expanduser().resolve()
         self.max_archive_bytes = max_archive_bytes
-        self._runs = self.root / "runs"
-        self._images = self.root / "images"
-        self._tmp = self.root / "tmp"
-        self._instances = self.root / "instances"
+        self._runs, self._images, self._tmp, self._instances = (
+            self.root / name for name in ("runs", "images", "tmp", "instances")
+        )
         try:
             for folder in (self._runs, self._images, self._tmp, self._instances):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -277,13 +276,18 @@ class RunStore:
 
     def get(self, run_id: object) -> StoredRun:
         """The stored run ``run_id``; ``RunNotFoundError`` if there is none, ``StoredRunError`` if it is damaged."""
-        entry = self._entry(_checked_id(run_id))
+        entry = self.entry(run_id)
         folder = self._runs / entry.id
         return StoredRun(entry, lambda name: (folder / name).read_bytes())
 
     def entry(self, run_id: object) -> RunEntry:
-        """The index entry of ``run_id`` (no file is read)."""
-        return self._entry(_checked_id(run_id))
+        """The index entry of ``run_id`` (no file is read); ``RunNotFoundError`` if there is none."""
+        checked = _checked_id(run_id)
+        with self._db() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (checked,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"There is no stored run {checked}: it never existed or was deleted.")
+        return RunEntry(*row)
 
     def list(self, owner: str | None = None, limit: int | None = 50) -> list[RunEntry]:
         """The runs newest first (only ``owner``'s when given), at most ``limit`` (None: all)."""
@@ -346,7 +350,7 @@ class RunStore:
 
     def archive(self, run_id: object) -> bytes:
         """The stored run as the ZIP its download gives (its folder's files)."""
-        entry = self._entry(_checked_id(run_id))
+        entry = self.entry(run_id)
         folder = self._runs / entry.id
         names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
         missing = [name for name in REQUIRED_FILES if name not in names]
@@ -488,13 +492,6 @@ class RunStore:
                 "The stored runs cannot be read or written right now; try again later, or ask whoever runs "
                 "this server to check its data folder (STYLE_LENS_DATA)."
             ) from error
-
-    def _entry(self, run_id: str) -> RunEntry:
-        with self._db() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise RunNotFoundError(f"There is no stored run {run_id}: it never existed or was deleted.")
-        return RunEntry(*row)
 
     def _add(self, files: dict[str, bytes], *, owner: str | None, title: str | None) -> str:
         document = read_history(files[HISTORY_FILE])
