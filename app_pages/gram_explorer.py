@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -14,12 +13,12 @@ from nst_core.figures import channel_mosaic, channel_pair_figure, gram_heatmap, 
 from nst_core.gram_views import ORDERINGS, VIEW_LABELS, VIEW_MENU, VIEWS
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
 from ui.channel_detail import channel_detail
-from ui.clicks import pick_clicked_cell
+from ui.clicks import picks_cell
 from ui.firing_pairs import firing_pairs
 from ui.gram_cell import cell_formula, cell_inputs, cell_values, click_hint, magnifier
 from ui.pickers import analysed_image_picker, analysis_note
 from ui.resources import analysed_rgb, gram, layer_activations, ordering
-from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized
+from ui.sizing import PAIR_FIGURE_HEIGHT, width_sized_chart
 from ui.state import PickedImage
 from ui.url_params import initial_choice, note_unknown_choice
 
@@ -49,20 +48,12 @@ def _thumbnails(image: PickedImage, view: str) -> None:
 def _controls() -> tuple[str, str, str]:
     linked = {key: initial_choice(key) for key in ("layer", "view", "order")}
     left, right = st.columns(2)
-    with left:
-        # Bound widgets write their displayed text into the URL, so their options are plain names.
-        layer = st.selectbox(
-            "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
-        )
-    with right:
-        view = st.selectbox(
-            "View",
-            VIEWS,
-            format_func=VIEW_MENU.get,
-            key="view",
-            bind="query-params",
-            help="  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items()),
-        )
+    # Bound widgets write their displayed text into the URL, so their options are plain names.
+    layer = left.selectbox(
+        "Layer", RELU_LAYERS, index=RELU_LAYERS.index(DEFAULT_LAYER), key="layer", bind="query-params"
+    )
+    views_help = "  \n".join(f"**{VIEW_MENU[name]}**: {label}" for name, label in VIEW_LABELS.items())
+    view = right.selectbox("View", VIEWS, format_func=VIEW_MENU.get, key="view", bind="query-params", help=views_help)
     order = st.radio(
         "Channel order",
         ORDERINGS,
@@ -111,15 +102,9 @@ def main() -> None:
         st.subheader(f"{VIEW_LABELS[view]} of {layer} · {image.label}")
         # Square and as tall as its colour bar: the figure's margins are 80 px tall and, with the colour
         # bar, 180 px wide; no taller than the window below the title, so it is seen whole.
-        with width_sized("gram_box", "min(calc(100cqw - 100px), calc(100vh - 290px))"):
-            st.plotly_chart(
-                gram_heatmap(matrix, view, order, selected=(k, k2), height=None),
-                theme=None,
-                key="gram_click",
-                on_select=partial(pick_clicked_cell, "gram_click", "k", "k2"),
-                selection_mode="points",
-                height="stretch",
-            )
+        figure = gram_heatmap(matrix, view, order, selected=(k, k2), height=None)
+        height = "min(calc(100cqw - 100px), calc(100vh - 290px))"
+        width_sized_chart(figure, "gram_click", height, **picks_cell("gram_click", "k", "k2"))
         # Text, not a caption: these are the lesson's numbers, read from the back of a room.
         st.markdown(f"{layer}: **n_C = {n_c}** channels, each a map of **n_H × n_W = {n_h} × {n_w}** positions.")
         click_hint(n_c)
@@ -134,13 +119,8 @@ def main() -> None:
 
     st.subheader(f"What G[{k}, {k2}] adds up")
     maps = a.numpy()
-    with width_sized("pair_box", PAIR_FIGURE_HEIGHT):
-        st.plotly_chart(
-            channel_pair_figure(maps[k], maps[k2], k, k2, analysed_rgb(image), height=None),
-            theme=None,
-            key="pair_maps",
-            height="stretch",
-        )
+    figure = channel_pair_figure(maps[k], maps[k2], k, k2, analysed_rgb(image), height=None)
+    width_sized_chart(figure, "pair_maps", PAIR_FIGURE_HEIGHT)
     cell_formula(layer, a, pair)
     channel_detail(image, layer, k, k2, key="explorer")
 

@@ -18,7 +18,7 @@ from ui.pages import RUN, STYLE_VS_GENERATED
 from ui.run_picker import pick_shown_run
 from ui.runs import finished_runs, is_active, run_label
 from ui.shown_runs import ShownRun
-from ui.sizing import width_sized
+from ui.sizing import width_sized_chart
 from ui.state import runs
 
 INTRO: Final = (
@@ -72,13 +72,7 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     g_S = result.style_grams[layer].detach().cpu().numpy()
     g_G = snapshot.grams[layer].detach().cpu().numpy()
     record = record_at(result.history, step)
-    with width_sized("svg_pair_box", PAIR_HEIGHT):
-        st.plotly_chart(
-            gram_pair_figure(g_S, g_G, layer, step=snapshot.step, height=None),
-            theme=None,
-            key="svg_pair",
-            height="stretch",
-        )
+    width_sized_chart(gram_pair_figure(g_S, g_G, layer, step=snapshot.step, height=None), "svg_pair", PAIR_HEIGHT)
     st.markdown(INTRO)
     picture, numbers = st.columns([1, 2], gap="medium")
     picture.image(to_pil(snapshot.image), caption=f"{shown.label}, step {snapshot.step}", width="stretch")

@@ -50,9 +50,13 @@ VIEW_MENU: Final[dict[View, str]] = {
 _ZERO_VARIANCE: Final = 1e-12
 
 
+def _numpy(a: Tensor | np.ndarray) -> np.ndarray:
+    return a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+
+
 def _unrolled(a: Tensor | np.ndarray) -> np.ndarray:
     """(n_C, n_H, n_W) or (1, n_C, n_H, n_W) activations -> float64 array (n_C, n_H*n_W)."""
-    array = a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+    array = _numpy(a)
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 3:
@@ -92,8 +96,7 @@ def gram_view(a: Tensor | np.ndarray, view: View = "raw") -> Tensor:
 
 def _similarity(matrix_or_activations: Tensor | np.ndarray) -> np.ndarray:
     """A correlation-like (n_C, n_C) similarity: correlation of activations, or a normalised matrix."""
-    array = matrix_or_activations
-    array = array.detach().to("cpu").numpy() if isinstance(array, Tensor) else np.asarray(array)
+    array = _numpy(matrix_or_activations)
     if array.ndim != 2:
         return _correlation(_unrolled(array))
     if array.shape[0] != array.shape[1]:
@@ -158,7 +161,7 @@ def border_mask(n_h: int, n_w: int) -> np.ndarray:
 def border_shares(a: Tensor | np.ndarray) -> np.ndarray:
     """(n_C,) the share of each G[k, k] = Σ_ij a²[k,i,j] that comes from the border positions (0 for a
     silent channel)."""
-    array = a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+    array = _numpy(a)
     unrolled = _unrolled(array)
     border = border_mask(*array.shape[-2:]).reshape(-1)
     squares = unrolled**2
@@ -171,7 +174,7 @@ def border_dominated(a: Tensor | np.ndarray, ratio: float = BORDER_RATIO) -> np.
     mean a² per border position at least ``ratio`` times the mean per interior position (or a silent
     interior). Zero padding lights up the border of untrained networks' deep layers; such channels
     correlate perfectly with each other whatever the image shows."""
-    array = a.detach().to("cpu").numpy() if isinstance(a, Tensor) else np.asarray(a)
+    array = _numpy(a)
     n_h, n_w = array.shape[-2:]
     border = border_mask(n_h, n_w)
     if border.all():  # a map of two rows or columns or fewer has no interior to compare with
@@ -191,7 +194,7 @@ def top_pairs(matrix: Tensor | np.ndarray, k: int, exclude_diagonal: bool = True
     Only the upper triangle is searched since the matrices are symmetric. ``by_abs`` ranks by |value|
     (the value returned keeps its sign). Ties keep the row-major order.
     """
-    array = matrix.detach().to("cpu").numpy() if isinstance(matrix, Tensor) else np.asarray(matrix)
+    array = _numpy(matrix)
     if array.ndim != 2 or array.shape[0] != array.shape[1]:
         raise ValueError(f"matrix must be square (n_C, n_C), got shape {array.shape}")
     rows, cols = np.triu_indices(array.shape[0], k=1 if exclude_diagonal else 0)
@@ -203,8 +206,8 @@ def top_pairs(matrix: Tensor | np.ndarray, k: int, exclude_diagonal: bool = True
 
 def top_difference_pairs(g_S: Tensor | np.ndarray, g_G: Tensor | np.ndarray, k: int) -> list[Pair]:
     """The ``k`` channel pairs (k <= k') with the largest |G_S − G_G|, as (k, k', G_S − G_G)."""
-    as_array = [m.detach().to("cpu").numpy() if isinstance(m, Tensor) else np.asarray(m) for m in (g_S, g_G)]
-    if as_array[0].shape != as_array[1].shape:
-        raise ValueError(f"G_S {as_array[0].shape} and G_G {as_array[1].shape} differ in shape")
-    difference = as_array[0].astype(np.float64) - as_array[1].astype(np.float64)
+    s, g = _numpy(g_S).astype(np.float64), _numpy(g_G).astype(np.float64)
+    if s.shape != g.shape:
+        raise ValueError(f"G_S {s.shape} and G_G {g.shape} differ in shape")
+    difference = s - g
     return top_pairs(difference, k, exclude_diagonal=False, by_abs=True)

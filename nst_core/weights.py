@@ -92,8 +92,7 @@ def imagenet_weights_url(weights_url: str | None = None) -> str:
 def imagenet_cache_path(weights_url: str | None = None) -> Path:
     """Where the ImageNet weights live once downloaded: ``<torch hub dir>/checkpoints/<file name of the URL>``."""
     url = imagenet_weights_url(weights_url)
-    name = os.path.basename(urlparse(url).path)
-    if not name:
+    if not (name := os.path.basename(urlparse(url).path)):
         raise WeightsError(f"The weights URL {url} does not end in a file name (like .../vgg19-dcbb9e9d.pth).")
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
@@ -289,8 +288,7 @@ def _check_trunk(trunk: Mapping[str, object]) -> None:
     if unexpected:
         problems.append(f"unexpected keys: {_some(unexpected)}")
     for key, shape in expected.items():
-        value = trunk.get(key)
-        if value is None:
+        if (value := trunk.get(key)) is None:
             continue
         if not isinstance(value, Tensor) or not value.is_floating_point():
             kind = f"a {value.dtype} tensor" if isinstance(value, Tensor) else f"a {type(value).__name__}"

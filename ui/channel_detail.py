@@ -88,8 +88,7 @@ def largest_product_note(pair: PairSummary) -> str:
 def _channel_column(image: PickedImage, layer: str, k: int, found: ChannelTuning, key: str) -> None:
     st.markdown(f"**Channel {k}** fires on **{found.describe()}**")
     st.plotly_chart(tuning_figure(found), theme=None, key=key)
-    shown = patches(image, layer, k)
-    if not shown:
+    if not (shown := patches(image, layer, k)):
         st.info(f"Channel {k} does not fire anywhere in {image.label}.")
         return
     grid, where = st.columns([2, 1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -14,8 +15,7 @@ def clicked_cell(event: Any) -> tuple[int, int] | None:
     (y, x) are the channels. A row of a typed array reaches Python as {"0": k, "1": k'}, a list as a list.
     """
     for point in event["selection"]["points"] if event else []:
-        cell = point.get("customdata")
-        if cell:
+        if cell := point.get("customdata"):
             k, k2 = (cell["0"], cell["1"]) if isinstance(cell, dict) else cell[:2]
             return int(k), int(k2)
         if point.get("x") is not None and point.get("y") is not None:
@@ -23,9 +23,14 @@ def clicked_cell(event: Any) -> tuple[int, int] | None:
     return None
 
 
+def picks_cell(chart: str, k_key: str, k2_key: str) -> dict[str, Any]:
+    """``st.plotly_chart``'s options for the heatmap drawn with key ``chart``: a click puts its cell's k and k'
+    into the session keys of the inputs that show them."""
+    return {"on_select": partial(pick_clicked_cell, chart, k_key, k2_key), "selection_mode": "points"}
+
+
 def pick_clicked_cell(chart: str, k_key: str, k2_key: str) -> None:
     """``on_select`` callback of the heatmap drawn with key ``chart`` (bind it with ``functools.partial``):
     the clicked cell's k and k' go into the session keys of the inputs that show them."""
-    cell = clicked_cell(st.session_state.get(chart))
-    if cell is not None:
+    if (cell := clicked_cell(st.session_state.get(chart))) is not None:
         st.session_state[k_key], st.session_state[k2_key] = cell

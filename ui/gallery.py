@@ -25,12 +25,10 @@ def gallery_enabled() -> bool:
 
 
 def my_runs(limit: int = 20) -> list[RunEntry]:
-    """This visitor's stored runs, newest first."""
     return get_store().list(owner=owner_token(), limit=limit)
 
 
 def gallery_runs(limit: int = 12) -> list[RunEntry]:
-    """Everyone's latest stored runs (only shown when the gallery is enabled)."""
     return get_store().list(limit=limit)
 
 

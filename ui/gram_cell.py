@@ -3,7 +3,6 @@ written out, and the magnifier of the cells around it for a matrix whose cells a
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -15,7 +14,7 @@ from nst_core.figures import click_block, gram_window, view_colours
 from nst_core.gram_views import VIEW_LABELS, neighbourhood
 
 from .channel_detail import largest_product_note
-from .clicks import pick_clicked_cell
+from .clicks import picks_cell
 from .latex import escaped, number
 from .url_params import index_from_link, keep_in_link
 
@@ -60,16 +59,6 @@ def cell_formula(layer: str, a: Tensor, pair: PairSummary) -> None:
     )
 
 
-def _clamp_cell(n_c: int, layer: str) -> None:
-    """Bring k and k' into a new layer's range before their inputs are drawn, and say so: an input
-    whose value is out of range would silently fall back to its default."""
-    for key, name in (("k", "k"), ("k2", "k′")):
-        value = st.session_state.get(key)
-        if value is not None and value > n_c - 1:
-            st.session_state[key] = n_c - 1
-            st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
-
-
 def cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
     """The inputs of k and k' (a click on a matrix sets them too), from the link at first; returns them."""
     # k and k' follow the URL by hand, not by ``bind``: Streamlit's binding raises on ?k=1e309 and silently
@@ -77,8 +66,11 @@ def cell_inputs(n_c: int, layer: str) -> tuple[int, int]:
     defaults = {"k": 0, "k2": min(1, n_c - 1)}
     for key, name in (("k", "k"), ("k2", "k′")):
         index_from_link(key, name, n_c, defaults[key], f"{layer} has channels 0 to {n_c - 1}")
-        st.session_state.setdefault(key, defaults[key])
-    _clamp_cell(n_c, layer)
+        value = st.session_state.setdefault(key, defaults[key])
+        # Into this layer's range, and said so: an out-of-range input would silently show its default.
+        if value is not None and value > n_c - 1:
+            st.session_state[key] = n_c - 1
+            st.info(f"{layer} has {n_c} channels (0 to {n_c - 1}): {name} = {value} is shown as {name} = {n_c - 1}.")
     st.markdown("**Selected cell** (click the heatmap, or type)")
     left, right = st.columns(2)
     k = left.number_input("k (row)", min_value=0, max_value=n_c - 1, step=1, key="k")
@@ -102,10 +94,4 @@ def magnifier(matrix: np.ndarray, view: str, order: np.ndarray, k: int, k2: int)
     st.markdown(f"**Around G[{k}, {k2}]** (click a cell)")
     windows = (neighbourhood(order, k, MAGNIFIER_CELLS), neighbourhood(order, k2, MAGNIFIER_CELLS))
     figure = gram_window(matrix, view, *windows, (k, k2), view_colours(matrix, view))
-    st.plotly_chart(
-        figure,
-        theme=None,
-        key="gram_window",
-        on_select=partial(pick_clicked_cell, "gram_window", "k", "k2"),
-        selection_mode="points",
-    )
+    st.plotly_chart(figure, theme=None, key="gram_window", **picks_cell("gram_window", "k", "k2"))

@@ -25,8 +25,7 @@ def match_numbers(column: DeltaGenerator, record: StepRecord, layer: str, layer_
     matrices (``relative``: ‖G_G − G_S‖_F / ‖G_S‖_F)."""
     # A table, not st.metric: metric labels and values are cut short in a narrow column.
     rows = []
-    j_layer = record.J_style_layers.get(layer)
-    if j_layer is not None:
+    if (j_layer := record.J_style_layers.get(layer)) is not None:
         rows.append((f"$J_{{style}}^{{[l]}}$ at {layer}, step {record.step}", number(j_layer)))
         weighted = rf"$\lambda^{{[l]}} J_{{style}}^{{[l]}}$ with $\lambda^{{[l]}}$ = {layer_weight:g}"
         rows.append((weighted, number(weighted_style_terms({layer: j_layer}, {layer: layer_weight})[layer])))

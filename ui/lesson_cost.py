@@ -18,20 +18,17 @@ from .state import PickedImage, generated_images, image_from_tensor
 LAYERS: Final = [*DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER]
 
 
-def _noise(shape: tuple[int, int]) -> PickedImage:
-    pixels = torch.rand(1, 3, *shape, generator=torch.Generator().manual_seed(0))
-    return image_from_tensor(pixels, "white noise (stand-in)", "result")
-
-
 def generated_picker(content: PickedImage) -> PickedImage:
     """The picker of the image G that steps 4 to 6 compare with the style image: a run's result or
     snapshot, else a stand-in (the content image, white noise)."""
-    shape = analysis_shape(content)
+    noise = torch.rand(1, 3, *analysis_shape(content), generator=torch.Generator().manual_seed(0))
     options: dict[str, PickedImage] = {}
     for image in generated_images():
         options.setdefault(f"{image.kind}: {image.label}", image)
     options["Content image (stand-in: a run starts from it)"] = content
-    options["White noise (stand-in: another common start)"] = _noise(shape)
+    options["White noise (stand-in: another common start)"] = image_from_tensor(
+        noise, "white noise (stand-in)", "result"
+    )
     choice = st.selectbox(
         "Generated image G",
         list(options),

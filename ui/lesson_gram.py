@@ -3,7 +3,6 @@ found by probes with their Gram entry (2), the whole matrix and one entry's sum,
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -15,10 +14,10 @@ from nst_core.figures import channel_mosaic, channel_pair_figure, click_block, g
 from nst_core.gram_views import VIEW_LABELS
 
 from .channel_detail import channel_detail
-from .clicks import pick_clicked_cell
+from .clicks import picks_cell
 from .latex import escaped
 from .resources import activations, analysed_rgb, get_extractor, gram
-from .sizing import PAIR_FIGURE_HEIGHT, PAIR_MAPS_HEIGHT, width_sized
+from .sizing import PAIR_FIGURE_HEIGHT, PAIR_MAPS_HEIGHT, width_sized_chart
 from .state import PickedImage, current_device, current_weights
 
 PROBE_PX: Final = 170
@@ -79,15 +78,11 @@ def step_intuition(style: PickedImage, content: PickedImage, layer: str) -> Feat
     a_s = activations(style, [layer])[layer]
     a_c = activations(content, [layer])[layer]
     s_pair, c_pair = pair_summary(a_s, v.channel, o.channel), pair_summary(a_c, v.channel, o.channel)
-    with width_sized("lesson_pair_box", PAIR_FIGURE_HEIGHT):
-        st.plotly_chart(
-            channel_pair_figure(
-                a_s[v.channel].numpy(), a_s[o.channel].numpy(), v.channel, o.channel, analysed_rgb(style), height=None
-            ),
-            theme=None,
-            key="lesson_pair",
-            height="stretch",
-        )
+    maps = a_s.numpy()
+    figure = channel_pair_figure(
+        maps[v.channel], maps[o.channel], v.channel, o.channel, analysed_rgb(style), height=None
+    )
+    width_sized_chart(figure, "lesson_pair", PAIR_FIGURE_HEIGHT)
     pair = f"[{v.channel}, {o.channel}]"
     for column, name, summary in zip(st.columns(2), ("Style image", "Content image"), (s_pair, c_pair), strict=True):
         # The channel numbers in text: a metric's label is smaller than 16 px.
@@ -117,9 +112,9 @@ def _seed_cell(layer: str, n_c: int, found: FeatureChannels) -> tuple[int, int]:
     if state.get(CELL_LAYER_KEY) != layer or state.get(CELL_KEYS[0]) is None or state.get(CELL_KEYS[1]) is None:
         state[CELL_KEYS[0]], state[CELL_KEYS[1]] = found.vertical.channel, found.orange.channel
         state[CELL_LAYER_KEY] = layer
-    state[CELL_KEYS[0]] = min(int(state[CELL_KEYS[0]]), n_c - 1)
-    state[CELL_KEYS[1]] = min(int(state[CELL_KEYS[1]]), n_c - 1)
-    return state[CELL_KEYS[0]], state[CELL_KEYS[1]]
+    k, k2 = (min(int(state[key]), n_c - 1) for key in CELL_KEYS)
+    state[CELL_KEYS[0]], state[CELL_KEYS[1]] = k, k2
+    return k, k2
 
 
 def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
@@ -141,13 +136,7 @@ def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
     pair = pair_summary(a, k, k2)
     maps = a.numpy()
     # Without the picture (step 2 showed it): three wider panels, to be read from the back of a room.
-    with width_sized("lesson_cell_box", PAIR_MAPS_HEIGHT):
-        st.plotly_chart(
-            channel_pair_figure(maps[k], maps[k2], k, k2, height=None),
-            theme=None,
-            key="lesson_cell_maps",
-            height="stretch",
-        )
+    width_sized_chart(channel_pair_figure(maps[k], maps[k2], k, k2, height=None), "lesson_cell_maps", PAIR_MAPS_HEIGHT)
     g_column, n_column, r_column = st.columns(3)
     g_column.metric("G[k, k′]", f"{pair.g:.4g}")  # k and k' are in the inputs above, in text-sized type
     n_column.metric("positions where both fire", f"{pair.nonzero} of {pair.n_positions}")
@@ -182,13 +171,9 @@ def step_formula(style: PickedImage, layer: str, found: FeatureChannels) -> None
     for column, view in ((left, "raw"), (right, "correlation")):
         # As tall as the square matrix and its 130 px of title and axes: the figure is 180 px wider than the
         # matrix (axis, colour bar), so no blank band, and the colour bar is as tall as the matrix.
-        with column, width_sized(f"lesson_{view}_box", "calc(100cqw - 50px)"):
-            st.plotly_chart(
-                gram_heatmap(gram(style, layer, view), view, selected=selected, title=VIEW_LABELS[view], height=None),
-                theme=None,
-                key=f"lesson_{view}",
-                on_select=partial(pick_clicked_cell, f"lesson_{view}", *CELL_KEYS),
-                selection_mode="points",
-                height="stretch",
+        figure = gram_heatmap(gram(style, layer, view), view, selected=selected, title=VIEW_LABELS[view], height=None)
+        with column:
+            width_sized_chart(
+                figure, f"lesson_{view}", "calc(100cqw - 50px)", **picks_cell(f"lesson_{view}", *CELL_KEYS)
             )
     _cell_drilldown(style, layer, a)

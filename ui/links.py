@@ -15,13 +15,6 @@ UPLOAD_PREFIX: Final = "upload:"
 """A link's ``content=`` / ``style=`` value for a stored upload: ``upload:<image id>``."""
 
 
-def share_link(run_id: str, page: Page) -> str:
-    """The absolute link to ``run_id`` on the current page: built from the browser's own address
-    (``st.context.url``), so it is right behind a proxy too; relative to ``page`` when that is unknown."""
-    base = st.context.url or f"/{page.url_path}"
-    return f"{base.rstrip('/')}?{RUN_PARAM}={run_id}"
-
-
 def copy_link(run_id: str | None, page: Page, unstored: str | None = None) -> None:
     """The run's share link, in a code block with a copy button (read-only for whoever opens it);
     ``unstored``: why a run has none (the store's sentence)."""
@@ -32,4 +25,6 @@ def copy_link(run_id: str | None, page: Page, unstored: str | None = None) -> No
             st.caption("This run could not be stored, so it has no link.")
         return
     st.caption("**Copy link**: anyone who opens it sees this run, read-only.")
-    st.code(share_link(run_id, page), language=None)
+    # Built from the browser's own address, so it is right behind a proxy too; relative to ``page`` when unknown.
+    base = st.context.url or f"/{page.url_path}"
+    st.code(f"{base.rstrip('/')}?{RUN_PARAM}={run_id}", language=None)

@@ -59,11 +59,9 @@ def image_uploader(label: str, key: str, on_image: Callable[[PickedImage], None]
         args=(key, on_image, keep),
         help=f"Image formats: {UPLOAD_FORMATS}; at most {UPLOAD_MAX_MB} MB.",
     )
-    error = st.session_state.get(f"{key}_error")
-    if error:
+    if error := st.session_state.get(f"{key}_error"):
         st.error(f"{error} The previous image is still in use.")
-    unstored = st.session_state.get(f"{key}_unstored")
-    if unstored:
+    if unstored := st.session_state.get(f"{key}_unstored"):
         st.warning(unstored)
 
 
@@ -81,8 +79,7 @@ def analysed_image_picker() -> PickedImage:
     any generated one (a run's result or snapshot, or an uploaded result). Bound to the URL as ``?image=``."""
     # A bound widget writes its displayed text into the URL: options are short, stable names.
     options: dict[str, PickedImage] = {"style image": current_style(), "content image": current_content()}
-    latest = latest_generated()
-    if latest is not None:
+    if (latest := latest_generated()) is not None:
         options["latest generated"] = latest
     for image in generated_images():
         options.setdefault(_option(image), image)
@@ -95,9 +92,7 @@ def analysed_image_picker() -> PickedImage:
     )
     with st.expander("Upload a generated image", expanded=False):
         image_uploader(
-            "A picture made by a run (or any image) to analyse",
-            key="generated_upload",
-            on_image=_use_generated,
+            "A picture made by a run (or any image) to analyse", key="generated_upload", on_image=_use_generated
         )
     return options[choice]
 

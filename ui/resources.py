@@ -18,12 +18,7 @@ import streamlit as st
 import torch
 from torch import Tensor
 
-from nst_core import (
-    Executor,
-    OutOfMemoryError,
-    VGGExtractor,
-    load_extractor,
-)
+from nst_core import Executor, OutOfMemoryError, VGGExtractor, load_extractor
 from nst_core.activations import ActivationStore, rgb_array
 from nst_core.gram_views import Ordering, View, channel_order, gram_view
 from nst_core.layers import LAYER_CHANNELS, RELU_LAYERS
@@ -46,11 +41,7 @@ def get_extractor() -> VGGExtractor:
     return _extractor(current_weights(), current_device())
 
 
-def _shut_down(executor: Executor) -> None:
-    executor.shutdown(wait=False, cancel=True)
-
-
-@st.cache_resource(show_spinner=False, on_release=_shut_down)
+@st.cache_resource(show_spinner=False, on_release=lambda executor: executor.shutdown(wait=False, cancel=True))
 def get_executor() -> Executor:
     """The process-wide run executor: one queue of jobs shared by every session, on threads or on Ray as
     ``STYLE_LENS_EXECUTOR`` says (``nst_core.serve.executor_from_env``). ``get_executor.clear()`` shuts it
@@ -103,10 +94,8 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
     (default ``analysis_shape``), computed in one forward pass together with every ReLU layer and kept
     in a process-wide LRU store. Read-only."""
     shape = shape or analysis_shape(image)
-    weights, device = current_weights(), current_device()
     store = _activation_store()
-    keys = {layer: (image.digest, layer, weights, device, *shape) for layer in layers}
-    found = {layer: store.get(key) for layer, key in keys.items()}
+    found = {layer: store.get(_key(image, layer, shape)) for layer in layers}
     if any(value is None for value in found.values()):
         # The deepest layers cost most of a forward pass, so one pass keeps every ReLU layer: after it,
         # switching layers never runs the network again.
@@ -123,14 +112,13 @@ def activations(image: PickedImage, layers: Sequence[str], shape: tuple[int, int
             ) from None
         for layer in wanted:
             value = computed[layer][0].to("cpu", torch.float32).contiguous()
-            store.put((image.digest, layer, weights, device, *shape), value)
+            store.put(_key(image, layer, shape), value)
             if layer in found:
                 found[layer] = value
-    return {layer: found[layer] for layer in layers}
+    return found  # type: ignore[return-value]
 
 
 def layer_activations(image: PickedImage, layer: str, shape: tuple[int, int] | None = None) -> Tensor:
-    """Activations (n_C, n_H, n_W) of one layer; see ``activations``."""
     return activations(image, [layer], shape)[layer]
 
 

@@ -19,8 +19,8 @@ import streamlit as st
 
 from nst_core import ConfigError, RunConfig
 from nst_core.layers import DEFAULT_STYLE_LAYERS, LAYER_CHANNELS, RELU_LAYERS
-from nst_core.optim.config import OPTIMIZER_LABELS, Section, Setting, default_of, settings
-from nst_core.serve.admission import HostedLimits, hosted_limits
+from nst_core.optim.config import OPTIMIZER_LABELS, Section, default_of, settings
+from nst_core.serve.admission import hosted_limits
 
 from .owner import owner_token
 from .sidebar import preset_options
@@ -51,19 +51,15 @@ FIELD_LABELS: Final = {name: declared.label for name, declared in SETTINGS.items
     "weights": "the weights (sidebar)",
 }
 """The form's label of each RunConfig field, to point at the one a ConfigError names."""
-STYLE_CONTROLS: Final = {name: declared.help for name, declared in SETTINGS.items() if declared.section == "style"}
-"""The one-line "what it does" of each style control, shown under its widget."""
 SAVED_FORM: Final = "_run_form"
+"""Session key of the form's last values."""
 STARTS: Final = "_run_form_starts"
 """Session key of the values the form's widgets start from in this script run (``seed_form``)."""
 SETTINGS_LABEL: Final = "Settings: α, β, size, steps, style layers and λ, style controls, device"
 SETTINGS_OPEN: Final = "run_settings_open"
 """Session key of the settings expander's state (open or folded); "Use these settings" opens it."""
 PRESET_KEY: Final = "run_preset"
-"""Session key of the form's last values."""
 REMEMBERED_VISITORS: Final = 1000
-AUTO: Final = SETTINGS["parameterization"].none
-"""The Optimise widget's value for ``parameterization=None``: a selectbox shows a None value as no choice."""
 MAX_WIDGET_INT: Final = 2**53 - 1
 """The largest whole number a browser's number input holds exactly (a larger maximum is left out)."""
 
@@ -77,35 +73,34 @@ def _layer_weight_key(layer: str) -> str:
     return widget_key(f"layer_weight_{layer}")
 
 
-def _drawn() -> list[str]:
-    """The fields whose widgets the form draws from their ``Setting`` alone, in field order."""
-    return [name for name, declared in SETTINGS.items() if declared.widget is not None]
+DRAWN: Final = [name for name, declared in SETTINGS.items() if declared.widget is not None]
+"""The fields whose widgets the form draws from their ``Setting`` alone, in field order."""
+_TYPES: Final = {"int": int, "float": float}
 
 
 def _to_widget(name: str, value: Any) -> Any:
-    """A field's value as its widget holds it: None as the choice that stands for it, numbers of the widget's type."""
+    """A field's value as its widget holds it: None as the choice that stands for it (a selectbox shows a
+    None value as no choice), numbers of the widget's type."""
     declared = SETTINGS[name]
     if value is None:
         return declared.none if declared.widget != "number" else None
-    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
+    return _TYPES.get(declared.kind, lambda v: v)(value)
 
 
 def _from_widget(name: str, value: Any) -> Any:
-    """A widget's value as the field holds it (the inverse of ``_to_widget``)."""
     declared = SETTINGS[name]
     if value is None or (declared.none is not None and value == declared.none and declared.widget != "number"):
         return None
-    return {"int": int, "float": float}.get(declared.kind, lambda v: v)(value)
+    return _TYPES.get(declared.kind, lambda v: v)(value)
 
 
 def _preset_values() -> dict[str, Any]:
     """The form's values the preset sets: its fields that name a drawn setting, and its device."""
     preset = current_preset()
-    return {
-        widget_key(f.name): _to_widget(f.name, getattr(preset, f.name))
-        for f in dataclasses.fields(preset)
-        if f.name in _drawn()
-    } | {widget_key("device"): current_device()}
+    drawn = [f.name for f in dataclasses.fields(preset) if f.name in DRAWN]
+    return {widget_key(name): _to_widget(name, getattr(preset, name)) for name in drawn} | {
+        widget_key("device"): current_device()
+    }
 
 
 class VisitorForms:
@@ -153,29 +148,33 @@ def _shown_by_browser() -> set[str]:
     return sent - set(st.session_state.keys())
 
 
+def _starts(saved: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The value each form widget starts from, and the keys a newly chosen preset resets: the preset's
+    values for those, else the ``saved`` ones, else the preset's and the core's defaults."""
+    preset = _preset_values()
+    reset = set(preset) if saved.get("preset") != current_preset().title else set()
+    defaults = {
+        **{widget_key(name): _to_widget(name, default_of(name)) for name in DRAWN},
+        widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
+        **{_layer_weight_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
+        **preset,
+    }
+    return {key: value if key in reset else saved.get(key, value) for key, value in defaults.items()}, reset
+
+
 def seed_form() -> list[str]:
     """Give every form widget its starting value (unless the browser already shows one); returns the form's keys."""
     if SAVED_FORM not in st.session_state:
         st.session_state[SAVED_FORM] = visitor_forms().get(owner_token())
     saved: dict[str, Any] = st.session_state[SAVED_FORM]
-    preset = _preset_values()
-    fresh = saved.get("preset") != current_preset().title
+    starts, reset = _starts(saved)
     saved["preset"] = current_preset().title
-    defaults = {
-        **{widget_key(name): _to_widget(name, default_of(name)) for name in _drawn()},
-        widget_key("style_layers"): list(DEFAULT_STYLE_LAYERS),
-        **{_layer_weight_key(layer): DEFAULT_STYLE_LAYERS.get(layer, 0.2) for layer in RELU_LAYERS},
-        **preset,
-    }
-    starts = {key: value if fresh and key in preset else saved.get(key, value) for key, value in defaults.items()}
     st.session_state[STARTS] = starts
-    shown = _shown_by_browser()
+    shown = _shown_by_browser()  # the values the visitor sees: a session state value would silently replace them
     for key, value in starts.items():
-        if key in shown:
-            continue  # the value the visitor sees: a session state value would silently replace it
-        if (fresh and key in preset) or key not in st.session_state:
+        if key not in shown and (key in reset or key not in st.session_state):
             st.session_state[key] = value
-    return list(defaults)
+    return list(starts)
 
 
 def save_form(keys: list[str]) -> None:
@@ -190,26 +189,10 @@ def save_form(keys: list[str]) -> None:
 def planned_size() -> int:
     """The Size the Run form holds, or starts with on this visitor's next visit of the Run page. The analysis
     pages analyse at it, so that the G_S they show is the one the next run optimises towards."""
-    key = widget_key("size")
     saved = st.session_state.get(SAVED_FORM)
-    if saved is None:
-        saved = visitor_forms().get(owner_token())
-    if key in st.session_state:
-        size = st.session_state[key]
-    elif saved.get("preset") == current_preset().title and key in saved:
-        size = saved[key]
-    else:
-        size = current_preset().size
-    return min(int(size), hosted_limits().max_size)
-
-
-def _cap(limits: HostedLimits) -> None:
-    """Bring a remembered, preset or copied size and step count within this server's limits (a number input
-    refuses a value above its maximum)."""
-    for name, (cap, _) in _hosted_caps(limits).items():
-        key = widget_key(name)
-        if key in st.session_state:  # else the browser's value, which its input already kept within the cap
-            st.session_state[key] = min(st.session_state[key], cap)
+    starts, _ = _starts(visitor_forms().get(owner_token()) if saved is None else saved)
+    key = widget_key("size")
+    return min(int(st.session_state.get(key, starts[key])), hosted_limits().max_size)
 
 
 def _start(key: str) -> Any:
@@ -218,22 +201,6 @@ def _start(key: str) -> Any:
     and sends that back: without it a launch could send an empty layer list or a 0 for a λ. A value the
     browser sent is not in the session until its widget is drawn: then the value the form started from."""
     return st.session_state[key] if key in st.session_state else st.session_state[STARTS][key]
-
-
-def _current(name: str) -> Any:
-    """``_start`` of RunConfig field ``name``'s widget."""
-    return _start(widget_key(name))
-
-
-def _options(declared: Setting) -> list[str]:
-    """A radio's or selectbox's options: the choices, after the one that stands for None; a layer: the ReLUs."""
-    choices = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
-    return choices if declared.none is None else [declared.none, *choices]
-
-
-def _hosted_caps(limits: HostedLimits) -> dict[str, tuple[int, str]]:
-    """The fields this server caps, with the cap and the environment variable that sets it."""
-    return {"size": (limits.max_size, "STYLE_LENS_MAX_SIZE"), "steps": (limits.max_steps, "STYLE_LENS_MAX_STEPS")}
 
 
 def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> None:
@@ -256,20 +223,22 @@ def _widget(name: str, caps: dict[str, tuple[int, str]], captioned: bool) -> Non
             min_value=None if low is None else number(low),
             max_value=None if high is None or high > MAX_WIDGET_INT else number(high),
             step=None if declared.step is None else number(declared.step),
-            format=declared.format,
-            value=_current(name),
+            format="%g" if declared.kind == "float" else None,
+            value=_start(key),
             key=key,
             placeholder=declared.none,
             help=tooltip,
         )
     else:
-        options = _options(declared)
+        # The choices after the one that stands for None; a layer's: the ReLUs.
+        options = RELU_LAYERS if declared.kind == "layer" else list(declared.choices)
+        options = options if declared.none is None else [declared.none, *options]
         choose = st.radio if declared.widget == "radio" else st.selectbox
         extra = {"horizontal": True} if declared.widget == "radio" else {}
         choose(
             label,
             options,
-            index=options.index(_current(name)),
+            index=options.index(_start(key)),
             key=key,
             format_func=(declared.choice_labels or {}).get if declared.choice_labels else str,
             help=tooltip,
@@ -283,12 +252,17 @@ def _draw_widgets() -> dict[str, float]:
     """Draw the settings, section by section: each section's widgets in rows of columns, then its wide ones
     (the style layers and their λ, the region mask); returns the λ of each chosen style layer."""
     limits = hosted_limits()
-    _cap(limits)
-    caps = _hosted_caps(limits)
+    # The fields this server caps, with the cap and the environment variable that sets it.
+    caps = {"size": (limits.max_size, "STYLE_LENS_MAX_SIZE"), "steps": (limits.max_steps, "STYLE_LENS_MAX_STEPS")}
+    for name, (cap, _) in caps.items():
+        # A remembered, preset or copied value within the cap (a number input refuses a value above its
+        # maximum); a value the browser sent its input already kept within it.
+        if widget_key(name) in st.session_state:
+            st.session_state[widget_key(name)] = min(st.session_state[widget_key(name)], cap)
     layer_weights: dict[str, float] = {}
     for section in SECTIONS:
         names = [name for name, declared in SETTINGS.items() if declared.section == section]
-        in_columns = [name for name in names if SETTINGS[name].widget is not None or name in _CUSTOM_COLUMNS]
+        in_columns = [name for name in names if SETTINGS[name].widget is not None or name == "device"]
         where = st.expander("Device and snapshots") if section == "device" else nullcontext()
         with where:
             width = max(1, min(len(in_columns), COLUMNS_PER_ROW))  # a last, shorter row keeps the columns' width
@@ -296,8 +270,8 @@ def _draw_widgets() -> dict[str, float]:
                 chosen = in_columns[row : row + width]
                 for column, name in zip(st.columns(width), chosen, strict=False):
                     with column:
-                        if name in _CUSTOM_COLUMNS:
-                            _CUSTOM_COLUMNS[name]()
+                        if name == "device":  # drawn by the form's own code: the devices this machine has
+                            _device()
                         else:
                             _widget(name, caps, section in CAPTIONED)
             if "style_layers" in names:
@@ -312,7 +286,7 @@ def _style_layers() -> dict[str, float]:
     layers = st.multiselect(
         SETTINGS["style_layers"].label,
         RELU_LAYERS,
-        default=_current("style_layers"),
+        default=_start(widget_key("style_layers")),
         key=widget_key("style_layers"),
         help=SETTINGS["style_layers"].help,
     )
@@ -344,37 +318,24 @@ def _device() -> None:
     st.radio(
         SETTINGS["device"].label,
         devices,
-        index=devices.index(_current("device")),
+        index=devices.index(_start(widget_key("device"))),
         key=widget_key("device"),
         horizontal=True,
     )
 
 
-_CUSTOM_COLUMNS: Final = {"device": _device}
-"""Fields drawn in a column by the form's own code (the devices this machine has), not from their ``Setting``."""
-
-
-def _regions() -> list[bytes] | None:
-    """The uploaded mask's bytes, one per style image (the sidebar has one), or None."""
-    upload = st.session_state.get(widget_key("regions"))
-    return None if upload is None else [upload.getvalue()]
-
-
-def _start_size(value: float | None, size: int) -> int | None:
-    """None (one scale) when empty or not below Size: a preset's start size then needs no editing for a tiny run."""
-    return None if value is None or int(value) >= size else int(value)
-
-
 def form_fields(layer_weights: dict[str, float]) -> dict[str, Any]:
     """RunConfig's fields as the form's widgets hold them (the images and weights aside: the sidebar's)."""
     state = st.session_state
-    fields = {name: _from_widget(name, state[widget_key(name)]) for name in _drawn()}
+    fields = {name: _from_widget(name, state[widget_key(name)]) for name in DRAWN}
+    start, mask = fields["start_size"], state.get(widget_key("regions"))
     return fields | {
         "style_layers": layer_weights,
         "snapshot_layers": tuple(layer_weights),
         "device": state[widget_key("device")],
-        "start_size": _start_size(fields["start_size"], fields["size"]),
-        "regions": _regions(),
+        # Not below Size: one scale, so a preset's start size needs no editing for a tiny run.
+        "start_size": None if start is None or int(start) >= fields["size"] else int(start),
+        "regions": None if mask is None else [mask.getvalue()],  # one per style image: the sidebar has one
     }
 
 
@@ -388,10 +349,6 @@ def run_settings() -> dict[str, Any]:
     return fields
 
 
-def _take_preset() -> None:
-    st.session_state["preset"] = st.session_state[PRESET_KEY]
-
-
 def preset_picker() -> None:
     """The sidebar's preset, offered again beside Launch: the sidebar's own picker is below the fold of a
     projector. Either picker changes both."""
@@ -401,7 +358,7 @@ def preset_picker() -> None:
         preset_options(),
         format_func=lambda k: PRESETS[k].title,
         key=PRESET_KEY,
-        on_change=_take_preset,
+        on_change=lambda: st.session_state.update(preset=st.session_state[PRESET_KEY]),
         help="Size, steps, optimiser and snapshots for the occasion; fine-tune them under Settings.",
     )
 
@@ -418,18 +375,15 @@ def settings_summary(fields: dict[str, Any]) -> str:
 
 def run_config(fields: dict[str, Any]) -> RunConfig:
     """The run's configuration with the sidebar's images and weights, validated; raises ``ConfigError``."""
-    config = RunConfig(
-        content=current_content().run_input, style=current_style().run_input, weights=current_weights(), **fields
-    )
-    config.validate()
-    return config
+    images = {"content": current_content().run_input, "style": current_style().run_input}
+    return RunConfig(**images, weights=current_weights(), **fields).validate()
 
 
 def use_settings(config: RunConfig) -> None:
     """Copy a (stored) run's settings into the form, and its images into the sidebar when they are bundled
     examples; call it from a widget callback only. A region mask is an upload the form cannot refill."""
     state = st.session_state
-    for name in _drawn():
+    for name in DRAWN:
         state[widget_key(name)] = _to_widget(name, getattr(config, name))
     state[widget_key("style_layers")] = list(config.style_layers)
     for layer, layer_weight in config.style_layers.items():

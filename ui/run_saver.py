@@ -88,7 +88,6 @@ class RunSaver:
             return self._saved.get(job_id)
 
     def job_of(self, run_id: str, jobs: list[Job]) -> Job | None:
-        """The job among ``jobs`` that was stored as ``run_id``."""
         with self._changed:
             return next((job for job in jobs if self._saved.get(job.id) == run_id), None)
 
@@ -149,7 +148,6 @@ def run_saver() -> RunSaver:
 
 
 def get_store() -> RunStore:
-    """The process-wide store of finished runs and uploads."""
     return run_saver().store
 
 

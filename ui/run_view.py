@@ -38,9 +38,7 @@ def _live(job: Job) -> None:
         status, stop = st.columns([5, 1], vertical_alignment="bottom")
         if snapshot.status == JobStatus.QUEUED:
             position = snapshot.queue_position or 1
-            after = (
-                "the run in progress" if position == 1 else f"the run in progress and {position - 1} queued before it"
-            )
+            after = "the run in progress" + ("" if position == 1 else f" and {position - 1} queued before it")
             wait = "" if snapshot.queue_eta_s is None else f" Estimated wait: {duration(snapshot.queue_eta_s)}."
             status.info(f"Waiting in the queue (position {position}): it starts after {after}.{wait}")
         else:
@@ -67,11 +65,8 @@ def _finished(shown: ShownRun) -> None:
     if history:
         last = history[-1]
         # Four significant digits in three columns: longer values are cut short ("0.000707…") at 1280 px.
-        for column, (label, value) in zip(
-            st.columns(3),
-            (("Final J", last.J), ("Final J_content", last.J_content), ("Final J_style", last.J_style)),
-            strict=True,
-        ):
+        finals = {"Final J": last.J, "Final J_content": last.J_content, "Final J_style": last.J_style}
+        for column, (label, value) in zip(st.columns(3), finals.items(), strict=True):
             column.metric(label, f"{value:.4g}")
     picture, curves = st.columns([1, 2])
     image = to_pil(result.image)

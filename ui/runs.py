@@ -37,7 +37,6 @@ def run_label(job_id: str) -> str:
 
 
 def finished_runs() -> list[str]:
-    """Ids of this session's runs that are done, newest first."""
     return [job_id for job_id, job in reversed(runs().items()) if job.status == JobStatus.DONE]
 
 

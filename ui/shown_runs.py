@@ -36,13 +36,6 @@ class ShownRun:
     unstored: str | None = None  # why a finished run of this session has no stored id (a full disk)
 
 
-def stored_run(run_id: str) -> ShownRun:
-    """A stored run; ``RunNotFoundError`` / ``StoredRunError`` with the store's sentence if it cannot be opened."""
-    run = get_store().get(run_id).load()
-    owned = run.owner is not None and run.owner == owner_token()
-    return ShownRun(run, run.title or "Shared run", run.id, run.id, run.id, owned)
-
-
 def session_run(job_id: str) -> ShownRun:
     """A finished run of this session (its result must be ready), with its stored id once it is written."""
     number = run_number(job_id)
@@ -55,7 +48,9 @@ def session_run(job_id: str) -> ShownRun:
 def open_linked_run(run_id: str) -> ShownRun | None:
     """The stored run a link names, or None after one sentence saying why it cannot be shown (naming the run)."""
     try:
-        return stored_run(run_id)
+        run = get_store().get(run_id).load()
+        owned = run.owner is not None and run.owner == owner_token()
+        return ShownRun(run, run.title or "Shared run", run.id, run.id, run.id, owned)
     except StoredRunError:
         shown = run_id if is_valid_id(run_id) else "this link names"
         st.error(f"The run {shown} is damaged on this server and cannot be shown; the rest of the page works.")

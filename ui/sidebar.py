@@ -47,15 +47,12 @@ _THUMBNAIL_SIDE: Final = 240
 
 
 def render_frame() -> None:
-    """Draw the shared sidebar; call it in ``app.py`` before the page runs."""
     with st.sidebar:
         remember_owner()  # first: the cookie is set before anything can be clicked
         for slot, title in (("content", "Content image"), ("style", "Style image")):
             _image_picker(slot, title)
-        thumbnails = st.columns(2)
-        for column, image, caption in zip(
-            thumbnails, (current_content(), current_style()), ("content", "style"), strict=True
-        ):
+        images = {"content": current_content(), "style": current_style()}
+        for column, (caption, image) in zip(st.columns(2), images.items(), strict=True):
             # Any shape is shown, an image too elongated to analyse included.
             original = image.original
             scale = min(1.0, _THUMBNAIL_SIDE / max(original.width, original.height))
@@ -67,7 +64,8 @@ def render_frame() -> None:
                 image_uploader(f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True)
         st.divider()
         _model_panel()
-        _preset_picker()
+        preset = st.selectbox("Preset", preset_options(), format_func=lambda k: PRESETS[k].title, key="preset")
+        st.caption(PRESETS[preset].description)
         keep_visit()
 
 
@@ -157,8 +155,3 @@ def _download_progress(download: WeightsDownload) -> None:
 def preset_options() -> list[str]:
     """The presets' keys as the pickers list them: this server's default first."""
     return [default_preset(), *(k for k in PRESETS if k != default_preset())]
-
-
-def _preset_picker() -> None:
-    choice = st.selectbox("Preset", preset_options(), format_func=lambda k: PRESETS[k].title, key="preset")
-    st.caption(PRESETS[choice].description)

@@ -7,10 +7,9 @@ know: the element's height is computed in the browser from the container's width
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 PAIR_FIGURE_HEIGHT: Final = "calc(18cqw + 65px)"
 """``channel_pair_figure`` with the image: four square panels of 18 % of the plot width (the width less
@@ -20,11 +19,13 @@ PAIR_MAPS_HEIGHT: Final = "calc(25cqw + 60px)"
 """``channel_pair_figure`` without the image: three square panels of 26 % of the plot width, likewise."""
 
 
-def width_sized(key: str, height: str) -> DeltaGenerator:
-    """A container whose Plotly charts are ``height`` tall, a CSS length in which ``100cqw`` is the
-    container's width (e.g. ``"calc(100cqw - 100px)"``); draw them with ``height="stretch"``."""
+def width_sized_chart(figure: Any, key: str, height: str, **options: Any) -> None:
+    """``figure`` (built with ``height=None``) drawn ``height`` tall, a CSS length in which ``100cqw`` is the
+    width of the chart's container (e.g. ``"calc(100cqw - 100px)"``); ``options`` go to ``st.plotly_chart``."""
+    box = f"{key}_box"
     st.html(
-        f"<style>.st-key-{key} {{ container-type: inline-size; }}"
-        f" .st-key-{key} [data-testid='stPlotlyChart'] {{ height: {height} !important; }}</style>"
+        f"<style>.st-key-{box} {{ container-type: inline-size; }}"
+        f" .st-key-{box} [data-testid='stPlotlyChart'] {{ height: {height} !important; }}</style>"
     )
-    return st.container(key=key)
+    with st.container(key=box):
+        st.plotly_chart(figure, theme=None, key=key, height="stretch", **options)

@@ -27,7 +27,7 @@ from nst_core.images import DecodedImage, content_digest, decode_image
 from nst_core.optim.config import ImageInput
 
 if TYPE_CHECKING:
-    from nst_core import Job, RunResult
+    from nst_core import Job
 
 ImageKind = Literal["example", "upload", "result", "snapshot"]
 Slot = Literal["content", "style"]
@@ -114,7 +114,6 @@ def default_preset() -> str:
 
 
 def current_preset() -> Preset:
-    """The preset chosen in the sidebar."""
     return PRESETS[st.session_state.get("preset", default_preset())]
 
 
@@ -128,7 +127,6 @@ def current_weights() -> str:
 
 
 def current_device() -> str:
-    """ "cuda" or "cpu": the device chosen in the sidebar."""
     return st.session_state.get("device", "cuda" if gpu_available() else "cpu")
 
 
@@ -165,6 +163,7 @@ def example_names(slot: Slot) -> list[str]:
 
 
 def _current(slot: Slot) -> PickedImage:
+    """The image chosen in the sidebar: an example or the session's upload."""
     choice = st.session_state.get(slot, DEFAULT_EXAMPLES[slot])
     upload = st.session_state.get(f"{slot}_upload")
     if choice == UPLOADED and upload is not None:
@@ -173,12 +172,10 @@ def _current(slot: Slot) -> PickedImage:
 
 
 def current_content() -> PickedImage:
-    """The content image chosen in the sidebar (an example or the session's upload)."""
     return _current("content")
 
 
 def current_style() -> PickedImage:
-    """The style image chosen in the sidebar (an example or the session's upload)."""
     return _current("style")
 
 
@@ -214,23 +211,17 @@ def register_generated(image: PickedImage) -> None:
         generated.append(image)
 
 
-def _images_of_run(number: int, job_id: str, result: RunResult) -> list[PickedImage]:
-    images = [
-        image_from_tensor(snapshot.image, f"run {number}, step {snapshot.step}", "snapshot", job_id)
-        for snapshot in result.snapshots
-        if snapshot.step > 0  # step 0 is the starting image: nothing generated yet
-    ]
-    images.append(image_from_tensor(result.image, f"run {number}, result", "result", job_id))
-    return images
-
-
 def generated_images() -> list[PickedImage]:
     """Every generated image of the session, newest first: run results and snapshots, and uploads."""
     harvested: set[str] = st.session_state.setdefault("_harvested_runs", set())
     for number, (job_id, job) in enumerate(runs().items(), start=1):
         if job_id not in harvested and job.status == JobStatus.DONE:
-            for image in _images_of_run(number, job_id, job.result()):
-                register_generated(image)
+            result = job.result()
+            for snapshot in result.snapshots:
+                if snapshot.step > 0:  # step 0 is the starting image: nothing generated yet
+                    label = f"run {number}, step {snapshot.step}"
+                    register_generated(image_from_tensor(snapshot.image, label, "snapshot", job_id))
+            register_generated(image_from_tensor(result.image, f"run {number}, result", "result", job_id))
             harvested.add(job_id)
     return list(reversed(st.session_state.get("generated", [])))
 

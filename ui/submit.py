@@ -49,7 +49,6 @@ def image_title(image: PickedImage) -> str:
 
 
 def adopt_active_runs(session_runs: dict[str, Job]) -> None:
-    """Put this visitor's queued and running jobs back into a reloaded session."""
     for job in run_saver().active(owner_token()):
         session_runs.setdefault(job.id, job)
 
@@ -87,8 +86,7 @@ def show_interrupted() -> None:
         interrupted: list[InterruptedRun] = get_store().interrupted(owner=owner_token())
     except NSTError:  # the data folder is unreadable: the rest of the page still works
         return
-    error = st.session_state.pop(INTERRUPTED_ERROR_KEY, None)
-    if error:
+    if error := st.session_state.pop(INTERRUPTED_ERROR_KEY, None):
         st.warning(error)
     for run in interrupted:
         text, button = st.columns([4, 1], vertical_alignment="center")

@@ -43,7 +43,6 @@ class Visitors:
             uploads.add(image_id)
 
     def live_uploads(self) -> set[str]:
-        """The uploads the open sessions hold."""
         with self._lock:
             return set().union(*self._uploads)
 
@@ -65,7 +64,6 @@ class Visitors:
 
 @st.cache_resource(show_spinner=False)
 def visitors() -> Visitors:
-    """The process's count of open sessions per visitor."""
     return Visitors()
 
 

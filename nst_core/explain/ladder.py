@@ -137,14 +137,5 @@ def _rung(config: RunConfig, job: Job | None) -> Rung:
     image = snapshot.preview
     if snapshot.status is JobStatus.DONE:
         image = np.asarray(to_pil(job.result().image))
-    history = snapshot.history
-    return Rung(
-        layers,
-        str(snapshot.status),
-        snapshot.step,
-        snapshot.steps,
-        image,
-        history[0].J_style if history else None,
-        history[-1].J_style if history else None,
-        snapshot.error,
-    )
+    costs = (snapshot.history[0].J_style, snapshot.history[-1].J_style) if snapshot.history else (None, None)
+    return Rung(layers, str(snapshot.status), snapshot.step, snapshot.steps, image, *costs, snapshot.error)

@@ -137,17 +137,8 @@ def layer_style_term(layer: str, layer_weight: float, a_S: Tensor, a_G: Tensor) 
     g_S = style_gram_target(a_S.to(torch.float64), n_H * n_W)
     squared = float((g_S - gram_matrix(a_G.to(torch.float64))).square().sum())
     cost = float(layer_style_cost(a_S, a_G))
-    return LayerStyleTerm(
-        layer,
-        layer_weight,
-        n_C,
-        n_H,
-        n_W,
-        1.0 / (2.0 * n_H * n_W * n_C) ** 2,
-        squared,
-        cost,
-        weighted_style_terms({layer: cost}, {layer: layer_weight})[layer],
-    )
+    constant, weighted = 1.0 / (2.0 * n_H * n_W * n_C) ** 2, weighted_style_terms({layer: cost}, {layer: layer_weight})
+    return LayerStyleTerm(layer, layer_weight, n_C, n_H, n_W, constant, squared, cost, weighted[layer])
 
 
 def cost_breakdown(
@@ -164,13 +155,5 @@ def cost_breakdown(
     j_style = float(style_cost(layer_costs={t.layer: t.cost for t in terms}, layer_weights=layer_weights))
     a_C, a_G = acts_C[content_layer], acts_G[content_layer]
     j_content = float(content_cost(a_C, a_G))
-    return CostBreakdown(
-        terms,
-        j_style,
-        content_layer,
-        tuple(a_G.shape),
-        j_content,
-        alpha,
-        beta,
-        float(total_cost(j_content, j_style, alpha, beta)),
-    )
+    j = float(total_cost(j_content, j_style, alpha, beta))
+    return CostBreakdown(terms, j_style, content_layer, tuple(a_G.shape), j_content, alpha, beta, j)

@@ -53,16 +53,19 @@ def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
     n_w = products.shape[-1]
     border = torch.from_numpy(border_mask(*products.shape))
     i, j = flat // n_w, flat % n_w
+    g, correlation = float(gram_matrix(maps)[0, 1]), float(gram_view(maps, "correlation")[0, 1])
+    nonzero, largest = int(torch.count_nonzero(products)), float(products.flatten()[flat])
+    border_g, border_positions = float(products[border].sum()), int(border.sum())
     return PairSummary(
         k,
         k2,
-        float(gram_matrix(maps)[0, 1]),
+        g,
         products.numel(),
-        float(gram_view(maps, "correlation")[0, 1]),
-        int(torch.count_nonzero(products)),
-        float(products.flatten()[flat]),
+        correlation,
+        nonzero,
+        largest,
         (i, j),
-        float(products[border].sum()),
-        int(border.sum()),
+        border_g,
+        border_positions,
         bool(border[i, j]),
     )

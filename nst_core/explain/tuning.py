@@ -127,16 +127,9 @@ def layer_responses(extractor: VGGExtractor, layer: str) -> GratingResponses:
     achromatic = [grating(side, o, p, hue_rgb(WHITE)) for o in ORIENTATIONS for p in periods]
     coloured = [grating(side, o, colour_period, hue_rgb(h)) for h in HUES for o in ORIENTATIONS]
     means = _interior_means(extractor, layer, achromatic + coloured)
-    n_c = means.shape[-1]
-    return GratingResponses(
-        layer,
-        ORIENTATIONS,
-        periods,
-        HUES,
-        colour_period,
-        means[: len(achromatic)].reshape(len(ORIENTATIONS), len(periods), n_c),
-        means[len(achromatic) :].reshape(len(HUES), len(ORIENTATIONS), n_c),
-    )
+    by_grating = means[: len(achromatic)].reshape(len(ORIENTATIONS), len(periods), -1)
+    by_hue = means[len(achromatic) :].reshape(len(HUES), len(ORIENTATIONS), -1)
+    return GratingResponses(layer, ORIENTATIONS, periods, HUES, colour_period, by_grating, by_hue)
 
 
 class Selectivity(float):
@@ -282,21 +275,22 @@ def channel_tuning(
     hues = np.asarray(responses.hues, dtype=np.float64)
     colour_selectivity = _index(hue_curve, best_hue, _nearest(hues, hues[best_hue] + 180.0, 360.0))
     hue: int | str = WHITE if white >= hue_curve[best_hue] else responses.hues[best_hue]
-    peak = float(max(achromatic.max(), colour.max()))
     return ChannelTuning(
-        layer,
-        k,
-        orientation_deg,
-        orientation_label(orientation_deg, orientation_selectivity),
-        orientation_selectivity,
-        WHITE if hue == WHITE else HUE_NAMES[int(hue)],
-        hue_rgb(hue),
-        colour_selectivity,
-        period,
-        peak,
-        tuple(float(v) for v in curve),
-        (*(float(v) for v in hue_curve), white),
-        WHITE if chosen < achromatic.shape[1] else HUE_NAMES[responses.hues[chosen - achromatic.shape[1]]],
+        layer=layer,
+        k=k,
+        orientation_deg=orientation_deg,
+        orientation=orientation_label(orientation_deg, orientation_selectivity),
+        orientation_selectivity=orientation_selectivity,
+        hue=WHITE if hue == WHITE else HUE_NAMES[int(hue)],
+        rgb=hue_rgb(hue),
+        colour_selectivity=colour_selectivity,
+        period_px=period,
+        peak=float(max(achromatic.max(), colour.max())),
+        orientation_curve=tuple(float(v) for v in curve),
+        colour_curve=(*(float(v) for v in hue_curve), white),
+        orientation_stimulus=WHITE
+        if chosen < achromatic.shape[1]
+        else HUE_NAMES[responses.hues[chosen - achromatic.shape[1]]],
     )
 
 

@@ -9,10 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .gram import base_layout
-from .losses import retitled
+from .losses import _LEGEND, retitled
 from .runs import GENERATED_COLOUR, STYLE_COLOUR, gram_pair_figure
-
-_LEGEND: dict[str, Any] = {"orientation": "h", "y": -0.2, "x": 0.0}
 
 
 def run_pair_bars(

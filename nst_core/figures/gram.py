@@ -144,10 +144,7 @@ def _matrix_figure(
     heatmap = go.Heatmap(z=shown, zsmooth=False, colorbar=bar, showscale=show_scale, **colours)
     traces: list[Any] = [heatmap]
     if clickable:
-        # Invisible markers, one on every cell (Plotly heatmaps send no click selection, scatter points do),
-        # so a click picks the cell under the pointer; beyond OVERLAY_CELLS a side one per block of cells.
-        # The cell's value rides as the marker's colour (hover-only: the marker is transparent). Where a
-        # marker's (y, x) are not its channels (k, k'), customdata carries them.
+        # The click layer ``gram_heatmap`` describes; the cell's value rides as the (transparent) marker's colour.
         stride = click_block(max(n_rows, n_cols))
         grid = np.meshgrid(np.arange(0, n_rows, stride), np.arange(0, n_cols, stride), indexing="ij")
         r, c = grid[0].ravel(), grid[1].ravel()
@@ -182,16 +179,8 @@ def _matrix_figure(
         pad = max(0.5, max(n_rows, n_cols) / 120)
         for k, k2 in {selected, selected[::-1]}:
             for y, x in zip(*np.nonzero((rows[:, None] == k) & (cols[None, :] == k2)), strict=True):
-                shapes.append(
-                    {
-                        "type": "rect",
-                        "x0": x - pad,
-                        "x1": x + pad,
-                        "y0": y - pad,
-                        "y1": y + pad,
-                        "line": {"color": SELECTION_COLOUR, "width": 3},
-                    }
-                )
+                corners = {"x0": x - pad, "x1": x + pad, "y0": y - pad, "y1": y + pad}
+                shapes.append({"type": "rect", **corners, "line": {"color": SELECTION_COLOUR, "width": 3}})
     ticks: list[dict[str, Any]] = [{}, {}]
     for axis, channels in enumerate((cols, rows)):
         step = tick_step if len(channels) > MIN_TICK_STEPPED else 1
@@ -264,21 +253,9 @@ def gram_window(
     """
     rows, cols = np.asarray(rows), np.asarray(cols)
     shown = np.asarray(matrix, dtype=np.float32)[np.ix_(rows, cols)]
-    own_colours = colours is None
-    colours = colours or view_colours(shown, view)
+    scale, titles = colours or view_colours(shown, view), ("channel k", "channel k′")
     return _matrix_figure(
-        shown,
-        rows,
-        cols,
-        view,
-        colours,
-        selected,
-        True,
-        ("channel k", "channel k′"),
-        "",
-        height,
-        tick_step=WINDOW_TICK_STEP,
-        show_scale=own_colours,
+        shown, rows, cols, view, scale, selected, True, titles, "", height, WINDOW_TICK_STEP, colours is None
     )
 
 
@@ -397,22 +374,14 @@ def channel_pair_figure(
             showticklabels=index == 0,
         )
         annotations.append(panel_title(title, suffix, FONT_SIZE - 1))
-    high = float(max(map_k.max(), map_k2.max(), 0.0)) or 1.0
-    product_high = float(product.max()) or 1.0
-    maps_end, product_end = domains[-2][1], domains[-1][1]
+
+    def colour_axis(title: str, high: float, x: float) -> dict[str, Any]:
+        bar = colourbar(title, x=x + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0)
+        return {"colorscale": MAPS_SCALE, "cmin": 0.0, "cmax": high or 1.0, "colorbar": bar}
+
     layout.update(
-        coloraxis={
-            "colorscale": MAPS_SCALE,
-            "cmin": 0.0,
-            "cmax": high,
-            "colorbar": colourbar("activation", x=maps_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
-        },
-        coloraxis2={
-            "colorscale": MAPS_SCALE,
-            "cmin": 0.0,
-            "cmax": product_high,
-            "colorbar": colourbar("product", x=product_end + 0.01, xanchor="left", len=1.0, lenmode="fraction", ypad=0),
-        },
+        coloraxis=colour_axis("activation", float(max(map_k.max(), map_k2.max(), 0.0)), domains[-2][1]),
+        coloraxis2=colour_axis("product", float(product.max()), domains[-1][1]),
         annotations=annotations,
     )
     return go.Figure(data=data, layout=base_layout("", height, {"l": 70, "r": 90, "t": 40, "b": 60}, **layout))
@@ -446,16 +415,8 @@ def channel_mosaic(
         top, left = r * (h + gap_y) + gap_y, c * (w + gap_x)
         mosaic[top : top + h, left : left + w] = tile
         tile_channel[top : top + h, left : left + w] = channel
-        annotations.append(
-            {
-                "x": left + w / 2 - 0.5,
-                "y": top - 0.5,
-                "text": label,
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": FONT_SIZE - 2},
-            }
-        )
+        above = {"x": left + w / 2 - 0.5, "y": top - 0.5, "yanchor": "bottom"}
+        annotations.append({**above, "text": label, "showarrow": False, "font": {"size": FONT_SIZE - 2}})
     high = float(np.nanmax(mosaic)) if np.isfinite(mosaic).any() else 0.0
     width_cells = columns * (w + gap_x)
     height = int(rows * tile_px * (h + gap_y) / max(w + gap_x, 1)) + (90 if title else 40)

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..gram import style_cost, weighted_style_terms
-from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, base_layout, colourbar, panel_title
+from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, _axis, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
 """Off-diagonal pairs drawn at most by ``gram_scatter_figure``: a 512-channel layer has 130 816; a
@@ -60,22 +60,12 @@ def _pair(g_S: Any, g_G: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
-    common = {"showgrid": False, "zeroline": False, "constrain": "domain"}
+    ticks = {"tickfont": {"size": FONT_SIZE}}
     return {
-        f"xaxis{suffix}": {
-            **common,
-            "domain": domain,
-            "anchor": f"y{suffix}",
-            "range": [-0.5, n - 0.5],
-            "title": {"text": "channel k′"},
-        },
-        f"yaxis{suffix}": {
-            **common,
-            "anchor": f"x{suffix}",
-            "range": [n - 0.5, -0.5],
-            "scaleanchor": f"x{suffix}",
-            "title": {"text": "channel k"},
-        },
+        f"xaxis{suffix}": _axis("channel k′", domain=domain, anchor=f"y{suffix}", range=[-0.5, n - 0.5], **ticks),
+        f"yaxis{suffix}": _axis(
+            "channel k", anchor=f"x{suffix}", range=[n - 0.5, -0.5], scaleanchor=f"x{suffix}", **ticks
+        ),
     }
 
 
@@ -213,24 +203,22 @@ def gram_scatter_figure(
     hover = (
         f"k = %{{customdata[0]}}, k′ = %{{customdata[1]}}<br>{G_S} = %{{x:.4g}}<br>{G_G} = %{{y:.4g}}<extra></extra>"
     )
+    points = (
+        (rows, cols, {"size": 4, "color": GENERATED_COLOUR, "opacity": 0.35}, "pairs k ≠ k′"),
+        (diagonal, diagonal, {"size": 7, "color": STYLE_COLOUR, "symbol": "diamond"}, "diagonal k = k′"),
+    )
     data = [
-        go.Scattergl(
-            x=s[rows, cols],
-            y=g[rows, cols],
-            customdata=np.stack([rows, cols], axis=1).astype(np.int16),
-            mode="markers",
-            marker={"size": 4, "color": GENERATED_COLOUR, "opacity": 0.35},
-            name="pairs k ≠ k′",
-            hovertemplate=hover,
-        ),
-        go.Scattergl(
-            x=s[diagonal, diagonal],
-            y=g[diagonal, diagonal],
-            customdata=np.stack([diagonal, diagonal], axis=1).astype(np.int16),
-            mode="markers",
-            marker={"size": 7, "color": STYLE_COLOUR, "symbol": "diamond"},
-            name="diagonal k = k′",
-            hovertemplate=hover,
+        *(
+            go.Scattergl(
+                x=s[r, c],
+                y=g[r, c],
+                customdata=np.stack([r, c], axis=1).astype(np.int16),
+                mode="markers",
+                marker=marker,
+                name=name,
+                hovertemplate=hover,
+            )
+            for r, c, marker, name in points
         ),
         go.Scatter(
             x=[low, high],
@@ -276,15 +264,8 @@ def gram_row_figure(g_S: Any, g_G: Any, k: int, layer: str, height: int = 440) -
         )
         for row, name, who, colour in ((s[k], G_S, "style", STYLE_COLOUR), (g[k], G_G, "generated", GENERATED_COLOUR))
     ]
-    marker = {
-        "type": "line",
-        "x0": k,
-        "x1": k,
-        "yref": "paper",
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": "grey", "dash": "dot", "width": 2},
-    }
+    column_k = {"type": "line", "x0": k, "x1": k, "yref": "paper", "y0": 0, "y1": 1}
+    marker = {**column_k, "line": {"color": "grey", "dash": "dot", "width": 2}}
     return go.Figure(
         data=data,
         layout=base_layout(

@@ -74,9 +74,11 @@ class Setting:
     The command line: ``flag`` ("--tv"; ``DERIVED_FLAG``: from the name; a name without dashes: a
     positional argument shown as it; None: not on the command line), ``metavar``, ``nargs``, ``append`` (a
     flag given once per value), ``parse`` (the text to the value, each value's with ``nargs``). The Run
-    form: ``widget`` (None: drawn by the form's own code or the sidebar), ``section`` (where it stands),
-    ``unit`` (after the label), ``step``, ``format``, ``form_min`` (the widget's minimum; when None:
-    ``min`` for a whole number, none for a float, whose validation message names it) and ``choice_labels``.
+    form: ``section`` (where it stands; None: not in the form, or drawn by the sidebar), ``widget`` (a
+    radio, else a number input for a number and a selectbox for a choice or a layer; a field of kind
+    "other" is drawn by the form's own code), ``unit`` (after the label), ``step``, ``form_min`` (the
+    widget's minimum; when None: ``min`` for a whole number, none for a float, whose validation message
+    names it) and ``choice_labels``.
     """
 
     label: str
@@ -98,9 +100,12 @@ class Setting:
     section: Section | None = None
     unit: str | None = None
     step: float | None = None
-    format: str | None = None
     form_min: float | None = None
     choice_labels: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.widget is None and self.section is not None and self.kind != "other":
+            object.__setattr__(self, "widget", "number" if self.kind in ("int", "float") else "select")
 
     def check_value(self, name: str, value: object) -> None:
         """Raise ``ConfigError(name, ...)`` unless ``value`` is of this setting's kind and range."""
@@ -111,7 +116,8 @@ class Setting:
         if self.kind == "layer":
             _check_layer(name, value)
         if self.kind in ("int", "float"):
-            number = _whole(value) if self.kind == "int" else _finite_real(value)
+            whole = isinstance(value, Integral) and not isinstance(value, bool)
+            number = whole if self.kind == "int" else _finite_real(value)
             if not number or not self._in_range(value):  # type: ignore[arg-type]
                 what = "a whole number" if self.kind == "int" else "a finite number"
                 unit = f" ({self.unit})" if self.unit else ""
@@ -182,16 +188,8 @@ def _check_layer(name: str, layer: object) -> None:
         raise ConfigError(name, f"unknown VGG19 layer {layer!r}; valid layers: {', '.join(LAYER_NAMES)}")
 
 
-def _is_style_list(style: object) -> bool:
-    return isinstance(style, (list, tuple))
-
-
 def _finite_real(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def _check_image(name: str, source: object) -> None:
@@ -222,32 +220,28 @@ def _check_image(name: str, source: object) -> None:
         )
 
 
-def _check_content(c: RunConfig) -> None:
-    _check_image("content", c.content)
+def _is_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _check_style(c: RunConfig) -> None:
-    if _is_style_list(c.style) and not c.style:
+    if isinstance(c.style, (list, tuple)) and not c.style:
         raise ConfigError("style", "the list of style images is empty")
     for source in _styles(c):
         _check_image("style", source)
 
 
 def _styles(c: RunConfig) -> list[ImageInput]:
-    return list(c.style) if _is_style_list(c.style) else [c.style]  # type: ignore[arg-type, list-item]
-
-
-def _style_count(c: RunConfig) -> int:
-    return len(_styles(c))
+    return list(c.style) if isinstance(c.style, (list, tuple)) else [c.style]  # type: ignore[arg-type, list-item]
 
 
 def _check_style_blend(c: RunConfig) -> None:
     if c.style_blend is None:
         return
-    if isinstance(c.style_blend, (str, bytes)) or not isinstance(c.style_blend, Sequence):
+    if not _is_list(c.style_blend):
         raise ConfigError("style_blend", "give one weight per style image, as a list of numbers")
-    if len(c.style_blend) != _style_count(c):
-        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {_style_count(c)} style image(s)")
+    if len(c.style_blend) != len(_styles(c)):
+        raise ConfigError("style_blend", f"{len(c.style_blend)} weights for {len(_styles(c))} style image(s)")
     if not all(_finite_real(w) and float(w) >= 0.0 for w in c.style_blend):
         raise ConfigError("style_blend", "weights must be finite numbers >= 0")
     if sum(float(w) for w in c.style_blend) <= 0.0:
@@ -303,11 +297,11 @@ def _check_start_size(c: RunConfig) -> None:
 def _check_regions(c: RunConfig) -> None:
     if c.regions is None:
         return
-    if isinstance(c.regions, (str, bytes)) or not isinstance(c.regions, Sequence):
+    if not _is_list(c.regions):
         raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
-    if len(c.regions) != _style_count(c):
+    if len(c.regions) != len(_styles(c)):
         raise ConfigError(
-            "regions", f"{len(c.regions)} mask(s) for {_style_count(c)} style image(s): give one per style"
+            "regions", f"{len(c.regions)} mask(s) for {len(_styles(c))} style image(s): give one per style"
         )
     for mask in c.regions:
         _check_image("regions", mask)
@@ -331,7 +325,7 @@ def _check_device(c: RunConfig) -> None:
 def _check_snapshot_layers(c: RunConfig) -> None:
     if c.snapshot_layers is None:
         return
-    if isinstance(c.snapshot_layers, (str, bytes)) or not isinstance(c.snapshot_layers, Sequence):
+    if not _is_list(c.snapshot_layers):
         raise ConfigError("snapshot_layers", "give a list of layer names (or None for the style layers)")
     for layer in c.snapshot_layers:
         _check_layer("snapshot_layers", layer)
@@ -364,7 +358,7 @@ class RunConfig:
     content: ImageInput | None = setting(
         label="the content image",
         help="The content image: a path or a bundled example's name.",
-        check=_check_content,
+        check=lambda c: _check_image("content", c.content),
         on_machine=True,
         flag="CONTENT",
     )
@@ -391,9 +385,7 @@ class RunConfig:
         help="The content term's weight in J = α·J_content + β·J_style.",
         kind="float",
         min=0.0,
-        widget="number",
         section="objective",
-        format="%g",
     )
     beta: float = setting(
         DEFAULT_BETA,
@@ -402,9 +394,7 @@ class RunConfig:
         kind="float",
         min=0.0,
         check=_check_beta,
-        widget="number",
         section="objective",
-        format="%g",
     )
     content_layer: str = setting(
         DEFAULT_CONTENT_LAYER,
@@ -412,7 +402,6 @@ class RunConfig:
         help="The layer whose activations J_content compares with the content image's.",
         kind="layer",
         metavar="LAYER",
-        widget="select",
         section="objective",
     )
     init: str = setting(
@@ -433,7 +422,6 @@ class RunConfig:
         min=MIN_SIZE,
         max=MAX_SIZE,
         check=_check_size,
-        widget="number",
         section="optimisation",
         unit="px, longest side",
         step=16,
@@ -445,7 +433,6 @@ class RunConfig:
         kind="int",
         min=1,
         max=MAX_STEPS,
-        widget="number",
         section="optimisation",
         step=10,
     )
@@ -467,9 +454,7 @@ class RunConfig:
         min=0.0,
         min_excluded=True,
         none="default",
-        widget="number",
         section="optimisation",
-        format="%g",
         form_min=0.0,
     )
     seed: int = setting(
@@ -479,9 +464,7 @@ class RunConfig:
         kind="int",
         min=0,
         max=MAX_SEED,
-        widget="number",
         section="optimisation",
-        step=1,
     )
     style_layers: Mapping[str, float] = setting(
         default_factory=lambda: dict(DEFAULT_STYLE_LAYERS),
@@ -501,7 +484,6 @@ class RunConfig:
         max=MAX_SIZE,
         none="off: one scale",
         check=_check_start_size,
-        widget="number",
         section="style",
         unit="px",
         metavar="PX",
@@ -515,10 +497,8 @@ class RunConfig:
         min=0.0,
         flag="--tv",
         metavar="W",
-        widget="number",
         section="style",
         step=0.1,
-        format="%g",
         form_min=0.0,
     )
     preserve_colors: str = setting(
@@ -528,7 +508,6 @@ class RunConfig:
         "match: the style is recoloured to the content's palette first.",
         kind="choice",
         choices=PRESERVE_COLORS,
-        widget="select",
         section="style",
         choice_labels={"none": "style's colours", "luminance": "keep content's (luminance)", "match": "match palette"},
     )
@@ -539,7 +518,6 @@ class RunConfig:
         "Gaussians); sliced_wasserstein: matches the distribution along random directions.",
         kind="choice",
         choices=STYLE_LOSSES,
-        widget="select",
         section="style",
     )
     parameterization: str | None = setting(
@@ -551,7 +529,6 @@ class RunConfig:
         kind="choice",
         choices=PARAMETERIZATIONS,
         none="auto",
-        widget="select",
         section="style",
     )
     regions: Sequence[ImageInput] | None = setting(
@@ -581,10 +558,8 @@ class RunConfig:
         kind="int",
         min=0,
         flag=None,
-        widget="number",
         section="device",
         unit="steps",
-        step=1,
         form_min=1,
     )
     snapshot_layers: Sequence[str] | None = setting(
@@ -662,25 +637,17 @@ class RunConfig:
         """The configuration as JSON-friendly values (images are described, not embedded); ``lr`` and
         ``parameterization`` as the run used them."""
         resolved = self.resolved()
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "content":
-                value = describe_image(value)
-            elif f.name == "style":
-                value = [describe_image(s) for s in resolved.style]  # type: ignore[union-attr]
-            elif f.name == "style_layers":
-                value = {k: float(v) for k, v in value.items()}
-            elif f.name in ("style_blend", "snapshot_layers") and value is not None:
-                value = list(value)
-            elif f.name == "regions" and value is not None:
-                value = [describe_image(mask) for mask in value]
-            elif f.name in ("lr", "parameterization"):
-                value = getattr(resolved, f.name)
-            elif isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            out[f.name] = value
-        return out
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "content": describe_image(self.content),
+            "style": [describe_image(s) for s in resolved.style],  # type: ignore[union-attr]
+            "style_blend": None if self.style_blend is None else list(self.style_blend),
+            "style_layers": {k: float(v) for k, v in self.style_layers.items()},
+            "lr": resolved.lr,
+            "parameterization": resolved.parameterization,
+            "regions": None if self.regions is None else [describe_image(mask) for mask in self.regions],
+            "snapshot_layers": None if self.snapshot_layers is None else list(self.snapshot_layers),
+            "weights": os.fspath(self.weights) if isinstance(self.weights, os.PathLike) else self.weights,
+        }
 
 
 def describe_image(source: object) -> str:

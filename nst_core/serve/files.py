@@ -83,12 +83,6 @@ def _npz(arrays: Mapping[str, np.ndarray], compressed: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def run_files(result: RunLike) -> dict[str, bytes]:
     """Every file of the run, by name (names may hold one "/" for the snapshots' folder)."""
     grams = {f"G_S/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in result.style_grams.items()}
@@ -98,12 +92,14 @@ def run_files(result: RunLike) -> dict[str, bytes]:
             {f"G_G/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in last.grams.items()}
         )
     snapshot_arrays: dict[str, np.ndarray] = {}
+    pixels = io.BytesIO()
+    np.save(pixels, _array(result.image), allow_pickle=False)
     files = {
         README_FILE: _README.format(step=last.step if last is not None else "(none recorded)").encode(),
         HISTORY_FILE: result.to_json().encode(),
         GRAMS_FILE: _npz(grams, compressed=True),
         IMAGE_FILE: to_png_bytes(result.image),
-        PIXELS_FILE: _npy(_array(result.image)),
+        PIXELS_FILE: pixels.getvalue(),
     }
     for snapshot in result.snapshots:
         snapshot_arrays[f"image/{snapshot.step}"] = _array(snapshot.image)
@@ -162,9 +158,7 @@ def history_from_description(records: list[Mapping[str, Any]]) -> list[StepRecor
 
 def scaling_from_description(described: Mapping[str, Any]) -> LossScaling:
     return LossScaling(
-        content=float(described["content"]),
-        style=dict(described["style"]),
-        tv=float(described.get("tv", 0.0)),
+        content=float(described["content"]), style=dict(described["style"]), tv=float(described.get("tv", 0.0))
     )
 
 
@@ -193,8 +187,7 @@ def read_snapshots(data: bytes, steps: list[int]) -> list[Snapshot]:
 def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
     """Check every file of a run (an archive's members by name) as the pages will read them; return its
     history.json. ``RunDataError`` names the first file that does not hold what this project writes."""
-    missing = [name for name in REQUIRED_FILES if name not in files]
-    if missing:
+    if missing := [name for name in REQUIRED_FILES if name not in files]:
         raise RunDataError(f"the run has no {', '.join(missing)}")
     document = read_history(files[HISTORY_FILE])
     size = document["image_size"]

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 import uuid
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -94,11 +93,6 @@ class Job(ABC):
 
     @abstractmethod
     def state(self) -> JobState: ...
-
-    def snapshot(self) -> JobState:
-        """Deprecated name of ``state()`` (it is not a ``Snapshot`` of the run)."""
-        warnings.warn("Job.snapshot() is now Job.state()", DeprecationWarning, stacklevel=2)
-        return self.state()
 
     @abstractmethod
     def cancel(self) -> bool:

@@ -33,7 +33,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Collection, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -123,8 +123,7 @@ T = TypeVar("T")
 def default_root() -> Path:
     """The data folder: ``$STYLE_LENS_DATA`` if set, else ``$XDG_DATA_HOME/style-lens``
     (``~/.local/share/style-lens``)."""
-    configured = os.environ.get("STYLE_LENS_DATA")
-    if configured:
+    if configured := os.environ.get("STYLE_LENS_DATA"):
         return Path(configured).expanduser()
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home).expanduser() / "style-lens"
@@ -190,6 +189,7 @@ class StoredRun:
 
     def __init__(self, entry: RunEntry, read: Callable[[str], bytes]) -> None:
         self.entry = entry
+        self.id, self.created, self.owner, self.title = entry.id, entry.created, entry.owner, entry.title
         self._read = read
         document = self._load(HISTORY_FILE, read_history)
         try:
@@ -204,22 +204,6 @@ class StoredRun:
         except (KeyError, TypeError, ValueError) as error:
             raise self._damaged(HISTORY_FILE, error) from error
         self._document = document
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def created(self) -> float:
-        return self.entry.created
-
-    @property
-    def owner(self) -> str | None:
-        return self.entry.owner
-
-    @property
-    def title(self) -> str | None:
-        return self.entry.title
 
     @cached_property
     def image(self) -> Tensor:
@@ -266,10 +250,9 @@ class RunStore:
     def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
         self.root = Path(root).expanduser().resolve()
         self.max_archive_bytes = max_archive_bytes
-        self._runs = self.root / "runs"
-        self._images = self.root / "images"
-        self._tmp = self.root / "tmp"
-        self._instances = self.root / "instances"
+        self._runs, self._images, self._tmp, self._instances = (
+            self.root / name for name in ("runs", "images", "tmp", "instances")
+        )
         try:
             for folder in (self._runs, self._images, self._tmp, self._instances):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -293,13 +276,18 @@ class RunStore:
 
     def get(self, run_id: object) -> StoredRun:
         """The stored run ``run_id``; ``RunNotFoundError`` if there is none, ``StoredRunError`` if it is damaged."""
-        entry = self._entry(_checked_id(run_id))
+        entry = self.entry(run_id)
         folder = self._runs / entry.id
         return StoredRun(entry, lambda name: (folder / name).read_bytes())
 
     def entry(self, run_id: object) -> RunEntry:
-        """The index entry of ``run_id`` (no file is read)."""
-        return self._entry(_checked_id(run_id))
+        """The index entry of ``run_id`` (no file is read); ``RunNotFoundError`` if there is none."""
+        checked = _checked_id(run_id)
+        with self._db() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (checked,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(f"There is no stored run {checked}: it never existed or was deleted.")
+        return RunEntry(*row)
 
     def list(self, owner: str | None = None, limit: int | None = 50) -> list[RunEntry]:
         """The runs newest first (only ``owner``'s when given), at most ``limit`` (None: all)."""
@@ -341,23 +329,17 @@ class RunStore:
         total = self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
         with self._db() as db:
             rows = db.execute("SELECT id, created, size FROM runs ORDER BY created ASC, rowid ASC").fetchall()
-        remaining = len(rows)
-        doomed = []
+        remaining, removed = len(rows), 0
         for run_id, created, size in rows:
             too_many = max_runs is not None and remaining > max_runs
             too_big = max_bytes is not None and total > max_bytes
             too_old = max_age_s is not None and now - created > max_age_s
             if not (too_many or too_big or too_old):
                 break
-            doomed.append(run_id)
             remaining, total = remaining - 1, total - size
-        removed = 0
-        for run_id in doomed:
-            try:
+            with suppress(RunNotFoundError):  # another process deleted it meanwhile
                 self.delete(run_id)
                 removed += 1
-            except RunNotFoundError:  # another process deleted it meanwhile
-                pass
         if removed:  # the uploads only the deleted runs named may go now
             self._prune_uploads(max_bytes, max_age_s, set(keep_images), now)
         self._forget_interrupted(now - INTERRUPTED_KEPT_S)
@@ -368,7 +350,7 @@ class RunStore:
 
     def archive(self, run_id: object) -> bytes:
         """The stored run as the ZIP its download gives (its folder's files)."""
-        entry = self._entry(_checked_id(run_id))
+        entry = self.entry(run_id)
         folder = self._runs / entry.id
         names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
         missing = [name for name in REQUIRED_FILES if name not in names]
@@ -387,8 +369,7 @@ class RunStore:
         any file fails its check (``runs.validation``: history.json's schema and settings, every array's
         dtype, shape per layer and finite values); nothing is written then."""
         files = self._unpack(source)
-        missing = [name for name in REQUIRED_FILES if name not in files]
-        if missing:
+        if missing := [name for name in REQUIRED_FILES if name not in files]:
             raise ArchiveError(f"This ZIP is not a Style Lens run: it has no {', '.join(missing)}.")
         try:
             check_run_files(files)
@@ -437,22 +418,13 @@ class RunStore:
     ) -> None:
         """Record a queued run of this process (its images named ``content`` / ``style``; a region mask,
         given as bytes, is kept as an upload), so that a restart finds it: see ``interrupted``."""
-        regions = config.regions
-        if regions is not None:
+        if (regions := config.regions) is not None:
             regions = [f"upload {self.put_image(mask)}" if isinstance(mask, bytes) else mask for mask in regions]
         described = dataclasses.replace(config, content=content, style=style, regions=regions).describe()
-        row = (
-            _checked_id(job_id, "job"),
-            self._own_instance(),
-            time.time(),
-            owner,
-            title,
-            json.dumps(described),
-            content,
-            style,
+        pending = InterruptedRun(
+            _checked_id(job_id, "job"), self._own_instance(), time.time(), owner, title, described, content, style
         )
-        with self._db() as db:
-            db.execute(f"INSERT OR REPLACE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self._insert_pending("REPLACE", pending)
 
     def forget_pending(self, job_id: str) -> None:
         """The run ``job_id`` ended (stored, failed or cancelled): it is no longer pending."""
@@ -481,18 +453,13 @@ class RunStore:
 
     def release_interrupted(self, interrupted: InterruptedRun) -> None:
         """Put a claimed run back on offer (its relaunch was refused: the queue was full, say)."""
-        row = (
-            interrupted.id,
-            interrupted.instance,
-            interrupted.created,
-            interrupted.owner,
-            interrupted.title,
-            json.dumps(interrupted.config),
-            interrupted.content,
-            interrupted.style,
-        )
+        self._insert_pending("IGNORE", interrupted)
+
+    def _insert_pending(self, conflict: str, run: InterruptedRun) -> None:
+        values = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)} | {"config": json.dumps(run.config)}
+        columns, names = ", ".join(values), ", ".join(f":{name}" for name in values)
         with self._db() as db:
-            db.execute(f"INSERT OR IGNORE INTO pending ({_PENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute(f"INSERT OR {conflict} INTO pending ({columns}) VALUES ({names})", values)
 
     def config_of(self, interrupted: InterruptedRun) -> RunConfig:
         """The ``RunConfig`` to run an interrupted run again: its stored uploads read back as bytes, examples
@@ -526,13 +493,6 @@ class RunStore:
                 "this server to check its data folder (STYLE_LENS_DATA)."
             ) from error
 
-    def _entry(self, run_id: str) -> RunEntry:
-        with self._db() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise RunNotFoundError(f"There is no stored run {run_id}: it never existed or was deleted.")
-        return RunEntry(*row)
-
     def _add(self, files: dict[str, bytes], *, owner: str | None, title: str | None) -> str:
         document = read_history(files[HISTORY_FILE])
         run_id = new_id()
@@ -551,17 +511,10 @@ class RunStore:
             raise
         config = document["config"]
         height, width = document["image_size"]
-        row = (
-            run_id,
-            time.time(),
-            owner,
-            title,
-            sum(len(data) for data in files.values()),
-            len(document["history"]),
-            width,
-            height,
-            str(config["content"]),
-            " + ".join(map(str, config["style"])),
+        size, steps = sum(len(data) for data in files.values()), len(document["history"])
+        style = " + ".join(map(str, config["style"]))
+        row = dataclasses.astuple(
+            RunEntry(run_id, time.time(), owner, title, size, steps, width, height, str(config["content"]), style)
         )
         try:
             with self._db() as db:
@@ -604,10 +557,7 @@ class RunStore:
     def _prune_uploads(self, max_bytes: int | None, max_age_s: float | None, keep: set[str], now: float) -> int:
         """Remove unnamed, unkept, unused uploads while over ``max_bytes`` or past ``max_age_s``; return the
         bytes runs and uploads take afterwards."""
-        uploads = self._uploads()
-        with self._db() as db:
-            (total,) = db.execute("SELECT COALESCE(SUM(size), 0) FROM runs").fetchone()
-        total += sum(size for size, _ in uploads.values())
+        uploads, total = self._uploads(), self.usage()
         named = self._named_uploads() | keep
         unused = sorted(
             (used, image_id, size)
@@ -619,10 +569,7 @@ class RunStore:
             too_old = max_age_s is not None and now - used > max_age_s
             if not (too_big or too_old):
                 continue
-            try:
-                (self._images / image_id).unlink()
-            except FileNotFoundError:
-                pass
+            (self._images / image_id).unlink(missing_ok=True)
             total -= size
         return int(total)
 
@@ -678,11 +625,9 @@ class RunStore:
         with self._db() as db:
             indexed = {run_id for (run_id,) in db.execute("SELECT id FROM runs")}
         for path in [*self._tmp.iterdir(), *(p for p in self._runs.iterdir() if p.name not in indexed)]:
-            try:
+            with suppress(OSError):  # another process removed it first
                 if path.lstat().st_mtime < cutoff:
                     shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-            except OSError:  # another process removed it first
-                pass
 
     def _unpack(self, source: str | os.PathLike[str] | bytes) -> dict[str, bytes]:
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -747,10 +692,8 @@ def _write_error(error: OSError, what: str) -> StoreUnavailableError:
 
 def _touch(path: Path) -> None:
     """Mark an upload as used now (it is then kept ``UPLOAD_GRACE_S`` more); a read-only folder keeps it anyway."""
-    try:
+    with suppress(OSError):
         os.utime(path)
-    except OSError:
-        pass
 
 
 def _interrupted(row: tuple[Any, ...]) -> InterruptedRun:
@@ -758,12 +701,4 @@ def _interrupted(row: tuple[Any, ...]) -> InterruptedRun:
     return InterruptedRun(job_id, instance, created, owner, title, json.loads(config), content, style)
 
 
-__all__ = [
-    "InterruptedRun",
-    "RunEntry",
-    "RunStore",
-    "StoredRun",
-    "default_root",
-    "is_valid_id",
-    "new_id",
-]
+__all__ = ["InterruptedRun", "RunEntry", "RunStore", "StoredRun", "default_root", "is_valid_id", "new_id"]

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..layers import LAYER_CHANNELS, LAYER_INDEX
-from ..optim.config import MAX_SIZE, MAX_STEPS
+from ..optim.config import MAX_SIZE, MAX_STEPS, Setting, settings
 
 MAX_ARRAY_BYTES: Final = 1 << 30
 """The most the arrays of one ``.npz`` file may unpack to, whatever their headers claim (npz members are
@@ -32,39 +32,35 @@ _STRING: Final = {"type": "string", "maxLength": MAX_TEXT}
 _NUMBER: Final = {"type": "number"}
 _LAYER_VALUES: Final = {"type": "object", "propertyNames": {"enum": list(LAYER_INDEX)}, "additionalProperties": _NUMBER}
 _LAYERS: Final = {"type": "array", "items": {"enum": list(LAYER_INDEX)}, "maxItems": len(LAYER_INDEX)}
-_OPTIONAL_NUMBER: Final = {"type": ["number", "null"]}
-_OPTIONAL_INTEGER: Final = {"type": ["integer", "null"]}
+_KIND_TYPES: Final = {"int": "integer", "float": "number", "choice": "string"}
+# How ``RunConfig.describe()`` writes the fields of kind "other" that are not a string (the images' names).
+_OTHER_KINDS: Final[dict[str, dict[str, Any]]] = {
+    "style": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 64},
+    "style_blend": {"type": ["array", "null"], "items": _NUMBER},
+    "style_layers": _LAYER_VALUES,
+    "regions": {"type": ["array", "null"], "items": _STRING, "maxItems": 64},
+    "snapshot_layers": {"oneOf": [_LAYERS, {"type": "null"}]},
+}
+
+
+def _field_schema(name: str, declared: Setting) -> dict[str, Any]:
+    if declared.kind == "layer":
+        return {"enum": list(LAYER_INDEX)}
+    if declared.kind == "other":
+        return _OTHER_KINDS.get(name, _STRING)
+    json_type = _KIND_TYPES[declared.kind]
+    schema = {"type": json_type if declared.none is None else [json_type, "null"]}
+    return schema | {"maxLength": MAX_TEXT} if declared.kind == "choice" else schema
+
 
 CONFIG_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
+    # The fields every stored run has had; a run stored before a later field existed reads with its default.
     "required": ["content", "style", "size", "style_layers", "content_layer", "alpha", "beta", "optimizer", "steps"],
-    "properties": {
-        "content": _STRING,
-        "style": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 64},
-        "style_blend": {"type": ["array", "null"], "items": _NUMBER},
-        "size": {"type": "integer"},
-        "style_layers": _LAYER_VALUES,
-        "content_layer": {"enum": list(LAYER_INDEX)},
-        "alpha": _NUMBER,
-        "beta": _NUMBER,
-        "optimizer": _STRING,
-        "lr": _OPTIONAL_NUMBER,
-        "steps": {"type": "integer"},
-        "init": _STRING,
-        "seed": {"type": "integer"},
-        "device": _STRING,
-        "weights": _STRING,
-        "snapshot_every": {"type": "integer"},
-        "snapshot_layers": {"oneOf": [_LAYERS, {"type": "null"}]},
-        "start_size": _OPTIONAL_INTEGER,
-        "tv_weight": _NUMBER,
-        "preserve_colors": _STRING,
-        "style_loss": _STRING,
-        "regions": {"type": ["array", "null"], "items": _STRING, "maxItems": 64},
-        "parameterization": {"type": ["string", "null"]},
-    },
+    "properties": {name: _field_schema(name, declared) for name, declared in settings().items()},
 }
-"""``RunConfig.describe()``: the types; ``RunConfig.validate_settings`` then checks the values."""
+"""``RunConfig.describe()``: the types, from each field's ``Setting``; ``RunConfig.validate_settings`` then
+checks the values."""
 
 STEP_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
@@ -125,9 +121,7 @@ HISTORY_SCHEMA: Final[dict[str, Any]] = {
 }
 """``RunResult.to_json()``: every field a page reads, with its type; numbers are finite (``parse_history``)."""
 
-RENAMED_KEYS: Final[dict[tuple[str, ...], dict[str, str]]] = {
-    ("loss_scaling",): {"style_layers": "style"},
-}
+RENAMED_KEYS: Final[dict[tuple[str, ...], dict[str, str]]] = {("loss_scaling",): {"style_layers": "style"}}
 """Keys that earlier versions of history.json wrote under another name: the path of the object that holds
 them, then old key -> new key. ``parse_history`` reads a stored or imported run with the new names."""
 
@@ -163,8 +157,7 @@ def parse_history(data: bytes) -> dict[str, Any]:
         raise RunDataError(f"history.json is not JSON ({error})") from error
     if isinstance(document, dict):
         _rename_keys(document)
-    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))
-    if error is not None:
+    if (error := jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))) is not None:
         where = "/".join(map(str, error.absolute_path)) or "the document"
         raise RunDataError(f"history.json: {where}: {error.message[:200]}")
     return document
@@ -261,8 +254,7 @@ def target_grams(data: bytes, name: str) -> dict[str, dict[str, np.ndarray]]:
     """grams.npz: {"G_S": {layer: G}, "G_G": {layer: G}}, every key and shape checked."""
     grams: dict[str, dict[str, np.ndarray]] = {"G_S": {}, "G_G": {}}
     for key, array in read_npz(data, name).items():
-        match = _TARGET_GRAM.fullmatch(key)
-        if match is None:
+        if (match := _TARGET_GRAM.fullmatch(key)) is None:
             raise RunDataError(f"{name} holds {key[:60]!r}, which is neither G_S/<layer> nor G_G/<layer>")
         grams[match[1]][match[2]] = check_gram(array, match[2], f"{name}[{key}]")
     return grams
@@ -287,8 +279,7 @@ def snapshot_arrays(
             grams[step][match[2]] = check_gram(array, match[2], f"{name}[{key}]")
         else:
             raise RunDataError(f"{name} holds {key[:60]!r}, which is not part of a snapshot")
-    missing = [step for step in steps if step not in images]
-    if missing:
+    if missing := [step for step in steps if step not in images]:
         raise RunDataError(f"{name} has no image for step {missing[0]}, which history.json lists")
     return images, grams
 

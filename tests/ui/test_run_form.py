@@ -96,3 +96,32 @@ def test_every_setting_with_a_widget_is_drawn_from_its_declaration() -> None:
     assert at.number_input(key=widget_key("steps")).max == hosted_limits().max_steps
     form_made = {f.name for f in fields(RunConfig)} - {"content", "style", "style_blend", "weights"}  # the sidebar's
     assert set(at.session_state["fields"]) == form_made
+
+
+def _form_and_planned_size() -> None:
+    import streamlit as st
+
+    from ui.run_form import planned_size, run_settings
+
+    if st.session_state.get("show_form", True):
+        st.session_state["fields"] = run_settings()
+    st.session_state["planned"] = planned_size()
+
+
+def test_the_analysis_size_is_the_size_the_form_holds_or_starts_with() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    visitor = new_id()
+    at = AppTest.from_function(_form_and_planned_size, default_timeout=30)
+    at.session_state["preset"], at.session_state["device"], at.session_state["_owner"] = "class_demo", "cpu", visitor
+    at.run()
+    assert at.session_state["planned"] == PRESETS["class_demo"].size
+    at.number_input(key=widget_key("size")).set_value(128).run()
+    at.session_state["show_form"] = False  # another page: the form's last value
+    assert at.run().session_state["planned"] == 128
+    at.session_state["preset"] = "quality"  # a new preset: its size, within this server's cap
+    assert at.run().session_state["planned"] == min(PRESETS["quality"].size, hosted_limits().max_size)
+    other_page = AppTest.from_function(_form_and_planned_size, default_timeout=30)  # the visitor's next session
+    other_page.session_state["preset"], other_page.session_state["device"] = "class_demo", "cpu"
+    other_page.session_state["_owner"], other_page.session_state["show_form"] = visitor, False
+    assert other_page.run().session_state["planned"] == 128

@@ -4,10 +4,14 @@ fields, a region mask upload, and ConfigError sentences that name them."""
 from __future__ import annotations
 
 from nst_core import ConfigError, RunConfig
-from nst_core.optim.config import PARAMETERIZATIONS
+from nst_core.optim.config import PARAMETERIZATIONS, settings
 from tests.helpers import run_form_app
-from ui.run_form import AUTO, FIELD_LABELS, STYLE_CONTROLS, config_problem, widget_key
+from ui.run_form import FIELD_LABELS, config_problem, widget_key
 from ui.state import PRESETS
+
+STYLE_CONTROLS = {name: declared.help for name, declared in settings().items() if declared.section == "style"}
+"""The one-line "what it does" of each style control, shown under its widget."""
+AUTO = settings()["parameterization"].none
 
 
 def test_each_style_control_has_its_one_line_caption_and_a_field_label() -> None:
