@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -93,6 +94,11 @@ class Job(ABC):
 
     @abstractmethod
     def state(self) -> JobState: ...
+
+    def snapshot(self) -> JobState:
+        """Deprecated name of ``state()`` (it is not a ``Snapshot`` of the run)."""
+        warnings.warn("Job.snapshot() is now Job.state()", DeprecationWarning, stacklevel=2)
+        return self.state()
 
     @abstractmethod
     def cancel(self) -> bool:

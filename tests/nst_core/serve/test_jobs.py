@@ -155,3 +155,9 @@ def test_shutdown_refuses_new_jobs_and_can_cancel_the_rest(random_extractor) -> 
         pool.submit(_config())
 
 
+def test_snapshot_is_the_deprecated_name_of_state(executor) -> None:
+    job = executor.submit(_config(steps=2))
+    job.result(timeout=WAIT_S)
+    with pytest.warns(DeprecationWarning, match=r"Job\.state\(\)"):
+        old = job.snapshot()
+    assert isinstance(old, JobState) and (old.step, old.history) == (job.state().step, job.state().history)
