@@ -259,9 +259,7 @@ class RunStore:
         except OSError as error:
             raise _write_error(error, "anything") from error
         self._index = self.root / "index.sqlite3"
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self._create_index()
         self._instance_lock = threading.Lock()
         self._instance: str | None = None
         self._instance_file: IO[bytes] | None = None
@@ -477,6 +475,22 @@ class RunStore:
         )
 
     # Internals
+
+    def _create_index(self) -> None:
+        """Switch the index to WAL and create its tables. SQLite answers "database is locked" at once,
+        without waiting on the connection's timeout, when another process opening the same new store holds
+        the lock the switch needs (seen with two servers starting together), so that is tried again."""
+        deadline = time.monotonic() + _TIMEOUT_S
+        while True:
+            try:
+                with self._db() as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                return
+            except StoreUnavailableError as error:
+                if "locked" not in str(error.__cause__) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

@@ -341,6 +341,41 @@ def test_processes_share_one_root(tmp_path: Path, light: RunResult) -> None:
     assert all(store.get(run_id).history == light.history for run_id in ids)
 
 
+def test_a_new_store_tries_the_wal_switch_again_while_another_process_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite answers the journal-mode switch with "database is locked" at once (no busy wait) when another
+    # process opening the same new store holds the lock; the first two attempts here get that answer.
+    refusals = iter([True, True])
+    connect = sqlite3.connect
+
+    class Refusing(sqlite3.Connection):
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
+            if sql.startswith("PRAGMA journal_mode") and next(refusals, False):
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **k, factory=Refusing))
+    store = RunStore(tmp_path / "store")
+    assert next(refusals, None) is None, "both refusals were met and tried again"
+    assert store.list() == []
+    with sqlite3.connect(store.root / "index.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_store_that_stays_unreadable_is_not_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts = []
+
+    def failing(*args: object, **kwargs: object) -> sqlite3.Connection:
+        attempts.append(args)
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", failing)
+    with pytest.raises(nst_core.StoreUnavailableError):
+        RunStore(tmp_path / "store")
+    assert len(attempts) == 1
+
+
 def test_the_download_imports_back_and_is_the_stored_folder(store: RunStore, result: RunResult, tmp_path: Path) -> None:
     archive = run_archive(result)
     path = tmp_path / "run.zip"
