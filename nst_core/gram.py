@@ -24,7 +24,7 @@ Which function gives which number:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import torch
 from torch import Tensor
@@ -50,14 +50,42 @@ def _unrolled(a: Tensor) -> Tensor:
     return a.flatten(-2)
 
 
-def gram_matrix(a: Tensor) -> Tensor:
+GRAM_CHUNK_POSITIONS: Final = 4096
+"""Positions per product when a Gram matrix is computed in a wider dtype than its activations' on the CPU."""
+
+
+def gram_matrix(a: Tensor, dtype: torch.dtype | None = None) -> Tensor:
     """G = A Aᵀ with A the activations unrolled to (n_C, n_H*n_W).
 
-    ``a`` is (n_C, n_H, n_W) -> (n_C, n_C), or (N, n_C, n_H, n_W) -> (N, n_C, n_C).
+    ``a`` is (n_C, n_H, n_W) -> (n_C, n_C), or (N, n_C, n_H, n_W) -> (N, n_C, n_C). ``dtype`` (None: ``a``'s)
+    computes G in that dtype: with bfloat16 activations and float32, G is ``gram_matrix(a.float())`` exactly
+    as the formula gives it, without a float32 copy of the whole map (``_widened_gram``).
     """
     _check_activations(a, "a")
-    unrolled = _unrolled(a)
-    return unrolled @ unrolled.transpose(-1, -2)
+    return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
+
+
+def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
+    """A Aᵀ in ``dtype`` from A (..., n_C, positions); on the CPU in ``dtype``'s arithmetic, summed over
+    ``GRAM_CHUNK_POSITIONS`` positions at a time when A must be widened first.
+
+    A float32 copy of a large map is a fresh allocation each step (at 512 px relu1_1's is 35 MB, past glibc's
+    largest recycled block, so every page of it faults in again) that one product then reads once. A chunk's copy
+    (1 MB at 64 channels) is recycled and still in cache when its product reads it: the float32 G of relu1_1 at
+    512 px took 24 ms whole and 11 ms in chunks (``bench/optimize.py --tricks``), the same products in another
+    summation order. No CPU kernel takes bfloat16 factors to a float32 product (``torch.mm(..., out_dtype=)`` is
+    CUDA's; a bfloat16 product rounds G to 3 digits), so the product itself stays a float32 one.
+    """
+    positions = unrolled.shape[-1]
+    if unrolled.dtype == dtype or unrolled.device.type != "cpu" or positions <= GRAM_CHUNK_POSITIONS:
+        wide = unrolled.to(dtype)
+        return wide @ wide.transpose(-1, -2)
+    pieces = (piece.to(dtype) for piece in unrolled.split(GRAM_CHUNK_POSITIONS, dim=-1))
+    first = next(pieces)
+    gram = first @ first.transpose(-1, -2)
+    for piece in pieces:
+        gram.add_(piece @ piece.transpose(-1, -2))
+    return gram
 
 
 def guided_gram_matrix(a: Tensor, mask: Tensor) -> Tensor:
@@ -145,14 +173,17 @@ class _ActivationStyleCost(torch.autograd.Function):
     it casts A to float32 and back, runs two float32 products for the backward of A Aᵀ (one per factor) and adds
     them, and hands the network's backward a float32, NCHW gradient that it converts again. Here the backward is
     one product in A's dtype (bfloat16 under a bfloat16 run: its arithmetic, float32 accumulation) whose result has
-    A's memory layout. The forward stays in float32, so J and G_G are the formula's.
+    A's memory layout. The forward stays in float32 (``_widened_gram``), so J and G_G are the formula's.
+
+    The gradient is written into a tensor of its own, not returned as a view of the product: the network's
+    backward adds its own gradient of this layer to the first one that arrives (this one) in place only when that
+    one owns its memory; a view made autograd add the two into a third tensor, a fresh allocation of the layer's
+    size (at 512 px relu1_1's sum took 14 ms per step, its in-place sum 3 ms: ``bench/optimize.py --tricks``).
     """
 
     @staticmethod
     def forward(ctx, a: Tensor, g_S: Tensor, scale: float) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        unrolled = _unrolled(a)
-        full = unrolled.to(g_S.dtype)
-        g_G = full @ full.transpose(-1, -2)
+        g_G = _widened_gram(_unrolled(a), g_S.dtype)
         scaled_difference = (g_G - g_S) * scale
         ctx.save_for_backward(a, scaled_difference)
         ctx.scale = scale
@@ -162,15 +193,67 @@ class _ActivationStyleCost(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_cost: Tensor, _grad_gram: Tensor | None) -> tuple[Tensor, None, None]:  # type: ignore[override]
         a, scaled_difference = ctx.saved_tensors
-        # dJ/dG_G = 2 s · s(G_G − G_S), symmetric; dJ/dA = (dJ/dG_G + its transpose) A.
-        symmetric = scaled_difference + scaled_difference.transpose(-1, -2)
-        factor = (symmetric * (2.0 * ctx.scale * grad_cost[..., None, None])).to(a.dtype)
-        unrolled = _unrolled(a)
-        if unrolled.stride(-2) == 1:  # channels-last: compute (Aᵀ F)ᵀ so the result is laid out like A
-            grad = (unrolled.transpose(-1, -2) @ factor).transpose(-1, -2)
+        # dJ/dG_G = 2 s · s(G_G − G_S), symmetric as both Gram matrices are: dJ/dA = (dJ/dG_G + its transpose) A
+        # = 2 dJ/dG_G A.
+        factor = (scaled_difference * (4.0 * ctx.scale * grad_cost[..., None, None])).to(a.dtype)
+        grad = torch.empty_like(a)
+        _accumulate_product(_unrolled(grad), factor, _unrolled(a), 0.0)
+        return grad, None, None
+
+
+class _GramTap(torch.autograd.Function):
+    """(A, G = A Aᵀ in a wider dtype) where the network's pass produces A; the backward adds dG's share into A's
+    gradient inside one product.
+
+    A style layer's activations feed both the rest of the network and the style cost. As two uses of one tensor,
+    their gradients are two tensors of the layer's size that autograd then adds: a pass over the largest map of
+    the network (at 512 px relu1_1's add took 10-17 ms of a step, over 8.7 M bfloat16 values, in a shared cache).
+    Here the network continues from the tap's first output, so the backward receives both: the network's gradient
+    g and dJ/dG, and returns g + (dJ/dG + dJ/dGᵀ) A as one product that accumulates into g (``baddbmm``, the
+    network's gradient as the product's addend; same cost as the product alone, ``bench/optimize.py --tricks``).
+    """
+
+    @staticmethod
+    def forward(ctx, a: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        ctx.save_for_backward(a)
+        ctx.set_materialize_grads(False)
+        with torch.autocast(a.device.type, enabled=False):  # the pass runs under autocast: G stays in ``dtype``
+            return a.view_as(a), _widened_gram(_unrolled(a), dtype)
+
+    @staticmethod
+    def backward(ctx, grad_a: Tensor | None, grad_gram: Tensor | None) -> tuple[Tensor | None, None]:  # type: ignore[override]
+        (a,) = ctx.saved_tensors
+        if grad_gram is None:
+            return grad_a, None
+        factor = (grad_gram + grad_gram.transpose(-1, -2)).to(a.dtype)
+        if grad_a is not None and grad_a._base is None and grad_a.stride() == a.stride():
+            grad = grad_a  # the engine's buffer of this node's input, handed to this node alone
         else:
-            grad = factor @ unrolled
-        return grad.unflatten(-1, a.shape[-2:]), None, None
+            grad = torch.empty_like(a) if grad_a is None else torch.empty_like(a).copy_(grad_a)
+        _accumulate_product(_unrolled(grad), factor, _unrolled(a), 0.0 if grad_a is None else 1.0)
+        return grad, None
+
+
+def _accumulate_product(out: Tensor, factor: Tensor, unrolled: Tensor, beta: float) -> None:
+    """out = beta·out + F A for unrolled activations A (..., n_C, positions), written into ``out`` (an unrolled
+    gradient): channels-last, it is a transposed view, so (Aᵀ Fᵀ)ᵀ is computed there."""
+    batch = unrolled.shape[:-2]
+    if out.stride(-2) == 1 and out.shape[-2] > 1:
+        out, unrolled, factor = out.transpose(-1, -2), unrolled.transpose(-1, -2), factor.transpose(-1, -2)
+        left, right = unrolled, factor
+    else:
+        left, right = factor, unrolled
+    out = out.view(-1, *out.shape[-2:])  # a view, so the product lands in ``out``'s memory
+    left, right = (m.expand(*batch, *m.shape[-2:]).reshape(-1, *m.shape[-2:]) for m in (left, right))
+    torch.baddbmm(out, left, right, beta=beta, out=out)
+
+
+def gram_tap(a: Tensor, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """(``a``, its G = A Aᵀ computed in ``dtype``) for a network's pass to go on from the first: then G's gradient is
+    added into the activations' in their own backward product (``_GramTap``). ``a`` is (n_C, n_H, n_W) or batched.
+    G is ``gram_matrix(a, dtype)``; both outputs are differentiable."""
+    _check_activations(a, "a")
+    return _GramTap.apply(a, dtype)
 
 
 def activation_style_cost(g_S: Tensor, a_G: Tensor) -> tuple[Tensor, Tensor]:
