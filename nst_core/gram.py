@@ -8,15 +8,19 @@ optimiser may scale its objective (see ``nst_core.optim``), but what is reported
 
 Which function gives which number:
 
-- ``gram_matrix``: G[k, k'] of one image at one layer (the explorer's heatmaps, the CLI's ``gram``).
+- ``gram_matrix``: G[k, k'] of one image at one layer (the explorer's heatmaps, the CLI's ``gram``); with
+  ``dtype=torch.float32``, the float32 G of bfloat16 activations (a bfloat16 run's snapshots).
 - ``per_position_gram`` and ``style_gram_target``: G_S per position (several styles blended), and G_S rescaled
   to the generated image's number of positions (what a run optimises towards and stores).
 - ``gram_style_cost``: J_style^[l] from two Gram matrices (a stored run's G_S and G_G).
 - ``layer_style_cost``: J_style^[l] from activations, or from Gram matrices with ``n_H`` and ``n_W``.
 - ``region_style_cost``: J_style^[l] of a region (spatial control), with the guided Gram matrix
   ``guided_gram_matrix``; without a region it is ``layer_style_cost``, fused (``activation_style_cost``).
+- ``gram_tap``: G_G computed where the network's pass produces the activations, the pass going on from the tap, so
+  that G's gradient joins the network's in one product (a run's step: ``VGGExtractor.activations_and_grams``,
+  then ``gram_style_cost`` of G_G).
 - ``activation_style_cost``: J_style^[l] and G_G from the generated activations against a G_S, in one pass with
-  a hand-written backward (what a run's step calls; the same formula as ``gram_style_cost``).
+  a hand-written backward (the same formula as ``gram_style_cost``; a batch of runs' step, regions aside).
 - ``weighted_style_terms`` and ``style_cost``: λ^[l] J_style^[l] per layer, and their sum J_style.
 - ``content_cost`` and ``total_cost``: J_content and J = α J_content + β J_style.
 """
@@ -73,9 +77,9 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
 
     A float32 copy of a large map is a fresh allocation each step (at 512 px relu1_1's is 35 MB, past glibc's
     largest recycled block, so every page of it faults in again) that one product then reads once. A chunk's copy
-    (1 MB at 64 channels) is recycled and still in cache when its product reads it: the float32 G of relu1_1 at
-    512 px took 24 ms whole and 11 ms in chunks (``bench/optimize.py --tricks``), the same products in another
-    summation order. No CPU kernel takes bfloat16 factors to a float32 product (``torch.mm(..., out_dtype=)`` is
+    (1 MB at 64 channels) is recycled and still in cache when its product reads it: the same products summed in
+    another order. Measured by ``bench/optimize.py --tricks`` (float32 G of the five style layers of a bfloat16
+    run, one thread): 47 -> 35 ms at 512 px, 10.9 -> 10.6 ms at 256 px. No CPU kernel takes bfloat16 factors to a float32 product (``torch.mm(..., out_dtype=)`` is
     CUDA's; a bfloat16 product rounds G to 3 digits), so the product itself stays a float32 one.
     """
     positions = unrolled.shape[-1]
@@ -94,9 +98,9 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
 def _self_product(a: Tensor) -> Tensor:
     """A Aᵀ for A (..., n_C, positions), its lower block triangle computed and mirrored from 2 blocks of
     ``GRAM_BLOCK_CHANNELS`` channels up: 62 % of the products at 512 channels. One general product computes both
-    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Measured for the float32 G of a
-    bfloat16 run, one thread: relu4_1 at 512 px 6.5 -> 4.9 ms, relu3_1 at 256 px 3.3 -> 2.7 ms; below 256 channels
-    the smaller products run slower than they save (``bench/optimize.py --tricks``). G comes out exactly symmetric.
+    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Below 256 channels the smaller
+    products ran slower than they saved. Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31
+    ms at 512 px, 10.6 -> 10.0 ms at 256 px. G comes out exactly symmetric.
     """
     n_C = a.shape[-2]
     if n_C < 2 * GRAM_BLOCK_CHANNELS:
@@ -195,12 +199,8 @@ class _ActivationStyleCost(torch.autograd.Function):
     it casts A to float32 and back, runs two float32 products for the backward of A Aᵀ (one per factor) and adds
     them, and hands the network's backward a float32, NCHW gradient that it converts again. Here the backward is
     one product in A's dtype (bfloat16 under a bfloat16 run: its arithmetic, float32 accumulation) whose result has
-    A's memory layout. The forward stays in float32 (``_widened_gram``), so J and G_G are the formula's.
-
-    The gradient is written into a tensor of its own, not returned as a view of the product: the network's
-    backward adds its own gradient of this layer to the first one that arrives (this one) in place only when that
-    one owns its memory; a view made autograd add the two into a third tensor, a fresh allocation of the layer's
-    size (at 512 px relu1_1's sum took 14 ms per step, its in-place sum 3 ms: ``bench/optimize.py --tricks``).
+    A's memory layout. The forward stays in float32 (``_widened_gram``), so J and G_G are the formula's. A single
+    run's step goes further (``gram_tap``): there this gradient and the network's are not two tensors to add.
     """
 
     @staticmethod
@@ -228,11 +228,13 @@ class _GramTap(torch.autograd.Function):
     gradient inside one product.
 
     A style layer's activations feed both the rest of the network and the style cost. As two uses of one tensor,
-    their gradients are two tensors of the layer's size that autograd then adds: a pass over the largest map of
-    the network (at 512 px relu1_1's add took 10-17 ms of a step, over 8.7 M bfloat16 values, in a shared cache).
-    Here the network continues from the tap's first output, so the backward receives both: the network's gradient
-    g and dJ/dG, and returns g + (dJ/dG + dJ/dGᵀ) A as one product that accumulates into g (``baddbmm``, the
-    network's gradient as the product's addend; same cost as the product alone, ``bench/optimize.py --tricks``).
+    their gradients are two tensors of the layer's size that autograd then adds: one more pass over the largest
+    maps of the network, in bfloat16 (at 512 px relu1_1's add alone took 10-17 ms of a step). Here the network
+    continues from the tap's first output, so the backward receives both the network's gradient g and dJ/dG, and
+    returns g + (dJ/dG + dJ/dGᵀ) A as one product that accumulates into g (``baddbmm`` with g as its addend, in
+    place: g is the engine's buffer, which no other node reads). Measured by ``bench/optimize.py --tricks``
+    (forward + backward to relu5_1 with the five Gram costs, one thread): 344 -> 306 ms at 512 px, 116 -> 113 ms at
+    256 px.
     """
 
     @staticmethod
