@@ -79,8 +79,13 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
     largest recycled block, so every page of it faults in again) that one product then reads once. A chunk's copy
     (1 MB at 64 channels) is recycled and still in cache when its product reads it: the same products summed in
     another order. Measured by ``bench/optimize.py --tricks`` (float32 G of the five style layers of a bfloat16
-    run, one thread): 47 -> 35 ms at 512 px, 10.9 -> 10.6 ms at 256 px. No CPU kernel takes bfloat16 factors to a float32 product (``torch.mm(..., out_dtype=)`` is
-    CUDA's; a bfloat16 product rounds G to 3 digits), so the product itself stays a float32 one.
+    run, one thread): 47 -> 35 ms at 512 px, 10.9 -> 10.6 ms at 256 px.
+
+    The product itself stays a float32 one. No CPU kernel of torch 2.14 takes bfloat16 factors to a float32 result
+    (``torch.mm(..., out_dtype=)`` is CUDA's); a bfloat16 product rounds G to 3 digits, and it was no faster for 64
+    and 128 channels (64 x 43520 positions: 11.7 ms against 2.3 in float32); oneDNN's bfloat16 arithmetic for float32
+    products (``torch.backends.mkldnn.matmul.fp32_precision``) is a process-wide switch, which would round other
+    threads' float32 products too, and was slower still (20 ms there).
     """
     positions = unrolled.shape[-1]
     if unrolled.device.type != "cpu":
