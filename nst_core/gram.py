@@ -19,8 +19,8 @@ Which function gives which number:
 - ``gram_tap``: G_G computed where the network's pass produces the activations, the pass going on from the tap, so
   that G's gradient joins the network's in one product (a run's step: ``VGGExtractor.activations_and_grams``,
   then ``gram_style_cost`` of G_G).
-- ``activation_style_cost``: J_style^[l] and G_G from the generated activations against a G_S, in one pass with
-  a hand-written backward (the same formula as ``gram_style_cost``; a batch of runs' step, regions aside).
+- ``activation_style_cost``: J_style^[l] and G_G from the generated activations against a G_S, ``gram_tap`` then
+  ``gram_style_cost`` (a batch of runs' step, regions aside: there the activations are slices of the batch's).
 - ``weighted_style_terms`` and ``style_cost``: λ^[l] J_style^[l] per layer, and their sum J_style.
 - ``content_cost`` and ``total_cost``: J_content and J = α J_content + β J_style.
 """
@@ -168,8 +168,27 @@ def gram_style_cost(g_S: Tensor, g_G: Tensor, n_H: int, n_W: int, n_C: int) -> T
     Batched over leading dimensions of ``g_G`` (``g_S`` broadcasts). The difference is scaled before it
     is squared so that large activations cannot overflow float32 (or bfloat16).
     """
-    scale = 1.0 / (2.0 * n_H * n_W * n_C)
-    return ((g_S - g_G) * scale).square().sum(dim=(-2, -1))
+    return _GramDistance.apply(g_G, g_S, 1.0 / (2.0 * n_H * n_W * n_C))
+
+
+class _GramDistance(torch.autograd.Function):
+    """Σ (s (G_G − G_S))² and its gradient 2 s · s(G_G − G_S), written out: autograd of the composed expression
+    makes four passes back over the n_C x n_C matrices where this makes one (a step of five style layers made ~20,
+    ~2 ms at 256 px by ``bench/optimize.py --profile``). The value is the composed expression's, to the last bit."""
+
+    @staticmethod
+    def forward(ctx, g_G: Tensor, g_S: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+        scaled_difference = (g_G - g_S).mul_(scale)
+        ctx.save_for_backward(scaled_difference)
+        ctx.scale, ctx.shape_S = scale, g_S.shape
+        return scaled_difference.square().sum(dim=(-2, -1))
+
+    @staticmethod
+    def backward(ctx, grad_cost: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
+        (scaled_difference,) = ctx.saved_tensors
+        grad = scaled_difference * (2.0 * ctx.scale * grad_cost[..., None, None])
+        grad_S = -grad.sum_to_size(ctx.shape_S) if ctx.needs_input_grad[1] else None
+        return grad if ctx.needs_input_grad[0] else None, grad_S, None
 
 
 def layer_style_cost(a_S: Tensor, a_G: Tensor, *, n_H: int | None = None, n_W: int | None = None) -> Tensor:
@@ -195,37 +214,6 @@ def layer_style_cost(a_S: Tensor, a_G: Tensor, *, n_H: int | None = None, n_W: i
         raise ValueError(f"a_S has {a_S.shape[-3]} channels but a_G has {n_C}")
     g_S = style_gram_target(a_S, n_H * n_W)
     return gram_style_cost(g_S, gram_matrix(a_G), n_H, n_W, n_C)
-
-
-class _ActivationStyleCost(torch.autograd.Function):
-    """J = Σ (s (G_G − G_S))² with G_G = A Aᵀ in float32, and dJ/dA = 4 s² (G_G − G_S) A in A's own dtype and layout.
-
-    Autograd of the composed formula costs twice this (measured at 256 px in bfloat16: ~25 ms of a 115 ms step):
-    it casts A to float32 and back, runs two float32 products for the backward of A Aᵀ (one per factor) and adds
-    them, and hands the network's backward a float32, NCHW gradient that it converts again. Here the backward is
-    one product in A's dtype (bfloat16 under a bfloat16 run: its arithmetic, float32 accumulation) whose result has
-    A's memory layout. The forward stays in float32 (``_widened_gram``), so J and G_G are the formula's. A single
-    run's step goes further (``gram_tap``): there this gradient and the network's are not two tensors to add.
-    """
-
-    @staticmethod
-    def forward(ctx, a: Tensor, g_S: Tensor, scale: float) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        g_G = _widened_gram(_unrolled(a), g_S.dtype)
-        scaled_difference = (g_G - g_S) * scale
-        ctx.save_for_backward(a, scaled_difference)
-        ctx.scale = scale
-        ctx.mark_non_differentiable(g_G)
-        return scaled_difference.square().sum(dim=(-2, -1)), g_G
-
-    @staticmethod
-    def backward(ctx, grad_cost: Tensor, _grad_gram: Tensor | None) -> tuple[Tensor, None, None]:  # type: ignore[override]
-        a, scaled_difference = ctx.saved_tensors
-        # dJ/dG_G = 2 s · s(G_G − G_S), symmetric as both Gram matrices are: dJ/dA = (dJ/dG_G + its transpose) A
-        # = 2 dJ/dG_G A.
-        factor = (scaled_difference * (4.0 * ctx.scale * grad_cost[..., None, None])).to(a.dtype)
-        grad = torch.empty_like(a)
-        _accumulate_product(_unrolled(grad), factor, _unrolled(a), 0.0)
-        return grad, None, None
 
 
 class _GramTap(torch.autograd.Function):
@@ -254,7 +242,9 @@ class _GramTap(torch.autograd.Function):
         (a,) = ctx.saved_tensors
         if grad_gram is None:
             return grad_a, None
-        factor = (grad_gram + grad_gram.transpose(-1, -2)).to(a.dtype)
+        factor = torch.add(
+            grad_gram, grad_gram.transpose(-1, -2), out=grad_gram.new_empty(grad_gram.shape, dtype=a.dtype)
+        )
         if grad_a is not None and grad_a._base is None and grad_a.stride() == a.stride():
             grad = grad_a  # the engine's buffer of this node's input, handed to this node alone
         else:
@@ -290,17 +280,21 @@ def activation_style_cost(g_S: Tensor, a_G: Tensor) -> tuple[Tensor, Tensor]:
     (n_C, n_H, n_W), or batched (N, ...) -> (N,) costs and (N, n_C, n_C) Gram matrices, against ``g_S``
     (n_C, n_C), as ``style_gram_target`` gives it for a_G's positions.
 
-    ``gram_style_cost(g_S, gram_matrix(a_G.float()), ...)`` computed in one pass whose backward is written out
-    (``_ActivationStyleCost``): G_G and J in float32 (float64 if either input is) whatever ``a_G``'s dtype, the
-    gradient in ``a_G``'s dtype and memory layout. G_G is returned too (without gradient), so a step that records
-    it need not recompute it.
+    ``gram_style_cost(g_S, gram_matrix(a_G.float()), ...)`` with written-out backwards (``gram_tap``'s, then
+    ``gram_style_cost``'s): G_G and J in float32 (float64 if either input is) whatever ``a_G``'s dtype, the gradient
+    one product in ``a_G``'s dtype (bfloat16 arithmetic, float32 accumulation under a bfloat16 run) and memory
+    layout. Autograd of the composed formula cost twice this (measured at 256 px in bfloat16: ~25 ms of a 115 ms
+    step): it cast A to float32 and back, ran two float32 products for the backward of A Aᵀ and added them, and
+    handed the network's backward a float32, NCHW gradient that it converted again. G_G is returned too (without
+    gradient), so a step that records it need not recompute it.
     """
     _check_activations(a_G, "a_G")
     n_C, n_H, n_W = a_G.shape[-3:]
     if g_S.shape[-2:] != (n_C, n_C):
         raise ValueError(f"G_S {tuple(g_S.shape)} does not match {n_C} channels")
     dtype = torch.promote_types(torch.promote_types(a_G.dtype, g_S.dtype), torch.float32)
-    return _ActivationStyleCost.apply(a_G, g_S.to(dtype), 1.0 / (2.0 * n_H * n_W * n_C))
+    _, g_G = gram_tap(a_G, dtype)
+    return gram_style_cost(g_S.to(dtype), g_G, n_H, n_W, n_C), g_G.detach()
 
 
 def region_style_cost(g_S_per_position: Tensor, a_G: Tensor, mask: Tensor | None = None) -> Tensor:
