@@ -411,6 +411,28 @@ def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: in
         f"+ lower block triangle of {gram.GRAM_BLOCK_CHANNELS} channels {g_forward['blocks']:.2f}"
     )
 
+    shapes = {name: a.shape[-3:] for name, a in acts.items()}
+    grams = {name: gram.gram_matrix(a, torch.float32) for name, a in acts.items()}
+
+    def costs_backward(written_out: bool) -> Callable[[], None]:
+        def work() -> None:
+            for name, g in grams.items():
+                g_G = g.clone().requires_grad_(True)
+                n_C, n_H, n_W = shapes[name]
+                if written_out:
+                    cost = gram.gram_style_cost(targets[name], g_G, n_H, n_W, n_C)
+                else:  # the formula composed by autograd, as gram_style_cost computed it before
+                    cost = ((targets[name] - g_G) * (1.0 / (2.0 * n_H * n_W * n_C))).square().sum(dim=(-2, -1))
+                cost.sum().backward()
+
+        return work
+
+    timed = _cpu_ms({"composed": costs_backward(False), "written": costs_backward(True)}, repeats)
+    print(
+        f"  J_style^[l] of the {len(layers)} layers from G_G and its gradient: composed by autograd "
+        f"{timed['composed']:.2f}, written out (gram_style_cost) {timed['written']:.2f}"
+    )
+
     def step(tapped: bool) -> Callable[[], None]:
         def work() -> None:
             image = x.detach().clone().requires_grad_(True)
