@@ -103,12 +103,13 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
 def _self_product(a: Tensor) -> Tensor:
     """A Aᵀ for A (..., n_C, positions), its lower block triangle computed and mirrored from 2 blocks of
     ``GRAM_BLOCK_CHANNELS`` channels up: 62 % of the products at 512 channels. One general product computes both
-    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Below 256 channels the smaller
-    products ran slower than they saved. Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31
-    ms at 512 px, 10.6 -> 10.0 ms at 256 px. G comes out exactly symmetric.
+    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Below 256 channels or 512
+    positions the smaller products ran slower than they saved (512 channels x 160 positions: 0.58 ms, 0.51 whole).
+    Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31 ms at 512 px, 10.3 -> 9.3 ms at
+    256 px. G comes out exactly symmetric.
     """
-    n_C = a.shape[-2]
-    if n_C < 2 * GRAM_BLOCK_CHANNELS:
+    n_C, positions = a.shape[-2:]
+    if n_C < 2 * GRAM_BLOCK_CHANNELS or positions < 4 * GRAM_BLOCK_CHANNELS:  # below, one product is faster
         return a @ a.transpose(-1, -2)
     gram = a.new_empty(*a.shape[:-1], n_C)
     for start in range(0, n_C, GRAM_BLOCK_CHANNELS):
