@@ -22,6 +22,8 @@ content image. Same layers, weights, images, sizes.
     python bench/optimize.py --calibrate        # fit nst_core.optim.estimate.CALIBRATION for this device
     python bench/optimize.py --bf16-check       # bfloat16 vs float32: J_style^[l] after 100 steps, both optimisers
     python bench/optimize.py --race             # time to the tutorial's per-layer J_style after 300 evaluations
+    python bench/optimize.py --tricks --threads 1   # each trick of a step against its plain alternative
+    python bench/optimize.py --profile --threads 1  # where a step's time goes beyond the bare network's, by operator
 
 The ratios are measured in one process, interleaved: on a machine shared with other work they stay
 meaningful while the absolute seconds do not (the load average is printed).
@@ -35,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
@@ -51,6 +54,7 @@ from nst_core import (
     DEFAULT_STYLE_LAYERS,
     RunCancelled,
     RunConfig,
+    gram,
     load_extractor,
     run,
     style_cost,
@@ -182,6 +186,9 @@ def per_step_seconds(
     adam = replace(config, optimizer="adam")
     adam_policy = choose_precision(device, "adam", size)
     variants[f"ours, Adam ({adam_policy})"] = lambda: _ours_block(adam, extractor, adam_policy)
+    if adam_policy != policy:  # Adam's ratio is against the network in its own precision
+        adam_network = extractor.stored_as(adam_policy.autocast, adam_policy.channels_last)
+        variants[f"{BARE} ({adam_policy})"] = lambda: _bare_block(adam_network, adam_policy, content, deepest, steps)
     if args.all_precisions:
         fast_bf16 = device.type == "cuda" or cpu_has_fast_bf16()
         for other in (FLOAT32, FLOAT32_CHANNELS_LAST, *([BFLOAT16] if fast_bf16 else [])):
@@ -358,6 +365,153 @@ def race(size: int, evaluations: int, extractor: VGGExtractor, device: torch.dev
             print(f"  {name:46s} not reached in {config.steps} steps ({time.perf_counter() - wall:.1f} s wall)")
 
 
+def _cpu_ms(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median CPU milliseconds of each variant over ``repeats`` interleaved calls (after one untimed call each)."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for work in variants.values():
+        work()
+    for _ in range(repeats):
+        for name, work in variants.items():
+            start = time.process_time()
+            work()
+            times[name].append(time.process_time() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: int) -> None:
+    """Each trick of a step (``nst_core.gram``) against what it replaced, on chelsea's activations at ``size`` in the
+    precision a run uses there, CPU milliseconds per step (median of ``repeats``, the variants interleaved)."""
+    content, style = (image.to(device) for image in _images(size))
+    policy = choose_precision(device, "lbfgs", size)
+    network = extractor.stored_as(policy.autocast, policy.channels_last)
+    layers = list(DEFAULT_STYLE_LAYERS)
+    x = policy.prepare(content)
+    with torch.no_grad(), policy.context(device):
+        acts = network(x, layers)
+        targets = {
+            layer: gram.gram_matrix(a, torch.float32) for layer, a in network(policy.prepare(style), layers).items()
+        }
+    print(f"\n{size} px, {policy}, load average {os.getloadavg()[0]:.1f}: CPU ms per step, median of {repeats}")
+
+    def whole_copy() -> None:  # before: the float32 copy of each map, then one product
+        for a in acts.values():
+            wide = gram._unrolled(a).float()
+            wide @ wide.transpose(-1, -2)
+
+    def chunks_only() -> None:
+        with _patched(gram, "GRAM_BLOCK_CHANNELS", 10**6):
+            for a in acts.values():
+                gram.gram_matrix(a, torch.float32)
+
+    def chunks_and_blocks() -> None:
+        for a in acts.values():
+            gram.gram_matrix(a, torch.float32)
+
+    g_forward = _cpu_ms({"whole": whole_copy, "chunks": chunks_only, "blocks": chunks_and_blocks}, repeats)
+    print(
+        f"  float32 G of the {len(layers)} style layers: whole-map float32 copy {g_forward['whole']:.2f}, "
+        f"in chunks of {gram.GRAM_CHUNK_POSITIONS} positions {g_forward['chunks']:.2f}, "
+        f"+ lower block triangle of {gram.GRAM_BLOCK_CHANNELS} channels {g_forward['blocks']:.2f}"
+    )
+
+    shapes = {name: a.shape[-3:] for name, a in acts.items()}
+    grams = {name: gram.gram_matrix(a, torch.float32) for name, a in acts.items()}
+
+    def costs_backward(written_out: bool) -> Callable[[], None]:
+        def work() -> None:
+            for name, g in grams.items():
+                g_G = g.clone().requires_grad_(True)
+                n_C, n_H, n_W = shapes[name]
+                if written_out:
+                    cost = gram.gram_style_cost(targets[name], g_G, n_H, n_W, n_C)
+                else:  # the formula composed by autograd, as gram_style_cost computed it before
+                    cost = ((targets[name] - g_G) * (1.0 / (2.0 * n_H * n_W * n_C))).square().sum(dim=(-2, -1))
+                cost.sum().backward()
+
+        return work
+
+    timed = _cpu_ms({"composed": costs_backward(False), "written": costs_backward(True)}, repeats)
+    print(
+        f"  J_style^[l] of the {len(layers)} layers from G_G and its gradient: composed by autograd "
+        f"{timed['composed']:.2f}, written out (gram_style_cost) {timed['written']:.2f}"
+    )
+
+    def step(tapped: bool) -> Callable[[], None]:
+        def work() -> None:
+            image = x.detach().clone().requires_grad_(True)
+            with policy.context(device):
+                if tapped:  # G computed within the pass, its gradient joined in the tap's product
+                    out, grams = network.activations_and_grams(image, [DEFAULT_CONTENT_LAYER], layers)
+                    costs = [
+                        gram.gram_style_cost(targets[n], grams[n], *a.shape[-2:], a.shape[-3]) for n, a in acts.items()
+                    ]
+                else:  # each style layer's gradient a tensor of its own, added by autograd
+                    out = network(image, [DEFAULT_CONTENT_LAYER, *layers])
+                    costs = [gram.activation_style_cost(targets[n], out[n])[0] for n in layers]
+            total = torch.stack([c.sum() for c in costs]).sum() + out[DEFAULT_CONTENT_LAYER].float().square().mean()
+            total.backward()
+
+        return work
+
+    timed = _cpu_ms({"separate": step(tapped=False), "joined": step(tapped=True)}, repeats)
+    separate, joined = timed["separate"], timed["joined"]
+    print(
+        f"  network forward + backward with the Gram costs: gradients added by autograd {separate:.1f}, "
+        f"joined in the tap's product (gram.gram_tap) {joined:.1f} (saves {separate - joined:.1f})"
+    )
+
+
+def profile_overhead(size: int, args: argparse.Namespace, extractor: VGGExtractor, device: torch.device) -> None:
+    """torch.profiler's self CPU time per operator and input shape, per evaluation: ours (10 steps of ``run()``, a
+    snapshot among them) minus the bare network's; the operators ours adds or costs more, largest first."""
+    from torch.profiler import ProfilerActivity, profile
+
+    content, _ = _images(size)
+    config = replace(_config(size, 12, args.weights, device), snapshot_every=10)
+    policy = choose_precision(device, config.optimizer, size)
+    deepest = max([*DEFAULT_STYLE_LAYERS, DEFAULT_CONTENT_LAYER], key=LAYER_INDEX.__getitem__)
+    network = extractor.stored_as(policy.autocast, policy.channels_last)
+    _ours_block(config, extractor, policy)  # warm-up: kernels and caches
+    steps = 10
+
+    def per_step(prof: profile, evaluations: int) -> dict[tuple[str, str], float]:
+        totals: dict[tuple[str, str], float] = {}
+        for event in prof.key_averages(group_by_input_shape=True):
+            key = (event.key, str(event.input_shapes)[:70])
+            totals[key] = totals.get(key, 0.0) + event.self_cpu_time_total / 1e3 / evaluations
+        return totals
+
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as bare_profile:
+        _bare_block(network, policy, content.to(device), deepest, steps + 1)
+    ours_profile = profile(activities=[ProfilerActivity.CPU], record_shapes=True)
+
+    def window(progress: RunProgress) -> None:  # steps 2 to 11: one snapshot (step 10), no set-up
+        if progress.step == 1:
+            ours_profile.start()
+        elif progress.step == steps + 1:
+            ours_profile.stop()
+
+    run(config, on_progress=window, extractor=extractor, precision=policy)
+    bare, ours = per_step(bare_profile, steps + 1), per_step(ours_profile, steps)
+    print(
+        f"\n{size} px, {policy}, load average {os.getloadavg()[0]:.1f}: profiled self CPU ms per evaluation, "
+        f"bare network {sum(bare.values()):.1f}, ours {sum(ours.values()):.1f}; the largest differences:"
+    )
+    differences = sorted(((ours.get(k, 0.0) - bare.get(k, 0.0), k) for k in {*bare, *ours}), reverse=True)
+    for difference, (name, shapes) in differences[: args.profile_rows]:
+        print(f"  {difference:+7.2f} (ours {ours.get((name, shapes), 0.0):6.2f})  {name[:40]:40s} {shapes}")
+
+
+@contextlib.contextmanager
+def _patched(module: object, name: str, value: object) -> Iterator[None]:
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", help="default: 128 256 (and 512 on CUDA)")
@@ -372,6 +526,9 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--bf16-check", action="store_true")
     parser.add_argument("--race", action="store_true")
+    parser.add_argument("--tricks", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-rows", type=int, default=30, help="operators listed by --profile")
     parser.add_argument("--evaluations", type=int, default=300, help="the tutorial's evaluations in --race")
     args = parser.parse_args()
     if args.threads:
@@ -389,6 +546,14 @@ def main() -> None:
         steps = args.steps if args.steps != parser.get_default("steps") else 100
         bf16_check(args.sizes[0] if args.sizes else 64, steps, extractor, device, args.weights)
         return
+    if args.profile:
+        for size in args.sizes or [256, 512]:
+            profile_overhead(size, args, extractor, device)
+        return
+    if args.tricks:
+        for size in args.sizes or [128, 256, 512]:
+            tricks(size, extractor, device, max(args.repeats, 5))
+        return
     if args.race:
         for size in args.sizes or [256]:
             race(size, args.evaluations, extractor, device, args.weights)
@@ -403,10 +568,12 @@ def main() -> None:
         )
         for name, (wall, cpu) in medians.items():
             print(f"  {name:60s} {wall:7.4f} s wall {cpu:7.4f} s CPU {wall / tutorial[0]:5.2f}x the tutorial")
-        bare = next(seconds for name, seconds in medians.items() if name.startswith(f"{BARE} ("))
+        bares = {name.removeprefix(BARE): seconds for name, seconds in medians.items() if name.startswith(f"{BARE} (")}
         fair = next(seconds for name, seconds in medians.items() if name.startswith(FAIR))
         for name, seconds in medians.items():
             if name.startswith("ours"):
+                # against the bare network in the same precision; the run's policy for --all-precisions' others
+                bare = next((b for suffix, b in bares.items() if name.endswith(suffix)), next(iter(bares.values())))
                 print(
                     f"  {name:60s} {seconds[0] / bare[0]:5.2f}x the bare network (CPU {seconds[1] / bare[1]:.2f}x; "
                     f"goal <= 1.3), {seconds[0] / fair[0]:5.2f}x the fair baseline (CPU {seconds[1] / fair[1]:.2f}x; "

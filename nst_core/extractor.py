@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import ConfigError
+from .gram import gram_tap
 from .layers import LAYER_INDEX, LAYER_NAMES, check_layer, layer_shape
 from .weights import ProgressCallback, build_features, resolve_weights
 
@@ -97,9 +98,19 @@ class VGGExtractor(nn.Module):
         ``layers`` is one name or several. Images of another float dtype are converted to the
         extractor's; under ``torch.autocast`` the convolutions run in the autocast dtype.
         """
-        wanted = {check_layer(layers)} if isinstance(layers, str) else {check_layer(name) for name in layers}
+        wanted = [layers] if isinstance(layers, str) else list(layers)
+        return self.activations_and_grams(images, wanted)[0]
+
+    def activations_and_grams(
+        self, images: Tensor, layers: Iterable[str], gram_layers: Iterable[str] = (), dtype: torch.dtype = torch.float32
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """``forward``'s activations of ``layers``, and the Gram matrices (N, n_C, n_C) of ``gram_layers``, computed in
+        ``dtype`` as the pass reaches them: the pass goes on from ``gram.gram_tap``, so a gradient of G joins the
+        activations' own gradient inside one product (instead of a second gradient of the layer's size to add)."""
+        taps = {check_layer(name) for name in gram_layers}
+        wanted = {check_layer(name) for name in layers} | taps
         if not wanted:
-            return {}
+            return {}, {}
         if images.dim() != 4 or images.shape[1] != 3 or not images.is_floating_point():
             raise ValueError(
                 f"images must be a float tensor (N, 3, H, W) in [0, 1], got {images.dtype} {tuple(images.shape)}"
@@ -112,11 +123,14 @@ class VGGExtractor(nn.Module):
             raise ValueError(f"a {height}x{width} image is too small to reach {LAYER_NAMES[deepest]}")
         x = (images.to(self.mean.dtype) - self.mean) / self.std
         out: dict[str, Tensor] = {}
+        grams: dict[str, Tensor] = {}
         for name, module in zip(LAYER_NAMES, islice(self.features, deepest + 1), strict=False):
             x = module(x)
+            if name in taps:
+                x, grams[name] = gram_tap(x, dtype)
             if name in wanted:
                 out[name] = x
-        return out
+        return out, grams
 
 
 def load_extractor(

@@ -8,15 +8,19 @@ optimiser may scale its objective (see ``nst_core.optim``), but what is reported
 
 Which function gives which number:
 
-- ``gram_matrix``: G[k, k'] of one image at one layer (the explorer's heatmaps, the CLI's ``gram``).
+- ``gram_matrix``: G[k, k'] of one image at one layer (the explorer's heatmaps, the CLI's ``gram``); with
+  ``dtype=torch.float32``, the float32 G of bfloat16 activations (a bfloat16 run's snapshots).
 - ``per_position_gram`` and ``style_gram_target``: G_S per position (several styles blended), and G_S rescaled
   to the generated image's number of positions (what a run optimises towards and stores).
 - ``gram_style_cost``: J_style^[l] from two Gram matrices (a stored run's G_S and G_G).
 - ``layer_style_cost``: J_style^[l] from activations, or from Gram matrices with ``n_H`` and ``n_W``.
 - ``region_style_cost``: J_style^[l] of a region (spatial control), with the guided Gram matrix
   ``guided_gram_matrix``; without a region it is ``layer_style_cost``, fused (``activation_style_cost``).
-- ``activation_style_cost``: J_style^[l] and G_G from the generated activations against a G_S, in one pass with
-  a hand-written backward (what a run's step calls; the same formula as ``gram_style_cost``).
+- ``gram_tap``: G_G computed where the network's pass produces the activations, the pass going on from the tap, so
+  that G's gradient joins the network's in one product (a run's step: ``VGGExtractor.activations_and_grams``,
+  then ``gram_style_cost`` of G_G).
+- ``activation_style_cost``: J_style^[l] and G_G from the generated activations against a G_S, ``gram_tap`` then
+  ``gram_style_cost`` (a batch of runs' step, regions aside: there the activations are slices of the batch's).
 - ``weighted_style_terms`` and ``style_cost``: λ^[l] J_style^[l] per layer, and their sum J_style.
 - ``content_cost`` and ``total_cost``: J_content and J = α J_content + β J_style.
 """
@@ -24,7 +28,7 @@ Which function gives which number:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import torch
 from torch import Tensor
@@ -50,14 +54,70 @@ def _unrolled(a: Tensor) -> Tensor:
     return a.flatten(-2)
 
 
-def gram_matrix(a: Tensor) -> Tensor:
+GRAM_CHUNK_POSITIONS: Final = 4096
+"""Positions per product when a Gram matrix is computed in a wider dtype than its activations' on the CPU."""
+GRAM_BLOCK_CHANNELS: Final = 128
+"""Rows per product of a Gram matrix of at least twice as many channels on the CPU (``_self_product``)."""
+
+
+def gram_matrix(a: Tensor, dtype: torch.dtype | None = None) -> Tensor:
     """G = A Aᵀ with A the activations unrolled to (n_C, n_H*n_W).
 
-    ``a`` is (n_C, n_H, n_W) -> (n_C, n_C), or (N, n_C, n_H, n_W) -> (N, n_C, n_C).
+    ``a`` is (n_C, n_H, n_W) -> (n_C, n_C), or (N, n_C, n_H, n_W) -> (N, n_C, n_C). ``dtype`` (None: ``a``'s)
+    computes G in that dtype: with bfloat16 activations and float32, G is ``gram_matrix(a.float())`` exactly
+    as the formula gives it, without a float32 copy of the whole map (``_widened_gram``).
     """
     _check_activations(a, "a")
-    unrolled = _unrolled(a)
-    return unrolled @ unrolled.transpose(-1, -2)
+    return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
+
+
+def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
+    """A Aᵀ in ``dtype`` from A (..., n_C, positions); on the CPU in ``dtype``'s arithmetic, summed over
+    ``GRAM_CHUNK_POSITIONS`` positions at a time when A must be widened first.
+
+    A float32 copy of a large map is a fresh allocation each step (at 512 px relu1_1's is 35 MB, past glibc's
+    largest recycled block, so every page of it faults in again) that one product then reads once. A chunk's copy
+    (1 MB at 64 channels) is recycled and still in cache when its product reads it: the same products summed in
+    another order. Measured by ``bench/optimize.py --tricks`` (float32 G of the five style layers of a bfloat16
+    run, one thread): 47 -> 35 ms at 512 px, 10.9 -> 10.6 ms at 256 px.
+
+    The product itself stays a float32 one. No CPU kernel of torch 2.14 takes bfloat16 factors to a float32 result
+    (``torch.mm(..., out_dtype=)`` is CUDA's); a bfloat16 product rounds G to 3 digits, and it was no faster for 64
+    and 128 channels (64 x 43520 positions: 11.7 ms against 2.3 in float32); oneDNN's bfloat16 arithmetic for float32
+    products (``torch.backends.mkldnn.matmul.fp32_precision``) is a process-wide switch, which would round other
+    threads' float32 products too, and was slower still (20 ms there).
+    """
+    positions = unrolled.shape[-1]
+    if unrolled.device.type != "cpu":
+        wide = unrolled.to(dtype)
+        return wide @ wide.transpose(-1, -2)
+    if unrolled.dtype == dtype or positions <= GRAM_CHUNK_POSITIONS:
+        return _self_product(unrolled.to(dtype))
+    pieces = (piece.to(dtype) for piece in unrolled.split(GRAM_CHUNK_POSITIONS, dim=-1))
+    gram = _self_product(next(pieces))
+    for piece in pieces:
+        gram.add_(_self_product(piece))
+    return gram
+
+
+def _self_product(a: Tensor) -> Tensor:
+    """A Aᵀ for A (..., n_C, positions), its lower block triangle computed and mirrored from 2 blocks of
+    ``GRAM_BLOCK_CHANNELS`` channels up: 62 % of the products at 512 channels. One general product computes both
+    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Below 256 channels or 512
+    positions the smaller products ran slower than they saved (512 channels x 160 positions: 0.58 ms, 0.51 whole).
+    Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31 ms at 512 px, 10.3 -> 9.3 ms at
+    256 px. G comes out exactly symmetric.
+    """
+    n_C, positions = a.shape[-2:]
+    if n_C < 2 * GRAM_BLOCK_CHANNELS or positions < 4 * GRAM_BLOCK_CHANNELS:  # below, one product is faster
+        return a @ a.transpose(-1, -2)
+    gram = a.new_empty(*a.shape[:-1], n_C)
+    for start in range(0, n_C, GRAM_BLOCK_CHANNELS):
+        end = min(start + GRAM_BLOCK_CHANNELS, n_C)
+        block = a[..., start:, :] @ a[..., start:end, :].transpose(-1, -2)  # rows start.., columns start..end
+        gram[..., start:, start:end] = block
+        gram[..., start:end, end:] = block[..., end - start :, :].transpose(-1, -2)
+    return gram
 
 
 def guided_gram_matrix(a: Tensor, mask: Tensor) -> Tensor:
@@ -109,8 +169,28 @@ def gram_style_cost(g_S: Tensor, g_G: Tensor, n_H: int, n_W: int, n_C: int) -> T
     Batched over leading dimensions of ``g_G`` (``g_S`` broadcasts). The difference is scaled before it
     is squared so that large activations cannot overflow float32 (or bfloat16).
     """
-    scale = 1.0 / (2.0 * n_H * n_W * n_C)
-    return ((g_S - g_G) * scale).square().sum(dim=(-2, -1))
+    return _GramDistance.apply(g_G, g_S, 1.0 / (2.0 * n_H * n_W * n_C))
+
+
+class _GramDistance(torch.autograd.Function):
+    """Σ (s (G_G − G_S))² and its gradient 2 s · s(G_G − G_S), written out: autograd of the composed expression
+    makes four passes back over the n_C x n_C matrices where this makes one: the five style layers' costs and
+    gradients took 2.2 ms, now 1.3 ms at 256 px (``bench/optimize.py --tricks``, one thread). The value is the
+    composed expression's, to the last bit."""
+
+    @staticmethod
+    def forward(ctx, g_G: Tensor, g_S: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+        scaled_difference = (g_G - g_S).mul_(scale)
+        ctx.save_for_backward(scaled_difference)
+        ctx.scale, ctx.shape_S = scale, g_S.shape
+        return scaled_difference.square().sum(dim=(-2, -1))
+
+    @staticmethod
+    def backward(ctx, grad_cost: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
+        (scaled_difference,) = ctx.saved_tensors
+        grad = scaled_difference * (2.0 * ctx.scale * grad_cost[..., None, None])
+        grad_S = -grad.sum_to_size(ctx.shape_S) if ctx.needs_input_grad[1] else None
+        return grad if ctx.needs_input_grad[0] else None, grad_S, None
 
 
 def layer_style_cost(a_S: Tensor, a_G: Tensor, *, n_H: int | None = None, n_W: int | None = None) -> Tensor:
@@ -138,39 +218,63 @@ def layer_style_cost(a_S: Tensor, a_G: Tensor, *, n_H: int | None = None, n_W: i
     return gram_style_cost(g_S, gram_matrix(a_G), n_H, n_W, n_C)
 
 
-class _ActivationStyleCost(torch.autograd.Function):
-    """J = Σ (s (G_G − G_S))² with G_G = A Aᵀ in float32, and dJ/dA = 4 s² (G_G − G_S) A in A's own dtype and layout.
+class _GramTap(torch.autograd.Function):
+    """(A, G = A Aᵀ in a wider dtype) where the network's pass produces A; the backward adds dG's share into A's
+    gradient inside one product.
 
-    Autograd of the composed formula costs twice this (measured at 256 px in bfloat16: ~25 ms of a 115 ms step):
-    it casts A to float32 and back, runs two float32 products for the backward of A Aᵀ (one per factor) and adds
-    them, and hands the network's backward a float32, NCHW gradient that it converts again. Here the backward is
-    one product in A's dtype (bfloat16 under a bfloat16 run: its arithmetic, float32 accumulation) whose result has
-    A's memory layout. The forward stays in float32, so J and G_G are the formula's.
+    A style layer's activations feed both the rest of the network and the style cost. As two uses of one tensor,
+    their gradients are two tensors of the layer's size that autograd then adds: one more pass over the largest
+    maps of the network, in bfloat16 (at 512 px relu1_1's add alone took 10-17 ms of a step). Here the network
+    continues from the tap's first output, so the backward receives both the network's gradient g and dJ/dG, and
+    returns g + (dJ/dG + dJ/dGᵀ) A as one product that accumulates into g (``baddbmm`` with g as its addend, in
+    place: g is the engine's buffer, which no other node reads). Measured by ``bench/optimize.py --tricks``
+    (forward + backward to relu5_1 with the five Gram costs, one thread): 344 -> 306 ms at 512 px, 116 -> 113 ms at
+    256 px.
     """
 
     @staticmethod
-    def forward(ctx, a: Tensor, g_S: Tensor, scale: float) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        unrolled = _unrolled(a)
-        full = unrolled.to(g_S.dtype)
-        g_G = full @ full.transpose(-1, -2)
-        scaled_difference = (g_G - g_S) * scale
-        ctx.save_for_backward(a, scaled_difference)
-        ctx.scale = scale
-        ctx.mark_non_differentiable(g_G)
-        return scaled_difference.square().sum(dim=(-2, -1)), g_G
+    def forward(ctx, a: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        ctx.save_for_backward(a)
+        ctx.set_materialize_grads(False)
+        with torch.autocast(a.device.type, enabled=False):  # the pass runs under autocast: G stays in ``dtype``
+            return a.view_as(a), _widened_gram(_unrolled(a), dtype)
 
     @staticmethod
-    def backward(ctx, grad_cost: Tensor, _grad_gram: Tensor | None) -> tuple[Tensor, None, None]:  # type: ignore[override]
-        a, scaled_difference = ctx.saved_tensors
-        # dJ/dG_G = 2 s · s(G_G − G_S), symmetric; dJ/dA = (dJ/dG_G + its transpose) A.
-        symmetric = scaled_difference + scaled_difference.transpose(-1, -2)
-        factor = (symmetric * (2.0 * ctx.scale * grad_cost[..., None, None])).to(a.dtype)
-        unrolled = _unrolled(a)
-        if unrolled.stride(-2) == 1:  # channels-last: compute (Aᵀ F)ᵀ so the result is laid out like A
-            grad = (unrolled.transpose(-1, -2) @ factor).transpose(-1, -2)
+    def backward(ctx, grad_a: Tensor | None, grad_gram: Tensor | None) -> tuple[Tensor | None, None]:  # type: ignore[override]
+        (a,) = ctx.saved_tensors
+        if grad_gram is None:
+            return grad_a, None
+        factor = torch.add(
+            grad_gram, grad_gram.transpose(-1, -2), out=grad_gram.new_empty(grad_gram.shape, dtype=a.dtype)
+        )
+        if grad_a is not None and grad_a._base is None and grad_a.stride() == a.stride():
+            grad = grad_a  # the engine's buffer of this node's input, handed to this node alone
         else:
-            grad = factor @ unrolled
-        return grad.unflatten(-1, a.shape[-2:]), None, None
+            grad = torch.empty_like(a) if grad_a is None else torch.empty_like(a).copy_(grad_a)
+        _accumulate_product(_unrolled(grad), factor, _unrolled(a), 0.0 if grad_a is None else 1.0)
+        return grad, None
+
+
+def _accumulate_product(out: Tensor, factor: Tensor, unrolled: Tensor, beta: float) -> None:
+    """out = beta·out + F A for unrolled activations A (..., n_C, positions), written into ``out`` (an unrolled
+    gradient): channels-last, it is a transposed view, so (Aᵀ Fᵀ)ᵀ is computed there."""
+    batch = unrolled.shape[:-2]
+    if out.stride(-2) == 1 and out.shape[-2] > 1:
+        out, unrolled, factor = out.transpose(-1, -2), unrolled.transpose(-1, -2), factor.transpose(-1, -2)
+        left, right = unrolled, factor
+    else:
+        left, right = factor, unrolled
+    out = out.view(-1, *out.shape[-2:])  # a view, so the product lands in ``out``'s memory
+    left, right = (m.expand(*batch, *m.shape[-2:]).reshape(-1, *m.shape[-2:]) for m in (left, right))
+    torch.baddbmm(out, left, right, beta=beta, out=out)
+
+
+def gram_tap(a: Tensor, dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """(``a``, its G = A Aᵀ computed in ``dtype``) for a network's pass to go on from the first: then G's gradient is
+    added into the activations' in their own backward product (``_GramTap``). ``a`` is (n_C, n_H, n_W) or batched.
+    G is ``gram_matrix(a, dtype)``; both outputs are differentiable."""
+    _check_activations(a, "a")
+    return _GramTap.apply(a, dtype)
 
 
 def activation_style_cost(g_S: Tensor, a_G: Tensor) -> tuple[Tensor, Tensor]:
@@ -178,17 +282,21 @@ def activation_style_cost(g_S: Tensor, a_G: Tensor) -> tuple[Tensor, Tensor]:
     (n_C, n_H, n_W), or batched (N, ...) -> (N,) costs and (N, n_C, n_C) Gram matrices, against ``g_S``
     (n_C, n_C), as ``style_gram_target`` gives it for a_G's positions.
 
-    ``gram_style_cost(g_S, gram_matrix(a_G.float()), ...)`` computed in one pass whose backward is written out
-    (``_ActivationStyleCost``): G_G and J in float32 (float64 if either input is) whatever ``a_G``'s dtype, the
-    gradient in ``a_G``'s dtype and memory layout. G_G is returned too (without gradient), so a step that records
-    it need not recompute it.
+    ``gram_style_cost(g_S, gram_matrix(a_G.float()), ...)`` with written-out backwards (``gram_tap``'s, then
+    ``gram_style_cost``'s): G_G and J in float32 (float64 if either input is) whatever ``a_G``'s dtype, the gradient
+    one product in ``a_G``'s dtype (bfloat16 arithmetic, float32 accumulation under a bfloat16 run) and memory
+    layout. Autograd of the composed formula cost twice this (measured at 256 px in bfloat16: ~25 ms of a 115 ms
+    step): it cast A to float32 and back, ran two float32 products for the backward of A Aᵀ and added them, and
+    handed the network's backward a float32, NCHW gradient that it converted again. G_G is returned too (without
+    gradient), so a step that records it need not recompute it.
     """
     _check_activations(a_G, "a_G")
     n_C, n_H, n_W = a_G.shape[-3:]
     if g_S.shape[-2:] != (n_C, n_C):
         raise ValueError(f"G_S {tuple(g_S.shape)} does not match {n_C} channels")
     dtype = torch.promote_types(torch.promote_types(a_G.dtype, g_S.dtype), torch.float32)
-    return _ActivationStyleCost.apply(a_G, g_S.to(dtype), 1.0 / (2.0 * n_H * n_W * n_C))
+    _, g_G = gram_tap(a_G, dtype)
+    return gram_style_cost(g_S.to(dtype), g_G, n_H, n_W, n_C), g_G.detach()
 
 
 def region_style_cost(g_S_per_position: Tensor, a_G: Tensor, mask: Tensor | None = None) -> Tensor:

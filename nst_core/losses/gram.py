@@ -24,3 +24,8 @@ class GramLoss:
 
     def __call__(self, target: StyleTarget, acts: Tensor, mask: Tensor | None = None) -> Tensor:
         return formulas.region_style_cost(target[0], acts, mask)
+
+    def of_gram(self, target: StyleTarget, g_G: Tensor, n_H: int, n_W: int) -> Tensor:
+        """The loss without a region from G_G (n_C, n_C), or batched, of a map of n_H x n_W positions: the formula
+        on Gram matrices (``gram_style_cost``), as ``__call__`` gives it from the activations."""
+        return formulas.gram_style_cost(target[0] * float(n_H * n_W), g_G, n_H, n_W, g_G.shape[-1])

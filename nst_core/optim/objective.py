@@ -83,11 +83,18 @@ class StyleTerm:
         self.targets = tuple(targets)
         self.masks = tuple(masks)
         self.normaliser: float | None = None
+        # The course's Gram cost over the whole image is a function of G_G alone: it can take the G_G that the
+        # network's pass computes (``VGGExtractor.activations_and_grams``) instead of the activations.
+        self.reads_gram = isinstance(loss, GramLoss) and all(mask is None for mask in self.masks)
 
     def __call__(self, acts: Tensor) -> Tensor:
         """The term's value, a scalar, for ``acts`` (n_C, n_H, n_W), or (1, n_C, n_H, n_W) for a batched loss."""
         values = [self.loss(target, acts, mask) for target, mask in zip(self.targets, self.masks, strict=True)]
         return values[0].sum() if len(values) == 1 else torch.stack(values).sum()
+
+    def of_gram(self, g_G: Tensor, n_H: int, n_W: int) -> Tensor:
+        """The term's value, a scalar, from G_G (1, n_C, n_C) of a map of n_H x n_W positions (``reads_gram`` terms)."""
+        return self.loss.of_gram(self.targets[0], g_G, n_H, n_W).sum()  # type: ignore[attr-defined]
 
     def set_normaliser(self, first_value: float, shape: tuple[int, int, int]) -> None:
         """1 / the value at the start; when the start already matches the style (0), 1 / that of zero activations."""
@@ -183,6 +190,13 @@ class Objective:
         with self.precision.context(self.device):
             return self.network(self.precision.prepare(image), layers)
 
+    def features_and_grams(
+        self, image: Tensor, layers: Sequence[str], gram_layers: Sequence[str]
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """``features``, and the float32 Gram matrices of ``gram_layers`` computed within the network's pass."""
+        with self.precision.context(self.device):
+            return self.network.activations_and_grams(self.precision.prepare(image), layers, gram_layers)
+
     def normalise(self, start: Tensor) -> None:
         """Scale each style term to start at 1 on ``start``, the image a one-scale run at this size starts from.
 
@@ -208,7 +222,10 @@ class Objective:
 
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
-        return self.evaluate_activations(image, self.features(image, self.layers(gram_layers)), gram_layers)
+        terms = [*self.style_terms.values(), *self.gram_terms.values()]
+        tapped = [term.layer for term in terms if term.reads_gram]
+        acts, grams = self.features_and_grams(image, self.layers(gram_layers), _ordered([*tapped, *gram_layers]))
+        return self.evaluate_activations(image, acts, gram_layers, grams)
 
     def evaluate_backward(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """``evaluate``, then its backward pass: ∇J is left in the ``.grad`` of the leaves ``image`` is made from.
@@ -218,10 +235,17 @@ class Objective:
         return evaluation
 
     def evaluate_activations(
-        self, image: Tensor, acts: Mapping[str, Tensor], gram_layers: Sequence[str] = ()
+        self,
+        image: Tensor,
+        acts: Mapping[str, Tensor],
+        gram_layers: Sequence[str] = (),
+        grams: Mapping[str, Tensor] | None = None,
     ) -> Evaluation:
         """The evaluation of ``image`` (1, C, H, W) from ``acts``, its activations (1, n_C, n_H, n_W) by layer
-        (``features``, of this image alone or of its slice of a batch), covering ``layers(gram_layers)``."""
+        (``features``, of this image alone or of its slice of a batch), covering ``layers(gram_layers)``. ``grams``:
+        G_G (1, n_C, n_C) by layer from the same pass (``features_and_grams``), which the Gram terms over the whole
+        image and the snapshots then read instead of computing them from ``acts``."""
+        grams = grams or {}
         # The Gram loss takes the network's own activations, batch dimension included (``gram.activation_style_cost``
         # computes in float32 and returns a gradient in their dtype and layout). Selecting image 0 would cost a
         # full-size NCHW zero tensor per layer in the backward pass (the select's gradient), which the network's
@@ -231,12 +255,19 @@ class Objective:
             layer: acts[layer] if self.gram_terms is self.style_terms else acts[layer][0].float()
             for layer in self.layer_weights
         }
-        loss_values = {layer: term(style_acts[layer]) for layer, term in self.style_terms.items()}
+
+        def value(term: StyleTerm) -> Tensor:
+            if term.reads_gram and term.layer in grams:
+                _, n_H, n_W = self.shapes[term.layer]
+                return term.of_gram(grams[term.layer], n_H, n_W)
+            return term(style_acts[term.layer])
+
+        loss_values = {layer: value(term) for layer, term in self.style_terms.items()}
         if self.gram_terms is self.style_terms:
             gram_values = loss_values
         else:
             with torch.no_grad():
-                gram_values = {layer: term(style_acts[layer].detach()) for layer, term in self.gram_terms.items()}
+                gram_values = {layer: value(term) for layer, term in self.gram_terms.items()}
         j_content = gram.content_cost(self.content_target, acts[self.content_layer].float()).sum()
         j_tv = total_variation(image.float())
         j_style = gram.style_cost(layer_costs=gram_values, layer_weights=self.layer_weights)
@@ -261,7 +292,11 @@ class Objective:
             .tolist()
         )
         with torch.no_grad():
-            grams = {layer: gram.gram_matrix(acts[layer][0].float()).to("cpu", copy=True) for layer in gram_layers}
+            recorded = {
+                layer: grams[layer][0] if layer in grams else gram.gram_matrix(acts[layer][0], torch.float32)
+                for layer in gram_layers
+            }
+            recorded = {layer: g.to("cpu", copy=True) for layer, g in recorded.items()}
         return Evaluation(
             objective=objective,
             value=values[0],
@@ -271,7 +306,7 @@ class Objective:
             J_tv=values[4],
             J_style_layers=dict(zip(self.layer_weights, values[5 : 5 + n], strict=True)),
             loss_layers=dict(zip(self.layer_weights, values[5 + n :], strict=True)),
-            grams=grams,
+            grams=recorded,
         )
 
 

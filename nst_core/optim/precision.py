@@ -7,9 +7,11 @@ Measured for this project (``bench/optimize.py``):
   within noise at 256 px, so float32 NCHW.
 - Accuracy: J_style^[l] after 100 steps, bfloat16 / float32, worst layer (``bench/optimize.py
   --bf16-check``, chelsea + orange_strokes, random weights, L-BFGS in spectral coordinates). At 256 px
-  (``--sizes 256``, rerun 2026-12-06 on the Xeon with AMX, after the step's overheads were cut): Adam 0.8%,
-  L-BFGS 3.0%; the floor, float32 channels-last against float32 NCHW (the same arithmetic summed in another
-  order), 1.1% and 1.2%: L-BFGS's line search and curvature pairs amplify any rounding difference. Below
+  (``--sizes 256``, rerun 2026-12-06 on the Xeon with AMX, after the Gram matrices moved into the network's pass):
+  Adam 0.5%, L-BFGS 3.9%; the floor, float32 channels-last against float32 NCHW (the same arithmetic summed in
+  another order), 0.9% and 1.4%: L-BFGS's line search and curvature pairs amplify any rounding difference, so its
+  figures move by a few per cent with any change of summation order (one thread instead of two: L-BFGS 3.3%, floor
+  5.7%; the code before: 3.0% and 1.2% with two threads, 4.3% and 1.1% with one). Below
   256 px, measured before that rework (not rerun): Adam 3.0% (128 px), 2.3% (192); L-BFGS 8.1% (128), 7.5%
   (192), floor 2.3% (128). So Adam runs in bfloat16 at every size, and L-BFGS from ``LBFGS_BF16_MIN_SIZE`` up
   (within the 5% goal; 0.32x the float32 time per step at 256 px in that rerun: 0.085 s against 0.268 s),

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from nst_core import LAYER_NAMES, ConfigError, load_extractor
+from nst_core import LAYER_NAMES, ConfigError, gram_matrix, load_extractor
 from nst_core.extractor import IMAGENET_MEAN, IMAGENET_STD, VGGExtractor, resolve_device
 from nst_core.layers import LAYER_INDEX, layer_shape
 from nst_core.weights import random_state_dict
@@ -122,6 +122,41 @@ def test_stored_as_gives_the_autocast_activations_from_cast_weights(random_extra
         torch.testing.assert_close(
             float32_channels_last(x, "relu3_1")["relu3_1"], random_extractor(x, "relu3_1")["relu3_1"]
         )
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16 channels-last"])
+def test_grams_computed_within_the_pass_are_the_formulas_and_give_the_same_gradient(
+    random_extractor: VGGExtractor, images, precision
+) -> None:
+    """``activations_and_grams``: the same activations as ``forward``, G_G = ``gram_matrix(a, float32)``, and the
+    gradient of a cost of G_G and of a deeper layer's activations equal to the one through ``forward``'s activations
+    (there the two gradients of a style layer are added by autograd, here within the tap's product)."""
+    bf16 = precision.startswith("bfloat16")
+    network = random_extractor.stored_as(torch.bfloat16, True) if bf16 else random_extractor
+    x = images.contiguous(memory_format=torch.channels_last) if bf16 else images
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+    layers, gram_layers = ["relu3_1"], ["relu1_1", "relu2_1", "relu3_1"]
+
+    def cost(acts: dict[str, torch.Tensor], grams: dict[str, torch.Tensor]) -> torch.Tensor:
+        style = sum(g.square().sum() / g.numel() for g in grams.values())
+        return style + acts["relu3_1"].float().square().mean()
+
+    tapped_image = x.clone().requires_grad_(True)
+    with autocast:
+        acts, grams = network.activations_and_grams(tapped_image, layers, gram_layers)
+    cost(acts, grams).backward()
+    plain_image = x.clone().requires_grad_(True)
+    with autocast:
+        plain = network(plain_image, [*layers, *gram_layers])
+    cost(plain, {layer: gram_matrix(plain[layer], torch.float32) for layer in gram_layers}).backward()
+    assert sorted(acts) == sorted({*layers, *gram_layers})
+    for layer in gram_layers:
+        assert grams[layer].dtype == torch.float32 and grams[layer].shape[0] == 2
+        torch.testing.assert_close(acts[layer], plain[layer], rtol=0, atol=0)
+        torch.testing.assert_close(grams[layer], gram_matrix(plain[layer].detach(), torch.float32), rtol=1e-5, atol=0)
+    scale = plain_image.grad.abs().max()
+    atol = 2e-2 if bf16 else 1e-5
+    torch.testing.assert_close(tapped_image.grad / scale, plain_image.grad / scale, rtol=0, atol=atol)
 
 
 def test_concurrent_calls_from_four_threads_match_serial_calls(random_extractor: VGGExtractor) -> None:

@@ -259,3 +259,79 @@ def test_the_style_cost_of_layer_costs_is_the_style_cost_of_activations() -> Non
         style_cost(layer_costs=per_layer, layer_weights={})
     with pytest.raises(KeyError, match="c"):
         weighted_style_terms(per_layer, {"c": 1.0})
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_gram_matrix_in_float32_of_bfloat16_activations_is_that_of_their_float32_copy(
+    monkeypatch, layout, batched, chunked
+) -> None:
+    """``gram_matrix(a, torch.float32)`` is G of ``a.float()``, also when computed a few positions at a time and in
+    channel blocks (both made small here so that these small maps take those paths)."""
+    import nst_core.gram as formulas
+
+    if chunked:
+        monkeypatch.setattr(formulas, "GRAM_CHUNK_POSITIONS", 6)
+        monkeypatch.setattr(formulas, "GRAM_BLOCK_CHANNELS", 1)  # blocks from 2 channels and 4 positions up
+    a = _activations(torch.bfloat16, layout, batched)
+    got = gram_matrix(a, torch.float32)
+    assert got.dtype == torch.float32 and got.shape == (*a.shape[:-3], 8, 8)
+    torch.testing.assert_close(got.double(), gram_matrix(a.double()), rtol=1e-6, atol=1e-6)
+    assert torch.equal(got, got.transpose(-1, -2)) or not chunked  # the mirrored block triangle
+    assert gram_matrix(a).dtype == torch.bfloat16  # without dtype, the activations' own
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_channel_blocks_give_the_plain_product(monkeypatch, dtype) -> None:
+    import nst_core.gram as formulas
+
+    a = rand((2, 7, 4, 5), 21).to(dtype)  # 7 channels: the last block is short
+    plain = gram_matrix(a)
+    monkeypatch.setattr(formulas, "GRAM_BLOCK_CHANNELS", 2)
+    blocked = gram_matrix(a)
+    torch.testing.assert_close(blocked, plain, rtol=1e-6 if dtype is torch.float32 else 1e-13, atol=0)
+    assert torch.equal(blocked, blocked.transpose(-1, -2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("downstream", ["network", "sum", "none"])
+def test_gram_tap_gradient_is_the_composed_formulas(monkeypatch, dtype, layout, batched, downstream) -> None:
+    """Through ``gram_tap``, ∇ of J_style(G) + a downstream use of the activations is autograd's of the formulas in
+    float64, in the activations' dtype and layout; the downstream gradient may be the network's own buffer
+    ("network"), a broadcast one the tap must not write into ("sum") or none (the deepest layer)."""
+    import nst_core.gram as formulas
+    from nst_core.gram import gram_style_cost, gram_tap
+
+    monkeypatch.setattr(formulas, "GRAM_CHUNK_POSITIONS", 6)
+    a = _activations(dtype, layout, batched).requires_grad_(True)
+    g_S = gram_matrix(rand((8, 5, 7), 12).double())
+
+    def objective(acts: torch.Tensor, g_G: torch.Tensor) -> torch.Tensor:
+        j = gram_style_cost(g_S, g_G, 5, 7, 8).sum()
+        if downstream == "network":
+            return j + 1e-3 * torch.nn.functional.conv2d(acts.double().reshape(-1, 8, 5, 7), weight).square().sum()
+        return j + 1e-3 * acts.double().sum() if downstream == "sum" else j
+
+    weight = rand((3, 8, 3, 3), 13).double()
+    through, g_G = gram_tap(a, torch.float64)
+    assert through.shape == a.shape and torch.equal(through, a) and g_G.dtype == torch.float64
+    objective(through, g_G).backward()
+    reference = a.detach().double().requires_grad_(True)
+    objective(reference, gram_matrix(reference)).backward()
+    assert a.grad.dtype == dtype and a.grad.stride() == a.stride()
+    grad_atol = {torch.float64: 1e-10, torch.float32: 1e-5, torch.bfloat16: 2e-2}[dtype]
+    scale = reference.grad.abs().max()
+    torch.testing.assert_close(a.grad.double() / scale, reference.grad / scale, rtol=0, atol=grad_atol)
+
+
+def test_gram_tap_values_and_no_gradient_of_g_pass_the_network_gradient_through() -> None:
+    from nst_core.gram import gram_tap
+
+    a = rand((1, 8, 5, 7), 14).requires_grad_(True)
+    through, g_G = gram_tap(a)
+    torch.testing.assert_close(g_G, gram_matrix(a.detach()))
+    (2.0 * through).sum().backward()
+    torch.testing.assert_close(a.grad, torch.full_like(a, 2.0))
