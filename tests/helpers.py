@@ -113,14 +113,19 @@ def striped_config(size: int, steps: int, *, seed: int = 1, **changes: object) -
 
 def assert_same_run(batched: RunResult, solo: RunResult, rel: float, every_step: bool = True) -> None:
     """The same steps with the same costs within ``rel``: at every step, or (``every_step`` False: bfloat16, whose
-    rounding a line search's trial points can amplify mid-run) at the first and the last, and the same image."""
+    rounding a line search's trial points can amplify mid-run) at the first and the last, and the same image.
+
+    The image within ``rel`` * 10 except at a few coordinates: a pixel whose gradient is near 0 is where Adam's
+    per-coordinate normalisation turns a rounding-level difference of ∇J (a batch sums in another order) into a
+    step of up to ±lr, so a whole float32 run can differ by ~2 lr at 0.3 % of its pixels while every cost agrees."""
     assert [r.step for r in batched.history] == [r.step for r in solo.history]
     pairs = list(zip(batched.history, solo.history, strict=True))
     for ours, theirs in pairs if every_step else [pairs[0], pairs[-1]]:
         assert ours.J == pytest.approx(theirs.J, rel=rel, abs=1e-9)
         assert ours.J_style == pytest.approx(theirs.J_style, rel=rel, abs=1e-9)
     if every_step:
-        torch.testing.assert_close(batched.image, solo.image, rtol=0.0, atol=rel * 10)
+        difference = (batched.image - solo.image).abs()
+        assert float((difference > rel * 10).float().mean()) < 0.01 and float(difference.mean()) < rel * 10
     else:
         assert float((batched.image - solo.image).abs().mean()) < rel / 5
     assert [s.step for s in batched.snapshots] == [s.step for s in solo.snapshots]

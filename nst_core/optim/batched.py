@@ -134,10 +134,17 @@ def _evaluate_group(group: list[_Request]) -> None:
         request.evaluation = request.objective.evaluate_backward(request.image, request.gram_layers)
         return
     layers = {layer for r in group for layer in r.objective.layers(r.gram_layers)}
-    acts = group[0].objective.features(torch.cat([r.image for r in group]), layers)
+    tapped = {layer for r in group for layer in r.objective.tapped_layers(r.gram_layers)}
+    acts, grams = group[0].objective.features_and_grams(torch.cat([r.image for r in group]), layers, tapped)
     per_image = {layer: _Slices.apply(a) for layer, a in acts.items()}
+    per_image_grams = {layer: g.split(1) for layer, g in grams.items()}
     evaluations = [
-        r.objective.evaluate_activations(r.image, {layer: a[i] for layer, a in per_image.items()}, r.gram_layers)
+        r.objective.evaluate_activations(
+            r.image,
+            {layer: a[i] for layer, a in per_image.items()},
+            r.gram_layers,
+            {layer: g[i] for layer, g in per_image_grams.items()},
+        )
         for i, r in enumerate(group)
     ]
     torch.stack([e.objective for e in evaluations]).sum().backward()

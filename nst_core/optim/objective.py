@@ -222,10 +222,13 @@ class Objective:
 
     def evaluate(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """One forward pass for every layer of the step (plus ``gram_layers``, whose G_G are returned)."""
-        terms = [*self.style_terms.values(), *self.gram_terms.values()]
-        tapped = [term.layer for term in terms if term.reads_gram]
-        acts, grams = self.features_and_grams(image, self.layers(gram_layers), _ordered([*tapped, *gram_layers]))
+        acts, grams = self.features_and_grams(image, self.layers(gram_layers), self.tapped_layers(gram_layers))
         return self.evaluate_activations(image, acts, gram_layers, grams)
+
+    def tapped_layers(self, gram_layers: Sequence[str] = ()) -> list[str]:
+        """The layers whose G_G a step takes from the network's pass: the Gram terms' and ``gram_layers``."""
+        terms = [*self.style_terms.values(), *self.gram_terms.values()]
+        return _ordered([*(term.layer for term in terms if term.reads_gram), *gram_layers])
 
     def evaluate_backward(self, image: Tensor, gram_layers: Sequence[str] = ()) -> Evaluation:
         """``evaluate``, then its backward pass: ∇J is left in the ``.grad`` of the leaves ``image`` is made from.
