@@ -209,5 +209,4 @@ def top_difference_pairs(g_S: Tensor | np.ndarray, g_G: Tensor | np.ndarray, k: 
     s, g = _numpy(g_S).astype(np.float64), _numpy(g_G).astype(np.float64)
     if s.shape != g.shape:
         raise ValueError(f"G_S {s.shape} and G_G {g.shape} differ in shape")
-    difference = s - g
-    return top_pairs(difference, k, exclude_diagonal=False, by_abs=True)
+    return top_pairs(s - g, k, exclude_diagonal=False, by_abs=True)

@@ -189,9 +189,6 @@ class Workers(Generic[Slot]):
         for thread in self._threads:
             thread.start()
 
-    def __len__(self) -> int:
-        return len(self._threads)
-
     def join(self) -> None:
         for thread in self._threads:
             if thread is not threading.current_thread():
