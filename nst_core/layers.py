@@ -32,13 +32,9 @@ LAYER_NAMES, LAYER_CHANNELS, LAYER_DOWNSAMPLE = _build()
 LAYER_INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(LAYER_NAMES)}
 RELU_LAYERS: Final[list[str]] = [n for n in LAYER_NAMES if n.startswith("relu")]
 
-DEFAULT_STYLE_LAYERS: Final[dict[str, float]] = {
-    "relu1_1": 0.2,
-    "relu2_1": 0.2,
-    "relu3_1": 0.2,
-    "relu4_1": 0.2,
-    "relu5_1": 0.2,
-}
+DEFAULT_STYLE_LAYERS: Final[dict[str, float]] = dict.fromkeys(
+    ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), 0.2
+)
 DEFAULT_CONTENT_LAYER: Final = "relu4_2"
 
 
