@@ -38,29 +38,26 @@ def ladder_configs(
 ) -> list[RunConfig]:
     """One style-only run per rung: rung n matches the Gram matrices of the first n of ``LADDER_LAYERS``
     (equal weights λ = 1/n), from the same noise (``seed``), at ``size`` px."""
-    configs = []
-    for n in range(1, len(LADDER_LAYERS) + 1):
-        layers = LADDER_LAYERS[:n]
-        configs.append(
-            RunConfig(
-                content=style,  # sets the canvas' shape only: alpha = 0 leaves the content term out
-                style=style,
-                size=size,
-                style_layers={layer: 1.0 / n for layer in layers},
-                alpha=0.0,
-                beta=1.0,
-                init="noise",
-                steps=steps,
-                seed=seed,
-                device=device,
-                weights=weights,
-                snapshot_every=0,
-                # From noise with the style term only, spectral coordinates let L-BFGS drive whole regions to
-                # black (measured at 128 px, random weights); on the pixels the texture fills the canvas.
-                parameterization="pixels",
-            )
+    return [
+        RunConfig(
+            content=style,  # sets the canvas' shape only: alpha = 0 leaves the content term out
+            style=style,
+            size=size,
+            style_layers=dict.fromkeys(LADDER_LAYERS[:n], 1.0 / n),
+            alpha=0.0,
+            beta=1.0,
+            init="noise",
+            steps=steps,
+            seed=seed,
+            device=device,
+            weights=weights,
+            snapshot_every=0,
+            # From noise with the style term only, spectral coordinates let L-BFGS drive whole regions to
+            # black (measured at 128 px, random weights); on the pixels the texture fills the canvas.
+            parameterization="pixels",
         )
-    return configs
+        for n in range(1, len(LADDER_LAYERS) + 1)
+    ]
 
 
 @dataclass(frozen=True)
