@@ -1,10 +1,5 @@
 """Plotly figures of a run: its loss curves, and the style Gram target G_S against the generated G_G.
-
-Pure functions of NumPy arrays and history records (no Streamlit). They follow ``nst_core.figures``:
-a matrix is drawn like a matrix (row k downwards), every colour scale has a colour bar, fonts are
-sized for a projector, sequential data use Viridis and signed data a diverging scale centred at 0,
-and figures are built in one constructor call.
-"""
+Pure functions of NumPy arrays and history records, drawn by the conventions of ``figures.gram``."""
 
 from __future__ import annotations
 
