@@ -44,9 +44,7 @@ def current_run() -> str | None:
     """Id of the run the Run page shows: the one picked, else the newest."""
     session_runs = runs()
     chosen = st.session_state.get(CURRENT_KEY)
-    if chosen in session_runs:
-        return chosen
-    return next(reversed(session_runs), None)
+    return chosen if chosen in session_runs else next(reversed(session_runs), None)
 
 
 def duration(seconds: float | None) -> str:

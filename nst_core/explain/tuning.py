@@ -55,9 +55,7 @@ BATCH: Final = 32
 
 def hue_rgb(hue: int | str) -> tuple[float, float, float]:
     """RGB in 0-1 of a hue in degrees (full saturation and value), or of ``WHITE``."""
-    if hue == WHITE:
-        return (1.0, 1.0, 1.0)
-    return colorsys.hsv_to_rgb(float(hue) / 360.0, 1.0, 1.0)
+    return (1.0, 1.0, 1.0) if hue == WHITE else colorsys.hsv_to_rgb(float(hue) / 360.0, 1.0, 1.0)
 
 
 def grating(side: int, orientation_deg: float, period_px: float, rgb: tuple[float, float, float]) -> Tensor:

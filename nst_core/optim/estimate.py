@@ -169,11 +169,6 @@ def estimate_work(config: RunConfig, height: int, width: int) -> Work:
     )
 
 
-def _optimizer_bytes(optimizer: str, image_numel: int) -> int:
-    vectors = 2 * LBFGS_HISTORY + 4 if optimizer == "lbfgs" else 3
-    return vectors * image_numel * BYTES_FLOAT32
-
-
 def estimate_run(
     config: RunConfig,
     height: int | None = None,
@@ -219,7 +214,7 @@ def estimate_run(
         work.parameter_bytes
         + stored
         + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients
-        + _optimizer_bytes(config.optimizer, work.image_numel)
+        + (2 * LBFGS_HISTORY + 4 if config.optimizer == "lbfgs" else 3) * work.image_numel * BYTES_FLOAT32  # optimiser
         + work.gram_bytes
         + 4 * work.image_numel * BYTES_FLOAT32  # image, its gradient, content and a clamped copy
     )
