@@ -390,7 +390,6 @@ def _resized(im: Image.Image, target: tuple[int, int] | None) -> Image.Image:
     """``im`` resampled to ``target`` (width, height) with Lanczos; the one resampling of the project."""
     if target is None or im.size == target:
         return im
-    # reducing_gap first box-reduces by an integer factor: much faster on big photos, same quality.
     return im.resize(target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 

@@ -31,7 +31,6 @@ from .runs import (
     GENERATED_COLOUR,
     MAX_SCATTER_POINTS,
     STYLE_COLOUR,
-    StepLosses,
     gram_difference_figure,
     gram_pair_figure,
     gram_row_figure,
