@@ -1,9 +1,6 @@
 """Command line: ``python -m nst_core stylize CONTENT STYLE -o OUT.png`` and ``python -m nst_core gram IMAGE ...``.
-
-A user mistake (malformed arguments, missing file, bad number, unknown layer, weights unavailable) prints
-one ``error: ...`` line and exits with status 2 (``EXIT_USER_MISTAKE``); a run that fails on its own (its
-loss became NaN, the device ran out of memory) exits with 1 (``EXIT_FAILURE``). Never a traceback.
-"""
+One ``error: ...`` line, never a traceback: status 2 (``EXIT_USER_MISTAKE``) for a user's mistake, 1
+(``EXIT_FAILURE``) for a run that fails on its own (README, "Command line")."""
 
 from __future__ import annotations
 

@@ -205,7 +205,6 @@ def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
 
 
 def run_archive(result: RunLike) -> bytes:
-    """The run as a ZIP: ``history.json`` (``result.to_json()``), ``grams.npz`` (the style targets G_S
-    and the last snapshot's G_G per layer), ``result.png``, the exact pixels, every snapshot, and a README
-    saying what each file holds. ``RunStore.import_archive`` reads it back."""
+    """The run as a ZIP of its ``run_files`` (their README says what each holds); ``RunStore.import_archive``
+    reads it back."""
     return zip_files(run_files(result))

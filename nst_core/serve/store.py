@@ -171,9 +171,8 @@ class InterruptedRun:
 
 
 class StoredRun:
-    """A stored run, with a ``RunResult``'s attributes (``image``, ``history``, ``snapshots``,
-    ``style_grams``, ``config``, ``weights_source``, ``device``, ``loss_scaling``, ``precision``,
-    ``seconds``, ``to_json``) plus its index entry's (``id``, ``created``, ``owner``, ``title``).
+    """A stored run, with a ``RunResult``'s attributes plus its index entry's (``id``, ``created``, ``owner``,
+    ``title``).
 
     The history and settings are read when it is opened; ``image``, ``snapshots`` and ``style_grams``
     on first access. A missing or damaged file raises ``StoredRunError`` there.
@@ -232,12 +231,7 @@ class StoredRun:
 
 class RunStore:
     """Finished runs on disk under ``root`` (created if missing); safe to share between threads and processes.
-
-    ``put`` a ``RunResult`` and get its id; ``get`` it back as a ``StoredRun``; ``list``, ``delete``,
-    ``prune``; ``archive`` / ``import_archive`` move runs as ZIP files; ``put_image`` / ``get_image``
-    keep uploads for share links; ``record_pending`` / ``interrupted`` / ``claim_interrupted`` keep the
-    queue across a restart. Unknown, malformed or hostile ids raise ``RunNotFoundError``.
-    """
+    Unknown, malformed or hostile ids raise ``RunNotFoundError``."""
 
     def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
         self.root = Path(root).expanduser().resolve()
