@@ -16,7 +16,7 @@ from ui.links import RUN_PARAM, copy_link
 from ui.loss_views import show_loss_views, show_regions
 from ui.pages import RUN, STYLE_VS_GENERATED
 from ui.run_picker import pick_shown_run
-from ui.runs import finished_runs, is_active, run_label
+from ui.runs import finished_runs, run_label
 from ui.shown_runs import ShownRun
 from ui.sizing import width_sized_chart
 from ui.state import runs
@@ -31,7 +31,7 @@ PAIR_HEIGHT: Final = "calc(44cqw + 40px)"
 
 
 def _no_run_yet() -> None:
-    waiting = [job_id for job_id, job in runs().items() if is_active(job)]
+    waiting = [job_id for job_id, job in runs().items() if not job.status.finished]
     if waiting:
         st.info(f"{run_label(waiting[-1])}: its Gram matrices appear here as soon as it is done.")
     elif runs():

@@ -361,9 +361,7 @@ def channel_pair_figure(
     annotations = []
     for index, ((title, traces), domain) in enumerate(zip(panels, domains, strict=True)):
         suffix = "" if index == 0 else str(index + 1)
-        for trace in traces:
-            trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-            data.append(trace)
+        data.extend(trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}") for trace in traces)
         layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[0.5, n_w + 0.5])
         layout[f"yaxis{suffix}"] = _axis(
             "i (height)" if index == 0 else "",
