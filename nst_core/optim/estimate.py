@@ -9,9 +9,6 @@ Memory: the trunk's parameters, every layer output up to the deepest layer (what
 the backward pass, plus its temporaries), pool indices, the optimiser's state (L-BFGS keeps
 ``LBFGS_HISTORY`` pairs of image-sized vectors) and the Gram targets.
 
-Re-measure the constants with ``python bench/optimize.py --calibrate`` (it prints the fitted values to
-paste into ``CALIBRATION``).
-
 The constants are a prior: every finished run reports its measured time (``record_pace``, called by the
 engine), and later estimates for the same device and precision are scaled by how far off the earlier ones
 were (``pace_factor``). That follows what the table cannot know: another CPU (the bfloat16 and
