@@ -32,8 +32,7 @@ def _linked_run(done: list[str]) -> None:
     if job is not None:
         requested = job.id
     elif requested not in done and requested not in st.session_state.setdefault(LINKED_KEY, {}):
-        shown = open_linked_run(requested)
-        if shown is None:
+        if (shown := open_linked_run(requested)) is None:
             return
         st.session_state[LINKED_KEY][requested] = shown
     st.session_state[RUN_KEY] = requested

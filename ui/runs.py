@@ -102,8 +102,7 @@ def _runs_table(session_runs: dict[str, Job]) -> None:
 def show_session_runs() -> None:
     """The "This session's runs" section: their table and, with more than one, the picker of the run the Run
     page shows."""
-    session_runs = runs()
-    if not session_runs:
+    if not (session_runs := runs()):
         return
     st.subheader("This session's runs")
     _runs_table(session_runs)

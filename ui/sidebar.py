@@ -73,8 +73,7 @@ def _image_picker(slot: Slot, title: str) -> None:
     default = DEFAULT_EXAMPLES[slot]
     labels = {name: get_example(name).title for name in [default, *example_names(slot)]}
     _open_linked_upload(slot)
-    upload = st.session_state.get(f"{slot}_upload")
-    if upload is not None:
+    if (upload := st.session_state.get(f"{slot}_upload")) is not None:
         # The option's text is what the URL carries: the stored upload's id, never the file's name.
         labels[UPLOADED] = f"{UPLOAD_PREFIX}{upload.source}"
     linked = initial_choice(slot)

@@ -209,8 +209,7 @@ def orientation_label(orientation_deg: float, selectivity: float) -> str:
 def _circular(values: np.ndarray, angles_deg: np.ndarray) -> tuple[float, float]:
     """(mean angle in degrees in [0, 360), vector strength in 0-1) of non-negative ``values`` at ``angles_deg``."""
     weights = np.clip(values, 0.0, None)
-    total = weights.sum()
-    if total <= 0:
+    if (total := weights.sum()) <= 0:
         return 0.0, 0.0
     vector = (weights * np.exp(1j * np.radians(angles_deg))).sum()
     return float(np.degrees(np.angle(vector)) % 360.0), float(min(1.0, abs(vector) / total))

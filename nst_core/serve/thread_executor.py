@@ -86,8 +86,7 @@ class ThreadExecutor(QueueExecutor[torch.device]):
 
     def batch_room(self, head: QueuedJob, slot: torch.device) -> BatchRoom:
         device = _device(head, slot)
-        runs = self._batch_runs[device.type]
-        if runs == 1:
+        if (runs := self._batch_runs[device.type]) == 1:
             return BatchRoom(1)
         # The other slots on this device may take a batch as large before this one's memory is in use.
         sharing = sum(d == device for d in self._devices) or len(self._devices)

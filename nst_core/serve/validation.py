@@ -128,8 +128,7 @@ class RunDataError(ValueError):
 
 
 def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
+    if not math.isfinite(value := float(text)):
         raise RunDataError(f"history.json holds the number {text[:20]}, which is not finite")
     return value
 
