@@ -25,8 +25,7 @@ LINKED_KEY: Final = "svg_linked"
 def _linked_run(done: list[str]) -> None:
     """Take in a link's ``?run=``: a run of this session (by job id or stored id) is selected, a stored
     one joins the choices for the rest of the session; one that cannot be opened says why, once."""
-    requested = st.query_params.get(RUN_PARAM)
-    if requested is None:
+    if (requested := st.query_params.get(RUN_PARAM)) is None:
         return
     job = run_saver().job_of(requested, [runs()[job_id] for job_id in done])
     if job is not None:

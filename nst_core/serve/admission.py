@@ -31,8 +31,7 @@ MAX_BATCH_RUNS: Final = 64
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    text = environ.get(name, "").strip()
-    if not text:
+    if not (text := environ.get(name, "").strip()):
         return default
     try:
         value = int(text)
