@@ -131,8 +131,6 @@ def _rung(config: RunConfig, job: Job | None) -> Rung:
     if job is None:
         return Rung(layers, "waiting", 0, config.steps, None, None, None)
     snapshot = job.state()
-    image = snapshot.preview
-    if snapshot.status is JobStatus.DONE:
-        image = np.asarray(to_pil(job.result().image))
+    image = np.asarray(to_pil(job.result().image)) if snapshot.status is JobStatus.DONE else snapshot.preview
     costs = (snapshot.history[0].J_style, snapshot.history[-1].J_style) if snapshot.history else (None, None)
     return Rung(layers, str(snapshot.status), snapshot.step, snapshot.steps, image, *costs, snapshot.error)
