@@ -208,8 +208,7 @@ def _gram(args: argparse.Namespace) -> None:
 def _gram_picture(matrix: np.ndarray, view: str) -> Image.Image:
     from .figures import colourise, view_colours  # plotly's colour scales: only this command needs them
 
-    colours = view_colours(matrix, view)  # type: ignore[arg-type]
-    rgb = colourise(matrix, colours["colorscale"], colours["zmin"], colours["zmax"])
+    rgb = colourise(matrix, **view_colours(matrix, view))  # type: ignore[arg-type]
     repeat = max(1, math.ceil(GRAM_PICTURE_SIDE / matrix.shape[0]))
     return Image.fromarray(np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1))
 

@@ -137,9 +137,8 @@ def decode_image(
             f"The file is {_megabytes(len(data))}; images of at most {_megabytes(max_bytes)} are accepted. "
             "Save it as a JPEG or with fewer pixels and try again."
         )
-    im = _open_checked(data, max_pixels)
     with _pillow_errors(data, max_pixels):
-        return DecodedImage(_decode(im))
+        return DecodedImage(_decode(_open_checked(data, max_pixels)))
 
 
 def load_image(

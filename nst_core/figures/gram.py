@@ -289,8 +289,7 @@ def gram_thumbnail(matrix: np.ndarray, view: View, side: int = 256) -> np.ndarra
     crisp when the browser scales it.
     """
     small = _block_mean(np.asarray(matrix, dtype=np.float64), THUMBNAIL_CELLS)
-    colours = view_colours(small, view)
-    rgb = colourise(small, colours["colorscale"], colours["zmin"], colours["zmax"])
+    rgb = colourise(small, **view_colours(small, view))
     repeat = max(1, side // max(rgb.shape[:2]))
     return np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1)
 

@@ -101,13 +101,9 @@ class ThreadExecutor(QueueExecutor[torch.device]):
         evaluator = BatchedEvaluator()
         # Every seat is taken before any run starts, so that the first steps already share their passes.
         seats = [evaluator.seat() for _ in jobs]
+        name = threading.current_thread().name
         threads = [
-            threading.Thread(
-                target=self.serve_job,
-                args=(job, slot, seat),
-                name=f"{threading.current_thread().name}-batch-{i}",
-                daemon=True,
-            )
+            threading.Thread(target=self.serve_job, args=(job, slot, seat), name=f"{name}-batch-{i}", daemon=True)
             for i, (job, seat) in enumerate(zip(jobs, seats, strict=True))
         ]
         for thread in threads:
