@@ -31,8 +31,7 @@ def _pick(done: list[str]) -> tuple[str, str]:
 def _show(a: str, b: str) -> None:
     results = [runs()[job_id].result() for job_id in (a, b)]
     names = tuple(f"run {run_number(job_id)}" for job_id in (a, b))
-    differences = config_differences(results[0].config, results[1].config)
-    if differences:
+    if differences := config_differences(results[0].config, results[1].config):
         st.dataframe(
             [{"Setting": field, names[0]: str(x), names[1]: str(y)} for field, (x, y) in differences.items()],
             hide_index=True,
@@ -48,8 +47,7 @@ def _show(a: str, b: str) -> None:
     layers = common_style_layers(results[0].config, results[1].config)
     per_layer = [dict(result.history[-1].J_style_layers) for result in results]
     st.plotly_chart(run_pair_bars(per_layer, names, layers), theme=None, key="cmp_bars")
-    grams = common_final_grams(results[0], results[1])
-    if not grams:
+    if not (grams := common_final_grams(results[0], results[1])):
         st.info("These runs recorded no Gram matrices of a common layer (snapshots off?).")
         return
     layer = st.selectbox(

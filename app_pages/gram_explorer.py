@@ -30,10 +30,6 @@ def _open_layer(layer: str) -> None:
     st.session_state["layer"] = layer
 
 
-def _pick_pair(k: int, k2: int) -> None:
-    st.session_state["k"], st.session_state["k2"] = k, k2
-
-
 def _thumbnails(image: PickedImage, view: str) -> None:
     # Bottom-aligned: a caption that wraps onto two lines must not lift its button above its neighbours.
     columns = st.columns(len(DEFAULT_STYLE_LAYERS), vertical_alignment="bottom")
@@ -124,7 +120,7 @@ def main() -> None:
     cell_formula(layer, a, pair)
     channel_detail(image, layer, k, k2, key="explorer")
 
-    firing_pairs(image, layer, a, _pick_pair)
+    firing_pairs(image, layer, a, lambda k, k2: st.session_state.update(k=k, k2=k2))
     _channel_grid(a, layer, order, order_method)
     with st.expander("The five style layers at a glance", expanded=False):
         _thumbnails(image, view)

@@ -21,15 +21,13 @@ def _shown_run() -> bool:
     requested = st.query_params.get(RUN_PARAM)
     job = run_saver().job_of(requested, list(runs().values())) if requested is not None else None
     if requested is not None and job is None:
-        shown = open_linked_run(requested)
-        if shown is None:
+        if (shown := open_linked_run(requested)) is None:
             return False
         stored_run_view(shown, use_run_settings)
         return True
     if job is not None:
         st.session_state[CURRENT_KEY] = job.id
-    job_id = current_run()
-    if job_id is None:
+    if (job_id := current_run()) is None:
         return False
     session_run_view(runs()[job_id])
     return True

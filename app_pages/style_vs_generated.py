@@ -16,7 +16,7 @@ from ui.links import RUN_PARAM, copy_link
 from ui.loss_views import show_loss_views, show_regions
 from ui.pages import RUN, STYLE_VS_GENERATED
 from ui.run_picker import pick_shown_run
-from ui.runs import finished_runs, is_active, run_label
+from ui.runs import finished_runs, run_label
 from ui.shown_runs import ShownRun
 from ui.sizing import width_sized_chart
 from ui.state import runs
@@ -31,8 +31,7 @@ PAIR_HEIGHT: Final = "calc(44cqw + 40px)"
 
 
 def _no_run_yet() -> None:
-    waiting = [job_id for job_id, job in runs().items() if is_active(job)]
-    if waiting:
+    if waiting := [job_id for job_id, job in runs().items() if not job.status.finished]:
         st.info(f"{run_label(waiting[-1])}: its Gram matrices appear here as soon as it is done.")
     elif runs():
         st.info("None of this session's runs has finished: launch one on the Run page and let it end.")
@@ -48,8 +47,7 @@ def _show_run(shown: ShownRun, controls: list[DeltaGenerator]) -> None:
     """The run's G_S | G_G first, under its layer and step pickers (drawn in ``controls``), so that a
     projector shows both whole; then the picture, the numbers and the other views."""
     result, job_id = shown.result, shown.key
-    snapshots = gram_snapshots(result)
-    if not snapshots:
+    if not (snapshots := gram_snapshots(result)):
         st.warning(f"{shown.label} recorded no Gram matrices: launch a run with snapshot layers to compare them.")
         return
     layer_weights = dict(result.config.style_layers)  # λ by style layer

@@ -27,8 +27,7 @@ class ActivationStore:
 
     def get(self, key: Hashable) -> Tensor | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
+            if (value := self._items.get(key)) is not None:
                 self._items.move_to_end(key)
             return value
 

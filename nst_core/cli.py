@@ -1,9 +1,6 @@
 """Command line: ``python -m nst_core stylize CONTENT STYLE -o OUT.png`` and ``python -m nst_core gram IMAGE ...``.
-
-A user mistake (malformed arguments, missing file, bad number, unknown layer, weights unavailable) prints
-one ``error: ...`` line and exits with status 2 (``EXIT_USER_MISTAKE``); a run that fails on its own (its
-loss became NaN, the device ran out of memory) exits with 1 (``EXIT_FAILURE``). Never a traceback.
-"""
+One ``error: ...`` line, never a traceback: status 2 (``EXIT_USER_MISTAKE``) for a user's mistake, 1
+(``EXIT_FAILURE``) for a run that fails on its own (README, "Command line")."""
 
 from __future__ import annotations
 
@@ -211,8 +208,7 @@ def _gram(args: argparse.Namespace) -> None:
 def _gram_picture(matrix: np.ndarray, view: str) -> Image.Image:
     from .figures import colourise, view_colours  # plotly's colour scales: only this command needs them
 
-    colours = view_colours(matrix, view)  # type: ignore[arg-type]
-    rgb = colourise(matrix, colours["colorscale"], colours["zmin"], colours["zmax"])
+    rgb = colourise(matrix, **view_colours(matrix, view))  # type: ignore[arg-type]
     repeat = max(1, math.ceil(GRAM_PICTURE_SIDE / matrix.shape[0]))
     return Image.fromarray(np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1))
 

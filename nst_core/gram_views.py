@@ -162,9 +162,8 @@ def border_shares(a: Tensor | np.ndarray) -> np.ndarray:
     """(n_C,) the share of each G[k, k] = Σ_ij a²[k,i,j] that comes from the border positions (0 for a
     silent channel)."""
     array = _numpy(a)
-    unrolled = _unrolled(array)
     border = border_mask(*array.shape[-2:]).reshape(-1)
-    squares = unrolled**2
+    squares = _unrolled(array) ** 2
     total = squares.sum(axis=1)
     return np.where(total > 0, squares[:, border].sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
 
@@ -209,5 +208,4 @@ def top_difference_pairs(g_S: Tensor | np.ndarray, g_G: Tensor | np.ndarray, k: 
     s, g = _numpy(g_S).astype(np.float64), _numpy(g_G).astype(np.float64)
     if s.shape != g.shape:
         raise ValueError(f"G_S {s.shape} and G_G {g.shape} differ in shape")
-    difference = s - g
-    return top_pairs(difference, k, exclude_diagonal=False, by_abs=True)
+    return top_pairs(s - g, k, exclude_diagonal=False, by_abs=True)

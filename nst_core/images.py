@@ -56,10 +56,9 @@ _SRGB = ImageCms.createProfile("sRGB")
 class DecodedImage:
     """An image decoded once, at its own size: the original every other size is derived from.
 
-    ``at(max_side)`` gives the pixels at a longest side, ``resized(height, width)`` at an exact shape, both
-    through one Lanczos resampling in float32; ``load_image(source, max_side)`` is ``decode_image(source)
-    .at(max_side)``. So a page that keeps the decoded original and asks it for several sizes sees exactly the
-    pixels that the command line and a run decode from the file at each of those sizes.
+    ``at(max_side)`` gives the pixels at a longest side (as ``load_image``), ``resized(height, width)`` at an
+    exact shape, both through one Lanczos resampling in float32. So a page that keeps the decoded original and
+    asks it for several sizes sees exactly the pixels that the command line and a run decode from the file.
 
     ``planes`` are Pillow images of one size: three (red, green, blue) or one (grey, repeated), each in mode
     "L" (8-bit, 255 is 1.0) or "F" (float in [0, 1]). Keeping 8-bit planes costs 3 bytes a pixel.
@@ -138,9 +137,8 @@ def decode_image(
             f"The file is {_megabytes(len(data))}; images of at most {_megabytes(max_bytes)} are accepted. "
             "Save it as a JPEG or with fewer pixels and try again."
         )
-    im = _open_checked(data, max_pixels)
     with _pillow_errors(data, max_pixels):
-        return DecodedImage(_decode(im))
+        return DecodedImage(_decode(_open_checked(data, max_pixels)))
 
 
 def load_image(
@@ -152,9 +150,8 @@ def load_image(
     """The pixels of ``source`` as a (1, 3, H, W) float32 tensor in [0, 1], longest side at most ``max_side``.
 
     The one way the project turns an image into pixels: the pages, the command line and runs all call it, so
-    they analyse the same numbers. ``source`` is anything ``decode_image`` takes (a file, bytes, an upload, a
-    bundled example's name, a tensor, a ``DecodedImage``); larger images are downscaled with antialiasing
-    (Lanczos), keeping the aspect ratio; smaller ones are never upscaled. Raises ``ImageError``.
+    they analyse the same numbers. ``source`` is anything ``decode_image`` takes; larger images are downscaled
+    with antialiasing (Lanczos), keeping the aspect ratio; smaller ones are never upscaled. Raises ``ImageError``.
     """
     _check_positive("max_side", max_side, allow_none=True)
     return decode_image(source, max_pixels, max_bytes).at(max_side)
@@ -390,7 +387,6 @@ def _resized(im: Image.Image, target: tuple[int, int] | None) -> Image.Image:
     """``im`` resampled to ``target`` (width, height) with Lanczos; the one resampling of the project."""
     if target is None or im.size == target:
         return im
-    # reducing_gap first box-reduces by an integer factor: much faster on big photos, same quality.
     return im.resize(target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
 
 

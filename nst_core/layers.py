@@ -9,36 +9,21 @@ _BLOCKS: Final = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
 
 
 def _build() -> tuple[list[str], dict[str, int], dict[str, int]]:
-    names: list[str] = []
-    channels: dict[str, int] = {}
-    downsample: dict[str, int] = {}
-    scale = 1
+    layers: list[tuple[str, int, int]] = []  # (name, channels, downsampling of the input)
     for block, (n_c, n_conv) in enumerate(_BLOCKS, start=1):
-        for i in range(1, n_conv + 1):
-            for kind in ("conv", "relu"):
-                name = f"{kind}{block}_{i}"
-                names.append(name)
-                channels[name] = n_c
-                downsample[name] = scale
-        scale *= 2
-        name = f"pool{block}"
-        names.append(name)
-        channels[name] = n_c
-        downsample[name] = scale
-    return names, channels, downsample
+        scale = 2 ** (block - 1)
+        layers += [(f"{kind}{block}_{i}", n_c, scale) for i in range(1, n_conv + 1) for kind in ("conv", "relu")]
+        layers.append((f"pool{block}", n_c, 2 * scale))
+    return [name for name, _, _ in layers], {name: c for name, c, _ in layers}, {name: d for name, _, d in layers}
 
 
 LAYER_NAMES, LAYER_CHANNELS, LAYER_DOWNSAMPLE = _build()
 LAYER_INDEX: Final[dict[str, int]] = {name: i for i, name in enumerate(LAYER_NAMES)}
 RELU_LAYERS: Final[list[str]] = [n for n in LAYER_NAMES if n.startswith("relu")]
 
-DEFAULT_STYLE_LAYERS: Final[dict[str, float]] = {
-    "relu1_1": 0.2,
-    "relu2_1": 0.2,
-    "relu3_1": 0.2,
-    "relu4_1": 0.2,
-    "relu5_1": 0.2,
-}
+DEFAULT_STYLE_LAYERS: Final[dict[str, float]] = dict.fromkeys(
+    ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), 0.2
+)
 DEFAULT_CONTENT_LAYER: Final = "relu4_2"
 
 

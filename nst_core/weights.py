@@ -239,8 +239,7 @@ def _fetch(url: str, out: BinaryIO, progress: ProgressCallback | None, what: str
 
 
 def _check_free_space(folder: Path, needed: int, what: str) -> None:
-    free = shutil.disk_usage(folder).free
-    if free < needed:
+    if (free := shutil.disk_usage(folder).free) < needed:
         raise WeightsError(
             f"Not enough disk space for {what}: {needed / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free in "
             f"{folder}. Free some space or set TORCH_HOME to a folder on another disk, or use weights='random'."

@@ -42,9 +42,8 @@ class WeightsDownload:
         try:
             load_extractor("imagenet", device="cpu", progress=self._progress)
         except Exception as exc:  # noqa: BLE001 - a worker thread must report every failure, not die silently
-            message = str(exc) or type(exc).__name__
             with self._lock:
-                self._error = message
+                self._error = str(exc) or type(exc).__name__
 
     def status(self) -> DownloadStatus:
         with self._lock:

@@ -61,8 +61,7 @@ def _patches(
 def patches(image: PickedImage, layer: str, k: int) -> list[Patch]:
     """The ``PATCHES`` places of ``image`` (at its analysis size, the pixels the maps come from) where
     channel ``k`` fires most, cached."""
-    shape = analysis_shape(image)
-    return _patches(image.digest, shape, current_weights(), current_device(), layer, k, image)
+    return _patches(image.digest, analysis_shape(image), current_weights(), current_device(), layer, k, image)
 
 
 def border_note(pair: PairSummary) -> str:

@@ -30,7 +30,6 @@ def picks_cell(chart: str, k_key: str, k2_key: str) -> dict[str, Any]:
 
 
 def pick_clicked_cell(chart: str, k_key: str, k2_key: str) -> None:
-    """``on_select`` callback of the heatmap drawn with key ``chart`` (bind it with ``functools.partial``):
-    the clicked cell's k and k' go into the session keys of the inputs that show them."""
+    """``picks_cell``'s ``on_select`` callback."""
     if (cell := clicked_cell(st.session_state.get(chart))) is not None:
         st.session_state[k_key], st.session_state[k2_key] = cell

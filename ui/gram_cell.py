@@ -24,8 +24,7 @@ SMALL_CELLS_FROM: Final = 128  # more channels than this: a cell of the matrix i
 
 def click_hint(n_c: int) -> None:
     """How to pick one cell where cells are about a screen pixel or smaller."""
-    block = click_block(n_c)
-    if block > 1:
+    if (block := click_block(n_c)) > 1:
         st.caption(
             f"A cell of {n_c} channels is smaller than a screen pixel: a click picks the {block}×{block} block "
             "under the pointer (its first cell), and the magnifier beside shows the cells around it one by one: "

@@ -124,8 +124,7 @@ def _cell_drilldown(style: PickedImage, layer: str, a: torch.Tensor) -> None:
         "**Click a cell of either matrix** (or type k and k′): below, the two channel maps whose products "
         "G[k, k′] sums, over the style image S."
     )
-    block = click_block(n_c)
-    if block > 1:
+    if (block := click_block(n_c)) > 1:
         st.caption(
             f"With {n_c} channels a cell is smaller than a screen pixel: a click picks the first cell of the "
             f"{block}×{block} block under the pointer; type k and k′ for any other."

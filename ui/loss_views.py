@@ -50,8 +50,7 @@ def show_regions(result: RunResult, label: str) -> None:
 
 def show_loss_views(job_id: str, result: RunResult, layer: str) -> None:
     """For ``mean_cov``: mean vectors and covariance matrices; for ``sliced_wasserstein``: sorted projections."""
-    loss = result.config.style_loss
-    if loss == "gram":
+    if (loss := result.config.style_loss) == "gram":
         return
     acts_S, acts_G = _loss_activations(job_id, layer, result)
     first = " (the first style image)" if len(result.config.resolved().style) > 1 else ""

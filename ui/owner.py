@@ -21,8 +21,7 @@ OWNER_KEY: Final = "_owner"
 
 def owner_token() -> str:
     """This visitor's token: the cookie's, else a new one (which ``remember_owner`` writes into the cookie)."""
-    token = st.session_state.get(OWNER_KEY)
-    if token is None:
+    if (token := st.session_state.get(OWNER_KEY)) is None:
         cookie = st.context.cookies.get(OWNER_COOKIE)
         token = cookie if is_valid_id(cookie) else new_id()
         st.session_state[OWNER_KEY] = token

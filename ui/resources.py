@@ -49,16 +49,10 @@ def get_executor() -> Executor:
     return executor_from_env()
 
 
-# ---------------------------------------------------------------- ImageNet weights download
-
-
 @st.cache_resource(show_spinner=False)
 def weights_download() -> WeightsDownload:
     """The one download of this process: sessions that click at once share it."""
     return WeightsDownload()
-
-
-# ---------------------------------------------------------------- activations
 
 
 def analysis_side() -> int:

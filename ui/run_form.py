@@ -263,8 +263,7 @@ def _draw_widgets() -> dict[str, float]:
     for section in SECTIONS:
         names = [name for name, declared in SETTINGS.items() if declared.section == section]
         in_columns = [name for name in names if SETTINGS[name].widget is not None or name == "device"]
-        where = st.expander("Device and snapshots") if section == "device" else nullcontext()
-        with where:
+        with st.expander("Device and snapshots") if section == "device" else nullcontext():
             width = max(1, min(len(in_columns), COLUMNS_PER_ROW))  # a last, shorter row keeps the columns' width
             for row in range(0, len(in_columns), width):
                 chosen = in_columns[row : row + width]

@@ -25,15 +25,13 @@ LINKED_KEY: Final = "svg_linked"
 def _linked_run(done: list[str]) -> None:
     """Take in a link's ``?run=``: a run of this session (by job id or stored id) is selected, a stored
     one joins the choices for the rest of the session; one that cannot be opened says why, once."""
-    requested = st.query_params.get(RUN_PARAM)
-    if requested is None:
+    if (requested := st.query_params.get(RUN_PARAM)) is None:
         return
     job = run_saver().job_of(requested, [runs()[job_id] for job_id in done])
     if job is not None:
         requested = job.id
     elif requested not in done and requested not in st.session_state.setdefault(LINKED_KEY, {}):
-        shown = open_linked_run(requested)
-        if shown is None:
+        if (shown := open_linked_run(requested)) is None:
             return
         st.session_state[LINKED_KEY][requested] = shown
     st.session_state[RUN_KEY] = requested

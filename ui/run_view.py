@@ -14,7 +14,7 @@ from nst_core.serve.files import run_archive
 
 from .links import RUN_PARAM, copy_link
 from .pages import RUN, STYLE_VS_GENERATED
-from .runs import POLL_SECONDS, duration, is_active, run_number, show_outcome, time_left
+from .runs import POLL_SECONDS, duration, run_number, show_outcome, time_left
 from .shown_runs import ShownRun, session_run
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def stored_run_view(shown: ShownRun, use_settings: Callable[[RunConfig], None]) 
 
 def session_run_view(job: Job) -> None:
     """A run of this session: live while queued or running, then its result, or why it ended early."""
-    if is_active(job):
+    if not job.status.finished:
         st.subheader(f"Run {run_number(job.id)}")
         _live(job)
     elif job.status == JobStatus.DONE:

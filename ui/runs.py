@@ -24,11 +24,6 @@ def run_number(job_id: str) -> int:
     return list(runs()).index(job_id) + 1
 
 
-def is_active(job: Job) -> bool:
-    """Queued or running: its page keeps polling it."""
-    return not job.status.finished
-
-
 def run_label(job_id: str) -> str:
     """The run's label in pickers and lists, e.g. "Run 2 · done · 128 px, 150 steps, lbfgs"."""
     job = runs()[job_id]
@@ -44,9 +39,7 @@ def current_run() -> str | None:
     """Id of the run the Run page shows: the one picked, else the newest."""
     session_runs = runs()
     chosen = st.session_state.get(CURRENT_KEY)
-    if chosen in session_runs:
-        return chosen
-    return next(reversed(session_runs), None)
+    return chosen if chosen in session_runs else next(reversed(session_runs), None)
 
 
 def duration(seconds: float | None) -> str:
@@ -79,7 +72,7 @@ def show_outcome(snapshot: JobState) -> None:
 
 def _runs_table(session_runs: dict[str, Job]) -> None:
     """Every run's status and progress, kept current while one of them is queued or running."""
-    active = any(is_active(job) for job in session_runs.values())
+    active = any(not job.status.finished for job in session_runs.values())
     drawn = {job_id: job.status for job_id, job in session_runs.items()}
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
@@ -109,8 +102,7 @@ def _runs_table(session_runs: dict[str, Job]) -> None:
 def show_session_runs() -> None:
     """The "This session's runs" section: their table and, with more than one, the picker of the run the Run
     page shows."""
-    session_runs = runs()
-    if not session_runs:
+    if not (session_runs := runs()):
         return
     st.subheader("This session's runs")
     _runs_table(session_runs)

@@ -57,8 +57,7 @@ def render_frame() -> None:
             original = image.original
             scale = min(1.0, _THUMBNAIL_SIDE / max(original.width, original.height))
             height, width = (max(1, round(side * scale)) for side in (original.height, original.width))
-            picture = to_pil(original.resized(height, width))
-            column.image(picture, caption=caption, width="stretch")
+            column.image(to_pil(original.resized(height, width)), caption=caption, width="stretch")
         with st.expander("Upload your own images"):
             for slot in ("content", "style"):
                 image_uploader(f"Your {slot} image", key=f"{slot}_file", on_image=partial(use_upload, slot), keep=True)
@@ -73,8 +72,7 @@ def _image_picker(slot: Slot, title: str) -> None:
     default = DEFAULT_EXAMPLES[slot]
     labels = {name: get_example(name).title for name in [default, *example_names(slot)]}
     _open_linked_upload(slot)
-    upload = st.session_state.get(f"{slot}_upload")
-    if upload is not None:
+    if (upload := st.session_state.get(f"{slot}_upload")) is not None:
         # The option's text is what the URL carries: the stored upload's id, never the file's name.
         labels[UPLOADED] = f"{UPLOAD_PREFIX}{upload.source}"
     linked = initial_choice(slot)

@@ -134,9 +134,6 @@ def device_label(device: str) -> str:
     return f"GPU: {torch.cuda.get_device_name(0)}" if device == "cuda" else "CPU"
 
 
-# ---------------------------------------------------------------- images
-
-
 @st.cache_resource(show_spinner=False, max_entries=32)
 def example_image(name: str) -> PickedImage:
     """A bundled example, decoded once per process."""
@@ -184,9 +181,6 @@ def use_upload(slot: Slot, image: PickedImage) -> None:
     it writes the sidebar picker's key."""
     st.session_state[f"{slot}_upload"] = image
     st.session_state[slot] = UPLOADED
-
-
-# ---------------------------------------------------------------- runs and generated images
 
 
 def runs() -> dict[str, Job]:

@@ -58,8 +58,7 @@ def relaunch(run_id: str) -> Job | None:
     process took it). Raises the queue's ``AdmissionError``, or ``NSTError`` when its images are gone;
     it then stays on offer."""
     store = get_store()
-    interrupted = store.claim_interrupted(run_id, owner=owner_token())
-    if interrupted is None:
+    if (interrupted := store.claim_interrupted(run_id, owner=owner_token())) is None:
         return None
     try:
         config = store.config_of(interrupted)

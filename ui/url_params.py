@@ -25,9 +25,7 @@ def nearest_index(raw: str, count: int, default: int) -> tuple[int, str | None]:
     nearest = round(min(max(number, 0.0), float(count - 1)))  # clamped first: 1e309 is inf, which round refuses
     if number < 0 or number > count - 1:
         return nearest, f"is outside 0 to {count - 1}"
-    if nearest != number:
-        return nearest, "is not a whole number"
-    return nearest, None
+    return nearest, "is not a whole number" if nearest != number else None
 
 
 def shown(raw: str) -> str:

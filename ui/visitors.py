@@ -76,8 +76,7 @@ class _Visit:
 
 
 def _end_visit(visit: _Visit) -> None:
-    dropped = visit.visitors.leave(visit.owner, visit.executor, visit.uploads)
-    if dropped:
+    if dropped := visit.visitors.leave(visit.owner, visit.executor, visit.uploads):
         _log.info("a visitor left: %d queued run(s) dropped", dropped)
 
 

@@ -99,10 +99,7 @@ def _to_image(canvas: np.ndarray) -> Image.Image:
 
 
 GENERATORS: dict[str, Callable[[], Image.Image]] = {
-    "orange_strokes": orange_strokes,
-    "mosaic": mosaic,
-    "rings": rings,
-    "blue_waves": blue_waves,
+    draw.__name__: draw for draw in (orange_strokes, mosaic, rings, blue_waves)
 }
 """Example name -> the function that draws it; each is saved as ``<name>.png``."""
 

@@ -38,29 +38,26 @@ def ladder_configs(
 ) -> list[RunConfig]:
     """One style-only run per rung: rung n matches the Gram matrices of the first n of ``LADDER_LAYERS``
     (equal weights λ = 1/n), from the same noise (``seed``), at ``size`` px."""
-    configs = []
-    for n in range(1, len(LADDER_LAYERS) + 1):
-        layers = LADDER_LAYERS[:n]
-        configs.append(
-            RunConfig(
-                content=style,  # sets the canvas' shape only: alpha = 0 leaves the content term out
-                style=style,
-                size=size,
-                style_layers={layer: 1.0 / n for layer in layers},
-                alpha=0.0,
-                beta=1.0,
-                init="noise",
-                steps=steps,
-                seed=seed,
-                device=device,
-                weights=weights,
-                snapshot_every=0,
-                # From noise with the style term only, spectral coordinates let L-BFGS drive whole regions to
-                # black (measured at 128 px, random weights); on the pixels the texture fills the canvas.
-                parameterization="pixels",
-            )
+    return [
+        RunConfig(
+            content=style,  # sets the canvas' shape only: alpha = 0 leaves the content term out
+            style=style,
+            size=size,
+            style_layers=dict.fromkeys(LADDER_LAYERS[:n], 1.0 / n),
+            alpha=0.0,
+            beta=1.0,
+            init="noise",
+            steps=steps,
+            seed=seed,
+            device=device,
+            weights=weights,
+            snapshot_every=0,
+            # From noise with the style term only, spectral coordinates let L-BFGS drive whole regions to
+            # black (measured at 128 px, random weights); on the pixels the texture fills the canvas.
+            parameterization="pixels",
         )
-    return configs
+        for n in range(1, len(LADDER_LAYERS) + 1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,8 +131,6 @@ def _rung(config: RunConfig, job: Job | None) -> Rung:
     if job is None:
         return Rung(layers, "waiting", 0, config.steps, None, None, None)
     snapshot = job.state()
-    image = snapshot.preview
-    if snapshot.status is JobStatus.DONE:
-        image = np.asarray(to_pil(job.result().image))
+    image = np.asarray(to_pil(job.result().image)) if snapshot.status is JobStatus.DONE else snapshot.preview
     costs = (snapshot.history[0].J_style, snapshot.history[-1].J_style) if snapshot.history else (None, None)
     return Rung(layers, str(snapshot.status), snapshot.step, snapshot.steps, image, *costs, snapshot.error)

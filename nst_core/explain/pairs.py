@@ -50,9 +50,8 @@ def pair_summary(a: Tensor, k: int, k2: int) -> PairSummary:
     maps = a[[k, k2]].to(torch.float64)
     products = maps[0] * maps[1]
     flat = int(torch.argmax(products))
-    n_w = products.shape[-1]
     border = torch.from_numpy(border_mask(*products.shape))
-    i, j = flat // n_w, flat % n_w
+    i, j = divmod(flat, products.shape[-1])
     g, correlation = float(gram_matrix(maps)[0, 1]), float(gram_view(maps, "correlation")[0, 1])
     nonzero, largest = int(torch.count_nonzero(products)), float(products.flatten()[flat])
     border_g, border_positions = float(products[border].sum()), int(border.sum())

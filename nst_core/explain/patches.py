@@ -94,8 +94,7 @@ def top_patches(
     while len(patches) < n:
         flat = int(torch.argmax(remaining))
         i, j = divmod(flat, a.shape[-1])
-        value = float(a[i, j])
-        if value <= 0.0 or remaining[i, j] == -torch.inf:
+        if (value := float(a[i, j])) <= 0.0 or remaining[i, j] == -torch.inf:
             break
         top, left, bottom, right = _box(i, j, layer, height, width)
         patches.append(Patch(i + 1, j + 1, value, (top, left, bottom, right), rgb[top:bottom, left:right].copy()))

@@ -55,15 +55,7 @@ BATCH: Final = 32
 
 def hue_rgb(hue: int | str) -> tuple[float, float, float]:
     """RGB in 0-1 of a hue in degrees (full saturation and value), or of ``WHITE``."""
-    if hue == WHITE:
-        return (1.0, 1.0, 1.0)
-    red, green, blue = colorsys.hsv_to_rgb(float(hue) / 360.0, 1.0, 1.0)
-    return (red, green, blue)
-
-
-def _unit(rgb: tuple[float, float, float]) -> Tensor:
-    colour = torch.tensor(rgb, dtype=torch.float32)
-    return colour / colour.norm()
+    return (1.0, 1.0, 1.0) if hue == WHITE else colorsys.hsv_to_rgb(float(hue) / 360.0, 1.0, 1.0)
 
 
 def grating(side: int, orientation_deg: float, period_px: float, rgb: tuple[float, float, float]) -> Tensor:
@@ -76,7 +68,8 @@ def grating(side: int, orientation_deg: float, period_px: float, rgb: tuple[floa
     # The value varies along the lines' normal; image rows grow downwards, so "up" is -y.
     phase = (-x * math.sin(theta) - y * math.cos(theta)) * (2.0 * math.pi / period_px)
     profile = 0.5 + 0.5 * torch.sin(phase)
-    return (_unit(rgb).view(3, 1, 1) * profile).unsqueeze(0)
+    colour = torch.tensor(rgb, dtype=torch.float32)
+    return (colour / colour.norm()).view(3, 1, 1).mul(profile).unsqueeze(0)
 
 
 def probe_side(layer: str) -> int:
@@ -188,10 +181,6 @@ class ChannelTuning:
         return Selectivity(self.orientation_selectivity, self.colour_selectivity)
 
     @property
-    def color_selectivity(self) -> float:
-        return self.colour_selectivity
-
-    @property
     def silent(self) -> bool:
         """No grating makes the channel fire: its preferences mean nothing."""
         return self.peak <= 0.0
@@ -220,8 +209,7 @@ def orientation_label(orientation_deg: float, selectivity: float) -> str:
 def _circular(values: np.ndarray, angles_deg: np.ndarray) -> tuple[float, float]:
     """(mean angle in degrees in [0, 360), vector strength in 0-1) of non-negative ``values`` at ``angles_deg``."""
     weights = np.clip(values, 0.0, None)
-    total = weights.sum()
-    if total <= 0:
+    if (total := weights.sum()) <= 0:
         return 0.0, 0.0
     vector = (weights * np.exp(1j * np.radians(angles_deg))).sum()
     return float(np.degrees(np.angle(vector)) % 360.0), float(min(1.0, abs(vector) / total))

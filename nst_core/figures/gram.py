@@ -289,8 +289,7 @@ def gram_thumbnail(matrix: np.ndarray, view: View, side: int = 256) -> np.ndarra
     crisp when the browser scales it.
     """
     small = _block_mean(np.asarray(matrix, dtype=np.float64), THUMBNAIL_CELLS)
-    colours = view_colours(small, view)
-    rgb = colourise(small, colours["colorscale"], colours["zmin"], colours["zmax"])
+    rgb = colourise(small, **view_colours(small, view))
     repeat = max(1, side // max(rgb.shape[:2]))
     return np.repeat(np.repeat(rgb, repeat, axis=0), repeat, axis=1)
 
@@ -361,9 +360,7 @@ def channel_pair_figure(
     annotations = []
     for index, ((title, traces), domain) in enumerate(zip(panels, domains, strict=True)):
         suffix = "" if index == 0 else str(index + 1)
-        for trace in traces:
-            trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-            data.append(trace)
+        data.extend(trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}") for trace in traces)
         layout[f"xaxis{suffix}"] = _axis("j (width)", domain=domain, anchor=f"y{suffix}", range=[0.5, n_w + 0.5])
         layout[f"yaxis{suffix}"] = _axis(
             "i (height)" if index == 0 else "",

@@ -1,20 +1,16 @@
 """Plotly figures of a run: its loss curves, and the style Gram target G_S against the generated G_G.
-
-Pure functions of NumPy arrays and history records (no Streamlit). They follow ``nst_core.figures``:
-a matrix is drawn like a matrix (row k downwards), every colour scale has a colour bar, fonts are
-sized for a projector, sequential data use Viridis and signed data a diverging scale centred at 0,
-and figures are built in one constructor call.
-"""
+Pure functions of NumPy arrays and history records, drawn by the conventions of ``figures.gram``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..gram import style_cost, weighted_style_terms
+from ..optim.result import StepRecord
 from .gram import DIVERGING, FONT_SIZE, SEQUENTIAL, _axis, base_layout, colourbar, panel_title
 
 MAX_SCATTER_POINTS: Final = 60_000
@@ -33,16 +29,6 @@ _CELL_HOVER: Final = "k = %{y}<br>k′ = %{x}<br>value = %{z:.4g}<extra></extra>
 _LEGEND: Final = {"font": {"size": FONT_SIZE - 2}}
 # One labelled tick per decade: the minor labels (2, 5) of Plotly's log axes are unreadable from afar.
 _LOG_AXIS: Final = {"title": {"text": "cost (log scale)"}, "type": "log", "exponentformat": "power", "dtick": 1}
-
-
-class StepLosses(Protocol):
-    """One record of a run's history (``nst_core.optim.StepRecord`` or anything shaped like it)."""
-
-    step: int
-    J: float
-    J_content: float
-    J_style: float
-    J_style_layers: Mapping[str, float]
 
 
 def _as_matrix(matrix: Any) -> np.ndarray:
@@ -69,7 +55,7 @@ def _matrix_axes(n: int, suffix: str = "", domain: tuple[float, float] = (0.0, 1
     }
 
 
-def loss_curve_figure(history: Sequence[StepLosses], title: str = "Costs per step", height: int = 440) -> go.Figure:
+def loss_curve_figure(history: Sequence[StepRecord], title: str = "Costs per step", height: int = 440) -> go.Figure:
     """J, J_content, J_style and each layer's J_style^[l] against the step, on a log scale.
 
     The values are the formulas' own (unscaled), as the history records them.

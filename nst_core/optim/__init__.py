@@ -10,29 +10,3 @@ from .estimate import RunEstimate, estimate_run, suggest_size
 from .precision import Precision, choose_precision
 from .result import LossScaling, RunProgress, RunResult, Snapshot, StepRecord
 from .sources import ImageInputError
-
-__all__ = [
-    "DEFAULT_ALPHA",
-    "BatchKey",
-    "BatchSeat",
-    "BatchedEvaluator",
-    "DEFAULT_BETA",
-    "DEFAULT_LR",
-    "MAX_SIZE",
-    "MIN_SIZE",
-    "ImageInputError",
-    "LossScaling",
-    "Precision",
-    "RunConfig",
-    "RunEstimate",
-    "RunProgress",
-    "RunResult",
-    "Snapshot",
-    "StepRecord",
-    "batch_key",
-    "choose_precision",
-    "estimate_run",
-    "run",
-    "run_batch",
-    "suggest_size",
-]

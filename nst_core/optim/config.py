@@ -68,8 +68,8 @@ class Setting:
     excluded with ``min_excluded``), "choice" among ``choices``, "layer" a VGG19 layer's name, "other" by
     ``check`` alone. ``none`` says what None means (e.g. "default"); None then passes, and the form shows
     ``none`` for it. ``check`` holds the rules a range cannot say (other fields, files); it runs after the
-    kind's check, and ``validate_settings`` skips every check of a field ``on_machine`` (images, device,
-    weights file: what depends on where the run is checked).
+    kind's check (not on a None that passes), and ``validate_settings`` skips every check of a field
+    ``on_machine`` (images, device, weights file: what depends on where the run is checked).
 
     The command line: ``flag`` ("--tv"; ``DERIVED_FLAG``: from the name; a name without dashes: a
     positional argument shown as it; None: not on the command line), ``metavar``, ``nargs``, ``append`` (a
@@ -236,8 +236,6 @@ def _styles(c: RunConfig) -> list[ImageInput]:
 
 
 def _check_style_blend(c: RunConfig) -> None:
-    if c.style_blend is None:
-        return
     if not _is_list(c.style_blend):
         raise ConfigError("style_blend", "give one weight per style image, as a list of numbers")
     if len(c.style_blend) != len(_styles(c)):
@@ -271,22 +269,16 @@ def _empty_layer(c: RunConfig, side: int) -> str | None:
     return empty[0] if empty else None
 
 
-def _check_size(c: RunConfig) -> None:
-    if (layer := _empty_layer(c, c.size)) is not None:
-        raise ConfigError(
-            "size", f"at {c.size} px layer {layer} has no positions left; use a larger size or shallower layers"
-        )
+def _check_positions(c: RunConfig, name: str, advice: str) -> None:
+    side = getattr(c, name)
+    if (layer := _empty_layer(c, side)) is not None:
+        raise ConfigError(name, f"at {side} px layer {layer} has no positions left; use a larger {advice}")
 
 
 def _check_start_size(c: RunConfig) -> None:
-    if c.start_size is None:
-        return
-    if c.start_size > c.size:
+    if c.start_size > c.size:  # type: ignore[operator]
         raise ConfigError("start_size", f"must be None or at most size ({c.size}), got {c.start_size!r}")
-    if (layer := _empty_layer(c, c.start_size)) is not None:
-        raise ConfigError(
-            "start_size", f"at {c.start_size} px layer {layer} has no positions left; use a larger start_size"
-        )
+    _check_positions(c, "start_size", "start_size")
     if c.steps < len(c.scales):
         raise ConfigError(
             "start_size",
@@ -295,8 +287,6 @@ def _check_start_size(c: RunConfig) -> None:
 
 
 def _check_regions(c: RunConfig) -> None:
-    if c.regions is None:
-        return
     if not _is_list(c.regions):
         raise ConfigError("regions", "give a list of mask images, one per style image (or None)")
     if len(c.regions) != len(_styles(c)):
@@ -323,8 +313,6 @@ def _check_device(c: RunConfig) -> None:
 
 
 def _check_snapshot_layers(c: RunConfig) -> None:
-    if c.snapshot_layers is None:
-        return
     if not _is_list(c.snapshot_layers):
         raise ConfigError("snapshot_layers", "give a list of layer names (or None for the style layers)")
     for layer in c.snapshot_layers:
@@ -341,6 +329,10 @@ def _check_weights(c: RunConfig) -> None:
         raise ConfigError(
             "weights", f"no weights file at {os.fspath(weights)!r}; use 'imagenet', 'random' or an existing file"
         )
+
+
+_SIDE: Final[dict[str, Any]] = {"kind": "int", "min": MIN_SIZE, "max": MAX_SIZE, "step": 16}
+"""What ``size`` and ``start_size`` declare alike: a whole number of pixels."""
 
 
 # Fields are in the order of the Run form (``Setting.section``) and checked in that order; a check that
@@ -374,6 +366,7 @@ class RunConfig:
     style_blend: Sequence[float] | None = setting(
         label="Style blend",
         help="One weight per style image, normalised to sum 1 (equal when not given; unused with regions).",
+        none="equal",
         check=_check_style_blend,
         metavar="W",
         nargs="+",
@@ -418,13 +411,10 @@ class RunConfig:
         256,
         label="Size",
         help="The longest side of the images, in pixels; a smaller image is never enlarged.",
-        kind="int",
-        min=MIN_SIZE,
-        max=MAX_SIZE,
-        check=_check_size,
+        **_SIDE,
+        check=lambda c: _check_positions(c, "size", "size or shallower layers"),
         section="optimisation",
         unit="px, longest side",
-        step=16,
     )
     steps: int = setting(
         200,
@@ -479,15 +469,12 @@ class RunConfig:
         label="Coarse to fine: start size",
         help="Runs small first, then grows the image by √2 per scale: large strokes appear early, and the coarse "
         "scales cost little. Not given (or not below Size): one scale at Size.",
-        kind="int",
-        min=MIN_SIZE,
-        max=MAX_SIZE,
+        **_SIDE,
         none="off: one scale",
         check=_check_start_size,
         section="style",
         unit="px",
         metavar="PX",
-        step=16,
     )
     tv_weight: float = setting(
         0.0,
@@ -535,6 +522,7 @@ class RunConfig:
         label="Region mask",
         help="White where the style applies, black where it does not (guided Gram matrices, one mask per style "
         "image); no mask: everywhere.",
+        none="everywhere",
         check=_check_regions,
         on_machine=True,
         flag="--region",
@@ -565,6 +553,7 @@ class RunConfig:
     snapshot_layers: Sequence[str] | None = setting(
         label="Snapshot layers",
         help="The layers whose Gram matrices a snapshot records (None: the style layers).",
+        none="the style layers",
         check=_check_snapshot_layers,
         flag=None,
     )
@@ -588,9 +577,10 @@ class RunConfig:
 
     def _checked(self, on_machine: bool) -> RunConfig:
         for name, declared in settings().items():
-            if declared.on_machine and not on_machine:
+            value = getattr(self, name)
+            if (declared.on_machine and not on_machine) or (value is None and declared.none is not None):
                 continue
-            declared.check_value(name, getattr(self, name))
+            declared.check_value(name, value)
             if declared.check is not None:
                 declared.check(self)
         return self

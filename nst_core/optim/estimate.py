@@ -9,9 +9,6 @@ Memory: the trunk's parameters, every layer output up to the deepest layer (what
 the backward pass, plus its temporaries), pool indices, the optimiser's state (L-BFGS keeps
 ``LBFGS_HISTORY`` pairs of image-sized vectors) and the Gram targets.
 
-Re-measure the constants with ``python bench/optimize.py --calibrate`` (it prints the fitted values to
-paste into ``CALIBRATION``).
-
 The constants are a prior: every finished run reports its measured time (``record_pace``, called by the
 engine), and later estimates for the same device and precision are scaled by how far off the earlier ones
 were (``pace_factor``). That follows what the table cannot know: another CPU (the bfloat16 and
@@ -169,11 +166,6 @@ def estimate_work(config: RunConfig, height: int, width: int) -> Work:
     )
 
 
-def _optimizer_bytes(optimizer: str, image_numel: int) -> int:
-    vectors = 2 * LBFGS_HISTORY + 4 if optimizer == "lbfgs" else 3
-    return vectors * image_numel * BYTES_FLOAT32
-
-
 def estimate_run(
     config: RunConfig,
     height: int | None = None,
@@ -219,7 +211,7 @@ def estimate_run(
         work.parameter_bytes
         + stored
         + calibration.activation_factor * 2 * work.activation_bytes  # outputs kept for backward + gradients
-        + _optimizer_bytes(config.optimizer, work.image_numel)
+        + (2 * LBFGS_HISTORY + 4 if config.optimizer == "lbfgs" else 3) * work.image_numel * BYTES_FLOAT32  # optimiser
         + work.gram_bytes
         + 4 * work.image_numel * BYTES_FLOAT32  # image, its gradient, content and a clamped copy
     )

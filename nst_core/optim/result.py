@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from torch import Tensor
@@ -44,18 +44,8 @@ class StepRecord:
     scale: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "J": self.J,
-            "J_content": self.J_content,
-            "J_style": self.J_style,
-            "J_style_layers": dict(self.J_style_layers),
-            "elapsed_s": self.elapsed_s,
-            "objective": self.objective,
-            "J_tv": self.J_tv,
-            "loss_layers": dict(self.loss_layers),
-            "scale": self.scale,
-        }
+        layers = {"J_style_layers": dict(self.J_style_layers), "loss_layers": dict(self.loss_layers)}
+        return {f.name: getattr(self, f.name) for f in fields(self)} | layers
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,3 @@ from .progress import ProgressRecorder
 from .ray_executor import RayExecutor
 from .store import InterruptedRun, RunEntry, RunStore, StoredRun, default_root
 from .thread_executor import ThreadExecutor
-
-__all__ = [
-    "AdmissionPolicy",
-    "Executor",
-    "ExtractorCache",
-    "HostedLimits",
-    "InterruptedRun",
-    "Job",
-    "JobState",
-    "JobStatus",
-    "ProgressRecorder",
-    "RayExecutor",
-    "RunEntry",
-    "RunStore",
-    "StoredRun",
-    "ThreadExecutor",
-    "default_root",
-    "executor_from_env",
-    "hosted_limits",
-]

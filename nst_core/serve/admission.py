@@ -2,12 +2,8 @@
 
 ``AdmissionPolicy``: at most ``max_active`` queued or running runs per owner (a visitor), at most
 ``max_queue`` runs waiting on the whole server. ``HostedLimits``: the largest size and step count the
-app's form offers. Both read their defaults from the environment:
-
-- ``STYLE_LENS_MAX_ACTIVE`` (default 1), ``STYLE_LENS_MAX_QUEUE`` (default 20);
-- ``STYLE_LENS_MAX_SIZE``, ``STYLE_LENS_MAX_STEPS`` (defaults: 384 px and 300 steps on a CPU-only
-  server, where a 384 px run of 300 steps already takes minutes; the config's own bounds on a GPU);
-- ``STYLE_LENS_BATCH_RUNS`` (``batch_runs_from_env``): how many queued runs one worker evaluates as one batch.
+app's form offers (on a CPU-only server, a 384 px run of 300 steps already takes minutes). The variables
+that set them are in the README's "Hosting a shared server".
 """
 
 from __future__ import annotations
@@ -35,8 +31,7 @@ MAX_BATCH_RUNS: Final = 64
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    text = environ.get(name, "").strip()
-    if not text:
+    if not (text := environ.get(name, "").strip()):
         return default
     try:
         value = int(text)

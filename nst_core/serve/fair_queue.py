@@ -189,9 +189,6 @@ class Workers(Generic[Slot]):
         for thread in self._threads:
             thread.start()
 
-    def __len__(self) -> int:
-        return len(self._threads)
-
     def join(self) -> None:
         for thread in self._threads:
             if thread is not threading.current_thread():
@@ -200,6 +197,5 @@ class Workers(Generic[Slot]):
     def _work(self, slot: Slot) -> None:
         while jobs := self._queue.take(lambda head: self._room(head, slot)):
             # Every job of a batch is running before the batch starts; one cancelled meanwhile ends here.
-            started = [job for job in jobs if job.start()]
-            if started:
+            if started := [job for job in jobs if job.start()]:
                 self._serve(started, slot)

@@ -74,7 +74,7 @@ def is_run_file(name: str) -> bool:
 
 
 def _array(tensor: Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy()
+    return tensor.detach().cpu().numpy().astype(np.float32, copy=False)  # a run's arrays are float32
 
 
 def _npz(arrays: Mapping[str, np.ndarray], compressed: bool = False) -> bytes:
@@ -85,12 +85,9 @@ def _npz(arrays: Mapping[str, np.ndarray], compressed: bool = False) -> bytes:
 
 def run_files(result: RunLike) -> dict[str, bytes]:
     """Every file of the run, by name (names may hold one "/" for the snapshots' folder)."""
-    grams = {f"G_S/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in result.style_grams.items()}
     last = result.snapshots[-1] if result.snapshots else None
-    if last is not None:
-        grams.update(
-            {f"G_G/{layer}": _array(gram).astype(np.float32, copy=False) for layer, gram in last.grams.items()}
-        )
+    targets = {"G_S": result.style_grams, "G_G": {} if last is None else last.grams}
+    grams = {f"{kind}/{layer}": _array(g) for kind, by_layer in targets.items() for layer, g in by_layer.items()}
     snapshot_arrays: dict[str, np.ndarray] = {}
     pixels = io.BytesIO()
     np.save(pixels, _array(result.image), allow_pickle=False)
@@ -205,7 +202,6 @@ def check_run_files(files: Mapping[str, bytes]) -> dict[str, Any]:
 
 
 def run_archive(result: RunLike) -> bytes:
-    """The run as a ZIP: ``history.json`` (``result.to_json()``), ``grams.npz`` (the style targets G_S
-    and the last snapshot's G_G per layer), ``result.png``, the exact pixels, every snapshot, and a README
-    saying what each file holds. ``RunStore.import_archive`` reads it back."""
+    """The run as a ZIP of its ``run_files`` (their README says what each holds); ``RunStore.import_archive``
+    reads it back."""
     return zip_files(run_files(result))

@@ -1,13 +1,6 @@
-"""``executor_from_env()``: the executor a deployment asks for through environment variables.
-
-- ``STYLE_LENS_EXECUTOR``: ``thread`` (the default: runs in this process, one run or one batch of runs
-  at a time per GPU: ``STYLE_LENS_BATCH_RUNS``) or ``ray`` (``RayExecutor``, one run at a time per
-  worker; needs ``pip install 'style-lens[ray]'``).
-- ``RAY_ADDRESS``: the cluster to join (``auto``, ``ray://head:10001``); unset, a local Ray is started.
-- ``STYLE_LENS_GPUS_PER_RUN``: the GPU share of one Ray run (default 1; 0.5 packs two runs on a GPU).
-
-The executor's ``describe()`` gives the one line a status display shows.
-"""
+"""``executor_from_env()``: the executor a deployment asks for through environment variables
+(``STYLE_LENS_EXECUTOR``: ``thread``, the default, or ``ray``; ``RAY_ADDRESS``, ``STYLE_LENS_GPUS_PER_RUN``:
+README, "Scale out with Ray")."""
 
 from __future__ import annotations
 

@@ -167,8 +167,7 @@ class QueuedJob(Job):
         position, wait = self._queue.place(self)
         with self._lock:
             progress = self.progress.read()
-            now = time.perf_counter()
-            elapsed = 0.0 if self._started is None else (self._ended or now) - self._started
+            elapsed = 0.0 if self._started is None else (self._ended or time.perf_counter()) - self._started
             queued = self._status is JobStatus.QUEUED
             eta = 0.0 if self._status is JobStatus.DONE else None if self._status.finished else progress.eta_s
             return JobState(

@@ -140,6 +140,4 @@ class ProgressRecorder:
             return (last - first) / (step - 1) * (self.steps - step)
         if self.estimate is None:
             return None
-        if step == 1:
-            return self.estimate.seconds_per_step * (self.steps - 1)
-        return self.estimate.seconds
+        return self.estimate.seconds_per_step * (self.steps - 1) if step == 1 else self.estimate.seconds

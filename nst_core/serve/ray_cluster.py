@@ -64,8 +64,7 @@ def _start_local(ray: ModuleType) -> None:
         threading.Event().wait()  # never set: the daemons' parent thread must not end
 
     threading.Thread(target=host, name="ray-local-instance", daemon=True).start()
-    error = started.get()
-    if error is not None:
+    if (error := started.get()) is not None:
         raise error
 
 

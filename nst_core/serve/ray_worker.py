@@ -52,9 +52,7 @@ class RunWorker:
     def progress(self, job_id: str, cursor: ProgressCursor) -> ProgressUpdate:
         """What happened since ``cursor``: new steps, new snapshots, the preview if newer."""
         with self._lock:
-            if job_id != self._job_id:
-                return ProgressUpdate("", [], [], None, cursor)
-            return self._progress.since(cursor)
+            return self._progress.since(cursor) if job_id == self._job_id else ProgressUpdate("", [], [], None, cursor)
 
     def cancel(self, job_id: str) -> None:
         with self._lock:

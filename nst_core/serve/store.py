@@ -1,20 +1,12 @@
 """``RunStore``: finished runs kept on disk, opened by an unguessable id from any session or process.
 
-Layout under ``root``: ``index.sqlite3`` (SQLite in WAL mode: one row per run, what ``list`` and ``prune``
-need), ``runs/<id>/`` (the run's files, exactly what its ZIP download holds: ``nst_core.serve.files``),
-``images/<sha256>`` (stored uploads, one file per distinct content), ``instances/`` (one locked file per
-live process that has runs in its queue) and ``tmp/`` (writes in progress).
-
-A run is written to a folder under ``tmp/``, renamed into ``runs/`` and only then indexed, so a reader
-sees a run whole or not at all, even when the writer dies half way; a write the disk refuses (full,
-read-only) leaves nothing behind and raises ``StoreFullError``. Everything read back (a run's folder, an
-imported ZIP) is checked by ``runs.validation`` first. Ids are checked against a strict pattern before any
-path is built from them, so nothing outside ``root`` is ever read or written.
-
-Runs queued or running are recorded too (``record_pending``), under the id of the process that queues
-them; that process holds a lock on ``instances/<its id>`` while it lives. The kernel drops the lock when
-the process dies, however it dies, so another process (or the restarted server) sees its runs as
-interrupted (``interrupted``), and exactly one caller may take each back (``claim_interrupted``).
+The README's "Stored runs" and "What the server keeps, refuses and survives" say what ``root`` holds
+(``index.sqlite3``, ``runs/<id>/``, ``images/<sha256>``, ``instances/``, ``tmp/``) and what it survives.
+Here: a run is written under ``tmp/``, renamed into ``runs/`` and only then indexed, so a reader sees it
+whole or not at all, even when the writer dies half way. Ids are checked against a strict pattern before
+any path is built from them, so nothing outside ``root`` is ever read or written. A process with queued
+runs holds a lock on ``instances/<its id>``, which the kernel drops however it dies: its runs are then
+``interrupted``, and exactly one caller may take each back (``claim_interrupted``).
 """
 
 from __future__ import annotations
@@ -179,9 +171,8 @@ class InterruptedRun:
 
 
 class StoredRun:
-    """A stored run, with a ``RunResult``'s attributes (``image``, ``history``, ``snapshots``,
-    ``style_grams``, ``config``, ``weights_source``, ``device``, ``loss_scaling``, ``precision``,
-    ``seconds``, ``to_json``) plus its index entry's (``id``, ``created``, ``owner``, ``title``).
+    """A stored run, with a ``RunResult``'s attributes plus its index entry's (``id``, ``created``, ``owner``,
+    ``title``).
 
     The history and settings are read when it is opened; ``image``, ``snapshots`` and ``style_grams``
     on first access. A missing or damaged file raises ``StoredRunError`` there.
@@ -240,12 +231,7 @@ class StoredRun:
 
 class RunStore:
     """Finished runs on disk under ``root`` (created if missing); safe to share between threads and processes.
-
-    ``put`` a ``RunResult`` and get its id; ``get`` it back as a ``StoredRun``; ``list``, ``delete``,
-    ``prune``; ``archive`` / ``import_archive`` move runs as ZIP files; ``put_image`` / ``get_image``
-    keep uploads for share links; ``record_pending`` / ``interrupted`` / ``claim_interrupted`` keep the
-    queue across a restart. Unknown, malformed or hostile ids raise ``RunNotFoundError``.
-    """
+    Unknown, malformed or hostile ids raise ``RunNotFoundError``."""
 
     def __init__(self, root: str | os.PathLike[str], *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -364,7 +350,7 @@ class RunStore:
     ) -> str:
         """Store the run a downloaded ZIP holds (path or bytes); return its new id. ``ArchiveError`` if
         the data is not such a ZIP, holds anything a run does not, unpacks past ``max_archive_bytes``, or
-        any file fails its check (``runs.validation``: history.json's schema and settings, every array's
+        any file fails its check (``serve.validation``: history.json's schema and settings, every array's
         dtype, shape per layer and finite values); nothing is written then."""
         files = self._unpack(source)
         if missing := [name for name in REQUIRED_FILES if name not in files]:

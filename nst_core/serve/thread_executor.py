@@ -86,8 +86,7 @@ class ThreadExecutor(QueueExecutor[torch.device]):
 
     def batch_room(self, head: QueuedJob, slot: torch.device) -> BatchRoom:
         device = _device(head, slot)
-        runs = self._batch_runs[device.type]
-        if runs == 1:
+        if (runs := self._batch_runs[device.type]) == 1:
             return BatchRoom(1)
         # The other slots on this device may take a batch as large before this one's memory is in use.
         sharing = sum(d == device for d in self._devices) or len(self._devices)
@@ -102,13 +101,9 @@ class ThreadExecutor(QueueExecutor[torch.device]):
         evaluator = BatchedEvaluator()
         # Every seat is taken before any run starts, so that the first steps already share their passes.
         seats = [evaluator.seat() for _ in jobs]
+        name = threading.current_thread().name
         threads = [
-            threading.Thread(
-                target=self.serve_job,
-                args=(job, slot, seat),
-                name=f"{threading.current_thread().name}-batch-{i}",
-                daemon=True,
-            )
+            threading.Thread(target=self.serve_job, args=(job, slot, seat), name=f"{name}-batch-{i}", daemon=True)
             for i, (job, seat) in enumerate(zip(jobs, seats, strict=True))
         ]
         for thread in threads:

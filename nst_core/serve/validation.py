@@ -79,45 +79,35 @@ STEP_SCHEMA: Final[dict[str, Any]] = {
     },
 }
 
+_REQUIRED_FIELDS: Final[dict[str, Any]] = {  # every field of history.json but its "format"
+    "config": CONFIG_SCHEMA,
+    "weights_source": _STRING,
+    "device": _STRING,
+    "precision": _STRING,
+    "seconds": {"type": "number", "minimum": 0},
+    "image_size": {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+        "minItems": 2,
+        "maxItems": 2,
+    },
+    "loss_scaling": {
+        "type": "object",
+        "required": ["content", "style"],
+        "properties": {"content": _NUMBER, "style": _LAYER_VALUES, "tv": _NUMBER},
+    },
+    "snapshot_steps": {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": MAX_STEPS},
+        "uniqueItems": True,
+        "maxItems": MAX_STEPS + 1,
+    },
+    "history": {"type": "array", "items": STEP_SCHEMA, "minItems": 1, "maxItems": MAX_STEPS},
+}
 HISTORY_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
-    "required": [
-        "config",
-        "weights_source",
-        "device",
-        "precision",
-        "seconds",
-        "image_size",
-        "loss_scaling",
-        "snapshot_steps",
-        "history",
-    ],
-    "properties": {
-        "format": _STRING,
-        "config": CONFIG_SCHEMA,
-        "weights_source": _STRING,
-        "device": _STRING,
-        "precision": _STRING,
-        "seconds": {"type": "number", "minimum": 0},
-        "image_size": {
-            "type": "array",
-            "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
-            "minItems": 2,
-            "maxItems": 2,
-        },
-        "loss_scaling": {
-            "type": "object",
-            "required": ["content", "style"],
-            "properties": {"content": _NUMBER, "style": _LAYER_VALUES, "tv": _NUMBER},
-        },
-        "snapshot_steps": {
-            "type": "array",
-            "items": {"type": "integer", "minimum": 0, "maximum": MAX_STEPS},
-            "uniqueItems": True,
-            "maxItems": MAX_STEPS + 1,
-        },
-        "history": {"type": "array", "items": STEP_SCHEMA, "minItems": 1, "maxItems": MAX_STEPS},
-    },
+    "required": list(_REQUIRED_FIELDS),
+    "properties": {"format": _STRING, **_REQUIRED_FIELDS},
 }
 """``RunResult.to_json()``: every field a page reads, with its type; numbers are finite (``parse_history``)."""
 
@@ -130,6 +120,7 @@ _SNAPSHOT_IMAGE: Final = re.compile(r"image/([0-9]{1,9})")
 _SNAPSHOT_GRAM: Final = re.compile(r"G_G/([0-9]{1,9})/(\w{1,16})")
 _TARGET_GRAM: Final = re.compile(r"(G_S|G_G)/(\w{1,16})")
 _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+_HEADER_READERS: Final = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 class RunDataError(ValueError):
@@ -137,8 +128,7 @@ class RunDataError(ValueError):
 
 
 def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
+    if not math.isfinite(value := float(text)):
         raise RunDataError(f"history.json holds the number {text[:20]}, which is not finite")
     return value
 
@@ -175,20 +165,14 @@ def _rename_keys(document: dict[str, Any]) -> None:
                     node.setdefault(new, node.pop(old))
 
 
-# ---------------------------------------------------------------- arrays, checked from their headers
-
-
 def _read_npy(stream: BinaryIO, name: str, budget: int) -> np.ndarray:
     """One ``.npy`` stream as a float32 array, refusing any other dtype, a Fortran layout or more than
     ``budget`` bytes before reading its data."""
     try:
         version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        else:
+        if version not in _HEADER_READERS:
             raise RunDataError(f"{name} is a .npy file of an unknown version {version}")
+        shape, fortran, dtype = _HEADER_READERS[version](stream)
     except RunDataError:
         raise
     except (ValueError, EOFError, OSError, SyntaxError) as error:
