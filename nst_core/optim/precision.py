@@ -62,8 +62,10 @@ BFLOAT16 = Precision(torch.bfloat16, channels_last=True)
 
 
 def cpu_has_fast_bf16() -> bool:
-    """AMX tiles or AVX512-BF16: the instructions that make bfloat16 convolutions faster than float32."""
-    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    """AMX tiles or AVX512-BF16: the instructions that make bfloat16 convolutions faster than float32, when torch's
+    kernels may use them (``ATEN_CPU_CAPABILITY=avx2``, as ``bench/optimize.py``'s AVX2 emulation sets, says no)."""
+    avx512 = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    return avx512 and bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
 def cuda_has_fast_bf16(device: torch.device) -> bool:
