@@ -63,7 +63,7 @@ from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.gram import layer_style_cost
 from nst_core.layers import LAYER_INDEX
 from nst_core.optim import RunProgress
-from nst_core.optim.canvas import _irfft2
+from nst_core.optim.canvas import _has_large_prime_factor, _PocketIrfft2
 from nst_core.optim.estimate import estimate_work
 from nst_core.optim.precision import (
     BFLOAT16,
@@ -474,15 +474,17 @@ def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: in
     def transform(pocketfft: bool) -> Callable[[], None]:
         def work() -> None:
             z = spectrum.clone().requires_grad_(True)
-            image = _irfft2(z, (height, width)) if pocketfft else torch.fft.irfft2(z, s=(height, width), norm="ortho")
+            shape = (height, width)
+            image = _PocketIrfft2.apply(z, shape) if pocketfft else torch.fft.irfft2(z, s=shape, norm="ortho")
             image.sum().backward()
 
         return work
 
     timed = _cpu_ms({"torch": transform(False), "pocketfft": transform(True)}, repeats)
+    chosen = "pocketfft" if _has_large_prime_factor(width) else "torch"
     print(
         f"  the spectral canvas's {height}x{width} transform and its backward: torch.fft {timed['torch']:.2f}, "
-        f"pocketfft (canvas._irfft2) {timed['pocketfft']:.2f}"
+        f"pocketfft {timed['pocketfft']:.2f} (the canvas's: {chosen})"
     )
 
     def step(tapped: bool) -> Callable[[], None]:

@@ -112,10 +112,12 @@ def _self_product(a: Tensor, into: Tensor | None = None) -> Tensor:
     at 512 px, 10.3 -> 9.3 ms at 256 px. G comes out exactly symmetric.
     """
     n_C, positions = a.shape[-2:]
+    if into is None and (n_C < 2 * GRAM_BLOCK_CHANNELS or positions < 4 * GRAM_BLOCK_CHANNELS):
+        return a @ a.transpose(-1, -2)  # below, one product is faster
     gram = a.new_zeros(*a.shape[:-1], n_C) if into is None else into
     a3, g3 = (a, gram) if a.dim() == 3 else (a[None], gram[None])  # baddbmm_ adds in place, in batches
-    if n_C < 2 * GRAM_BLOCK_CHANNELS or (into is None and positions < 4 * GRAM_BLOCK_CHANNELS):
-        g3.baddbmm_(a3, a3.mT)  # below, one product is faster
+    if n_C < 2 * GRAM_BLOCK_CHANNELS:
+        g3.baddbmm_(a3, a3.mT)
         return gram
     for start in range(0, n_C, GRAM_BLOCK_CHANNELS):
         end = min(start + GRAM_BLOCK_CHANNELS, n_C)

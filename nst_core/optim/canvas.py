@@ -51,13 +51,17 @@ def frequency_scale(height: int, width: int, device: torch.device | str = "cpu")
 def _irfft2(spectrum: Tensor, shape: tuple[int, int]) -> Tensor:
     """``torch.fft.irfft2(spectrum, s=shape, norm="ortho")``; on the CPU, for a width with a prime factor above 7, by
     scipy's pocketfft (``_PocketIrfft2``)."""
-    width = shape[-1]
+    if spectrum.device.type == "cpu" and _has_large_prime_factor(shape[-1]):
+        return _PocketIrfft2.apply(spectrum, shape)
+    return torch.fft.irfft2(spectrum, s=shape, norm="ortho")
+
+
+def _has_large_prime_factor(n: int) -> bool:
+    """Whether ``n`` has a prime factor above 7."""
     for factor in (2, 3, 5, 7):
-        while width % factor == 0:
-            width //= factor
-    if spectrum.device.type != "cpu" or width == 1:
-        return torch.fft.irfft2(spectrum, s=shape, norm="ortho")
-    return _PocketIrfft2.apply(spectrum, shape)
+        while n % factor == 0:
+            n //= factor
+    return n > 1
 
 
 class _PocketIrfft2(torch.autograd.Function):
