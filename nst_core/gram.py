@@ -68,7 +68,8 @@ def gram_matrix(a: Tensor, dtype: torch.dtype | None = None) -> Tensor:
     as the formula gives it, without a float32 copy of the whole map (``_widened_gram``).
     """
     _check_activations(a, "a")
-    return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
+    with torch.autocast(a.device.type, enabled=False):  # G in ``dtype`` within a caller's autocast too
+        return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
 
 
 def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
