@@ -81,7 +81,8 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
     copied into one buffer (1 MB at 64 channels), still in cache when its product reads it, and the product
     accumulates into G in place: the same products summed in another order. Measured by ``bench/optimize.py
     --tricks`` (float32 G of the five style layers of a bfloat16 run, one thread): 47 -> 35 ms at 512 px, 10.9 ->
-    10.6 ms at 256 px with a fresh copy and product per chunk; the one buffer then saved 2.5 ms at 512 px, 0.9 at 256.
+    10.6 ms at 256 px with a fresh copy and product per chunk; the one buffer then 43.7 -> 40.6 ms at 512 px (12.8 ->
+    12.7 at 256 px).
 
     The product itself stays a float32 one. No CPU kernel of torch 2.14 takes bfloat16 factors to a float32 result
     (``torch.mm(..., out_dtype=)`` is CUDA's); a bfloat16 product rounds G to 3 digits, and it was no faster for 64

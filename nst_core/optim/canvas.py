@@ -66,9 +66,9 @@ def _has_large_prime_factor(n: int) -> bool:
 
 class _PocketIrfft2(torch.autograd.Function):
     """The same transform by scipy's pocketfft: torch's CPU FFT (MKL) is slow along a real axis whose length has a
-    large prime factor. Forward + backward, one thread: 300 x 451 (chelsea at 512 px, 451 = 11 x 41) 12.3 -> 3.7 ms,
-    512 x 341 13.3 -> 4.3, 128 x 85 1.1 -> 0.4; where the width's factors are all small MKL was as fast or faster
-    (512 x 512 3.7 against 4.7, 170 x 256 1.5 against 1.7, ``bench/optimize.py --tricks``). The backward is torch's
+    large prime factor. Forward + backward, one thread: 300 x 451 (chelsea at 512 px, 451 = 11 x 41) 10.8 -> 4.0 ms
+    (``bench/optimize.py --tricks``), 512 x 341 13.3 -> 4.3, 128 x 85 1.1 -> 0.4; where the width's factors are all
+    small MKL was as fast or faster (512 x 512 3.7 against 4.7, 170 x 256 1.1 against 1.2). The backward is torch's
     ``fft_c2r_backward``: rfft2, the bins that stand for two (their mirror images outside the one-sided half)
     doubled."""
 
