@@ -63,6 +63,7 @@ from nst_core.extractor import VGGExtractor, resolve_device
 from nst_core.gram import layer_style_cost
 from nst_core.layers import LAYER_INDEX
 from nst_core.optim import RunProgress
+from nst_core.optim.canvas import _has_large_prime_factor, _PocketIrfft2
 from nst_core.optim.estimate import estimate_work
 from nst_core.optim.precision import (
     BFLOAT16,
@@ -398,6 +399,14 @@ def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: in
             wide = gram._unrolled(a).float()
             wide @ wide.transpose(-1, -2)
 
+    def fresh_chunks() -> None:  # before: each chunk a fresh float32 copy and product, added
+        for a in acts.values():
+            pieces = (piece.float() for piece in gram._unrolled(a).split(gram.GRAM_CHUNK_POSITIONS, dim=-1))
+            wide = next(pieces)
+            g = wide @ wide.mT
+            for wide in pieces:
+                g.add_(wide @ wide.mT)
+
     def chunks_only() -> None:
         with _patched(gram, "GRAM_BLOCK_CHANNELS", 10**6):
             for a in acts.values():
@@ -407,10 +416,12 @@ def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: in
         for a in acts.values():
             gram.gram_matrix(a, torch.float32)
 
-    g_forward = _cpu_ms({"whole": whole_copy, "chunks": chunks_only, "blocks": chunks_and_blocks}, repeats)
+    variants = {"whole": whole_copy, "fresh": fresh_chunks, "chunks": chunks_only, "blocks": chunks_and_blocks}
+    g_forward = _cpu_ms(variants, repeats)
     print(
         f"  float32 G of the {len(layers)} style layers: whole-map float32 copy {g_forward['whole']:.2f}, "
-        f"in chunks of {gram.GRAM_CHUNK_POSITIONS} positions {g_forward['chunks']:.2f}, "
+        f"in chunks of {gram.GRAM_CHUNK_POSITIONS} positions each copied afresh {g_forward['fresh']:.2f}, "
+        f"copied into one buffer and accumulated in place {g_forward['chunks']:.2f}, "
         f"+ lower block triangle of {gram.GRAM_BLOCK_CHANNELS} channels {g_forward['blocks']:.2f}"
     )
 
@@ -434,6 +445,46 @@ def tricks(size: int, extractor: VGGExtractor, device: torch.device, repeats: in
     print(
         f"  J_style^[l] of the {len(layers)} layers from G_G and its gradient: composed by autograd "
         f"{timed['composed']:.2f}, written out (gram_style_cost) {timed['written']:.2f}"
+    )
+
+    with torch.no_grad(), policy.context(device):
+        a_G = network(x, [DEFAULT_CONTENT_LAYER])[DEFAULT_CONTENT_LAYER]
+        a_C = network(policy.prepare(style), [DEFAULT_CONTENT_LAYER])[DEFAULT_CONTENT_LAYER][0].float()
+
+    def content_term(written_out: bool) -> Callable[[], None]:
+        def work() -> None:
+            g = a_G.clone().requires_grad_(True)
+            if written_out:
+                gram.content_cost(a_C, g).sum().backward()
+            else:  # the formula composed by autograd on a float32 copy, as the objective computed it before
+                n_C, n_H, n_W = g.shape[-3:]
+                ((a_C - g.float()).square().sum() / (4.0 * n_H * n_W * n_C)).backward()
+
+        return work
+
+    timed = _cpu_ms({"composed": content_term(False), "written": content_term(True)}, repeats)
+    print(
+        f"  J_content at {DEFAULT_CONTENT_LAYER} and its gradient: composed by autograd on a float32 copy "
+        f"{timed['composed']:.2f}, written out (gram.content_cost) {timed['written']:.2f}"
+    )
+
+    height, width = content.shape[-2:]
+    spectrum = torch.randn(1, 3, height, width // 2 + 1, dtype=torch.complex64, device=device)
+
+    def transform(pocketfft: bool) -> Callable[[], None]:
+        def work() -> None:
+            z = spectrum.clone().requires_grad_(True)
+            shape = (height, width)
+            image = _PocketIrfft2.apply(z, shape) if pocketfft else torch.fft.irfft2(z, s=shape, norm="ortho")
+            image.sum().backward()
+
+        return work
+
+    timed = _cpu_ms({"torch": transform(False), "pocketfft": transform(True)}, repeats)
+    chosen = "pocketfft" if _has_large_prime_factor(width) else "torch"
+    print(
+        f"  the spectral canvas's {height}x{width} transform and its backward: torch.fft {timed['torch']:.2f}, "
+        f"pocketfft {timed['pocketfft']:.2f} (the canvas's: {chosen})"
     )
 
     def step(tapped: bool) -> Callable[[], None]:

@@ -68,7 +68,8 @@ def gram_matrix(a: Tensor, dtype: torch.dtype | None = None) -> Tensor:
     as the formula gives it, without a float32 copy of the whole map (``_widened_gram``).
     """
     _check_activations(a, "a")
-    return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
+    with torch.autocast(a.device.type, enabled=False):  # G in ``dtype`` within a caller's autocast too
+        return _widened_gram(_unrolled(a), a.dtype if dtype is None else dtype)
 
 
 def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
@@ -76,10 +77,12 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
     ``GRAM_CHUNK_POSITIONS`` positions at a time when A must be widened first.
 
     A float32 copy of a large map is a fresh allocation each step (at 512 px relu1_1's is 35 MB, past glibc's
-    largest recycled block, so every page of it faults in again) that one product then reads once. A chunk's copy
-    (1 MB at 64 channels) is recycled and still in cache when its product reads it: the same products summed in
-    another order. Measured by ``bench/optimize.py --tricks`` (float32 G of the five style layers of a bfloat16
-    run, one thread): 47 -> 35 ms at 512 px, 10.9 -> 10.6 ms at 256 px.
+    largest recycled block, so every page of it faults in again) that one product then reads once. Each chunk is
+    copied into one buffer (1 MB at 64 channels), still in cache when its product reads it, and the product
+    accumulates into G in place: the same products summed in another order. Measured by ``bench/optimize.py
+    --tricks`` (float32 G of the five style layers of a bfloat16 run, one thread): 47 -> 35 ms at 512 px, 10.9 ->
+    10.6 ms at 256 px with a fresh copy and product per chunk; the one buffer then 43.7 -> 40.6 ms at 512 px (12.8 ->
+    12.7 at 256 px).
 
     The product itself stays a float32 one. No CPU kernel of torch 2.14 takes bfloat16 factors to a float32 result
     (``torch.mm(..., out_dtype=)`` is CUDA's); a bfloat16 product rounds G to 3 digits, and it was no faster for 64
@@ -93,30 +96,35 @@ def _widened_gram(unrolled: Tensor, dtype: torch.dtype) -> Tensor:
         return wide @ wide.transpose(-1, -2)
     if unrolled.dtype == dtype or positions <= GRAM_CHUNK_POSITIONS:
         return _self_product(unrolled.to(dtype))
-    pieces = (piece.to(dtype) for piece in unrolled.split(GRAM_CHUNK_POSITIONS, dim=-1))
-    gram = _self_product(next(pieces))
-    for piece in pieces:
-        gram.add_(_self_product(piece))
+    pieces = unrolled.split(GRAM_CHUNK_POSITIONS, dim=-1)
+    wide = torch.empty_like(pieces[0], dtype=dtype)  # in the chunks' own layout: a plain conversion, no transpose
+    gram = _self_product(wide.copy_(pieces[0]))
+    for piece in pieces[1:]:
+        _self_product(wide[..., : piece.shape[-1]].copy_(piece), into=gram)
     return gram
 
 
-def _self_product(a: Tensor) -> Tensor:
-    """A Aᵀ for A (..., n_C, positions), its lower block triangle computed and mirrored from 2 blocks of
-    ``GRAM_BLOCK_CHANNELS`` channels up: 62 % of the products at 512 channels. One general product computes both
-    triangles; CPU BLAS has a symmetric one (``syrk``) that torch does not call. Below 256 channels or 512
-    positions the smaller products ran slower than they saved (512 channels x 160 positions: 0.58 ms, 0.51 whole).
-    Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31 ms at 512 px, 10.3 -> 9.3 ms at
-    256 px. G comes out exactly symmetric.
+def _self_product(a: Tensor, into: Tensor | None = None) -> Tensor:
+    """A Aᵀ for A (..., n_C, positions), or ``into`` += A Aᵀ (then always by blocks, so that every sum lands in the
+    lower block triangle), its lower block triangle computed and mirrored from 2 blocks of ``GRAM_BLOCK_CHANNELS``
+    channels up: 62 % of the products at 512 channels. One general product computes both triangles; CPU BLAS has a
+    symmetric one (``syrk``) that torch does not call (scipy's OpenBLAS ``ssyrk`` was no faster than these blocks).
+    Below 256 channels or 512 positions the smaller products ran slower than they saved (512 channels x 160
+    positions: 0.58 ms, 0.51 whole). Measured by ``bench/optimize.py --tricks`` (as ``_widened_gram``): 35 -> 31 ms
+    at 512 px, 10.3 -> 9.3 ms at 256 px. G comes out exactly symmetric.
     """
     n_C, positions = a.shape[-2:]
-    if n_C < 2 * GRAM_BLOCK_CHANNELS or positions < 4 * GRAM_BLOCK_CHANNELS:  # below, one product is faster
-        return a @ a.transpose(-1, -2)
-    gram = a.new_empty(*a.shape[:-1], n_C)
+    if into is None and (n_C < 2 * GRAM_BLOCK_CHANNELS or positions < 4 * GRAM_BLOCK_CHANNELS):
+        return a @ a.transpose(-1, -2)  # below, one product is faster
+    gram = a.new_zeros(*a.shape[:-1], n_C) if into is None else into
+    a3, g3 = (a, gram) if a.dim() == 3 else (a[None], gram[None])  # baddbmm_ adds in place, in batches
+    if n_C < 2 * GRAM_BLOCK_CHANNELS:
+        g3.baddbmm_(a3, a3.mT)
+        return gram
     for start in range(0, n_C, GRAM_BLOCK_CHANNELS):
         end = min(start + GRAM_BLOCK_CHANNELS, n_C)
-        block = a[..., start:, :] @ a[..., start:end, :].transpose(-1, -2)  # rows start.., columns start..end
-        gram[..., start:, start:end] = block
-        gram[..., start:end, end:] = block[..., end - start :, :].transpose(-1, -2)
+        g3[:, start:, start:end].baddbmm_(a3[:, start:], a3[:, start:end].mT)  # rows start.., columns start..end
+        g3[:, start:end, end:] = g3[:, end:, start:end].mT
     return gram
 
 
@@ -321,7 +329,30 @@ def content_cost(a_C: Tensor, a_G: Tensor) -> Tensor:
     if a_C.shape[-3:] != a_G.shape[-3:]:
         raise ValueError(f"a_C {tuple(a_C.shape)} and a_G {tuple(a_G.shape)} differ in shape")
     n_C, n_H, n_W = a_G.shape[-3:]
-    return (a_C - a_G).square().sum(dim=(-3, -2, -1)) / (4.0 * n_H * n_W * n_C)
+    return _ContentDistance.apply(a_C, a_G, 4.0 * n_H * n_W * n_C)
+
+
+class _ContentDistance(torch.autograd.Function):
+    """Σ (a_G − a_C)² / d and its gradient 2 (a_G − a_C) / d, written out: in float32 (float64 if either input is)
+    whatever a_G's dtype, the gradient returned in a_G's dtype and layout. Autograd of the composed formula on
+    ``a_G.float()`` made eight passes over the layer where this makes four (the cast, the difference, its square
+    and its gradient's cast). The value and the gradient are the composed formula's, to the last bit."""
+
+    @staticmethod
+    def forward(ctx, a_C: Tensor, a_G: Tensor, denominator: float) -> Tensor:  # type: ignore[override]
+        dtype = torch.promote_types(torch.promote_types(a_C.dtype, a_G.dtype), torch.float32)
+        difference = torch.sub(a_G, a_C.to(dtype))  # a bfloat16 a_G is widened within the subtraction
+        ctx.save_for_backward(difference)
+        ctx.denominator, ctx.dtype_G, ctx.shape_C = denominator, a_G.dtype, a_C.shape
+        return difference.square().sum(dim=(-3, -2, -1)) / denominator
+
+    @staticmethod
+    def backward(ctx, grad_cost: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
+        (difference,) = ctx.saved_tensors
+        factor = grad_cost[..., None, None, None] * (2.0 / ctx.denominator)
+        grad_G = (difference * factor).to(ctx.dtype_G)  # a product with a bfloat16 out= is 10x slower (unvectorised)
+        grad_C = -(difference * factor).sum_to_size(ctx.shape_C) if ctx.needs_input_grad[0] else None
+        return grad_C, grad_G if ctx.needs_input_grad[1] else None, None
 
 
 def weighted_style_terms(layer_costs: Mapping[str, T], layer_weights: Mapping[str, float]) -> dict[str, T]:

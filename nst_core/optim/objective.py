@@ -271,7 +271,7 @@ class Objective:
         else:
             with torch.no_grad():
                 gram_values = {layer: value(term) for layer, term in self.gram_terms.items()}
-        j_content = gram.content_cost(self.content_target, acts[self.content_layer].float()).sum()
+        j_content = gram.content_cost(self.content_target, acts[self.content_layer]).sum()
         j_tv = total_variation(image.float())
         j_style = gram.style_cost(layer_costs=gram_values, layer_weights=self.layer_weights)
         j_total = gram.total_cost(j_content, j_style, self.alpha, self.beta)

@@ -11,7 +11,9 @@ Measured for this project (``bench/optimize.py``):
   Adam 0.5%, L-BFGS 3.9%; the floor, float32 channels-last against float32 NCHW (the same arithmetic summed in
   another order), 0.9% and 1.4%: L-BFGS's line search and curvature pairs amplify any rounding difference, so its
   figures move by a few per cent with any change of summation order (one thread instead of two: L-BFGS 3.3%, floor
-  5.7%; the code before: 3.0% and 1.2% with two threads, 4.3% and 1.1% with one). Below
+  5.7%; the code before: 3.0% and 1.2% with two threads, 4.3% and 1.1% with one; rerun after the content cost and the
+  canvas's transform were written out: Adam 1.6%, L-BFGS 3.9%, floors 0.5% and 1.3% with two threads, and Adam 1.8%,
+  L-BFGS 7.0%, floors 3.1% and 5.7% with one). Below
   256 px, measured before that rework (not rerun): Adam 3.0% (128 px), 2.3% (192); L-BFGS 8.1% (128), 7.5%
   (192), floor 2.3% (128). So Adam runs in bfloat16 at every size, and L-BFGS from ``LBFGS_BF16_MIN_SIZE`` up
   (within the 5% goal; 0.32x the float32 time per step at 256 px in that rerun: 0.085 s against 0.268 s),
@@ -62,8 +64,10 @@ BFLOAT16 = Precision(torch.bfloat16, channels_last=True)
 
 
 def cpu_has_fast_bf16() -> bool:
-    """AMX tiles or AVX512-BF16: the instructions that make bfloat16 convolutions faster than float32."""
-    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    """AMX tiles or AVX512-BF16: the instructions that make bfloat16 convolutions faster than float32, when torch's
+    kernels may use them (``ATEN_CPU_CAPABILITY=avx2``, as ``bench/optimize.py``'s AVX2 emulation sets, says no)."""
+    avx512 = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    return avx512 and bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
 def cuda_has_fast_bf16(device: torch.device) -> bool:

@@ -16,7 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("--tricks", ["float32 G of the 5 style layers", "J_style^[l] of the 5 layers", "joined in the tap's product"]),
+        (
+            "--tricks",
+            [
+                "float32 G of the 5 style layers",
+                "J_style^[l] of the 5 layers",
+                "J_content at relu4_2",
+                "transform and its backward",
+                "joined in the tap's product",
+            ],
+        ),
         ("--profile", ["profiled self CPU ms per evaluation, bare network", "aten::"]),
     ],
 )

@@ -280,6 +280,8 @@ def test_gram_matrix_in_float32_of_bfloat16_activations_is_that_of_their_float32
     torch.testing.assert_close(got.double(), gram_matrix(a.double()), rtol=1e-6, atol=1e-6)
     assert torch.equal(got, got.transpose(-1, -2)) or not chunked  # the mirrored block triangle
     assert gram_matrix(a).dtype == torch.bfloat16  # without dtype, the activations' own
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a caller's autocast does not round G to bfloat16
+        torch.testing.assert_close(gram_matrix(a, torch.float32), got, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -9,7 +9,7 @@ import torch
 
 from nst_core import RunConfig, run
 from nst_core.image_stats import speckle
-from nst_core.optim.canvas import Canvas, frequency_scale
+from nst_core.optim.canvas import Canvas, _irfft2, frequency_scale
 from nst_core.serve.files import config_from_description
 
 
@@ -83,3 +83,10 @@ def test_each_scale_of_coarse_to_fine_is_normalised_on_its_own_start_not_on_the_
     one_scale = run(_config(steps=1), extractor=random_extractor)
     for layer, scale in one_scale.loss_scaling.style.items():
         assert coarse_to_fine.loss_scaling.style[layer] == pytest.approx(scale, rel=1e-4), layer
+
+
+@pytest.mark.parametrize("shape", [(6, 11), (5, 22), (4, 8)])
+def test_the_spectral_transform_is_torchs_irfft2_and_its_gradient_whichever_library_computes_it(shape) -> None:
+    spectrum = torch.randn(1, 3, shape[0], shape[1] // 2 + 1, dtype=torch.complex128, requires_grad=True)
+    torch.testing.assert_close(_irfft2(spectrum, shape), torch.fft.irfft2(spectrum, s=shape, norm="ortho"))
+    assert torch.autograd.gradcheck(lambda z: _irfft2(z, shape), (spectrum,))

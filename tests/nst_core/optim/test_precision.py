@@ -42,6 +42,13 @@ def test_cpu_runs_lbfgs_in_bfloat16_from_the_measured_size_up_where_bfloat16_is_
     assert choose_precision(cpu, "adam", 64) == (BFLOAT16 if fast else FLOAT32)
 
 
+def test_bfloat16_is_not_fast_where_torch_dispatches_to_avx2_kernels(monkeypatch) -> None:
+    # ATEN_CPU_CAPABILITY=avx2 (the AVX2 emulation of bench/optimize.py) on a CPU that has AMX.
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert not cpu_has_fast_bf16() and choose_precision(torch.device("cpu"), "adam") == FLOAT32
+
+
 @pytest.mark.parametrize("size", [LBFGS_BF16_MIN_SIZE - 16, LBFGS_BF16_MIN_SIZE])
 def test_a_run_and_its_estimate_take_the_precision_of_its_size(monkeypatch, random_extractor, size) -> None:
     monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
