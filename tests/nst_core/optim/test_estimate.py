@@ -43,8 +43,9 @@ def test_later_estimates_follow_the_measured_pace(config: RunConfig) -> None:
     assert pace_factor("cuda", prior.precision) is None  # another device keeps the table's figure
     record_pace("cpu", prior.precision, prior.seconds, 1e6 * prior.seconds)
     assert pace_factor("cpu", prior.precision) <= PACE_BOUNDS[1]
-    record_pace("cpu", "float32", PACE_MIN_ESTIMATE_S / 2, 100.0)  # a tiny run: mostly fixed costs
-    assert pace_factor("cpu", "float32") is None
+    forget_pace()  # in the run's own precision, whichever this CPU chose
+    record_pace("cpu", prior.precision, PACE_MIN_ESTIMATE_S / 2, 100.0)  # a tiny run: mostly fixed costs
+    assert pace_factor("cpu", prior.precision) is None
 
 
 def test_a_finished_run_teaches_the_estimate_its_own_time(
