@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
+from torch import Tensor
 
 from nst_core import content_cost, gram_matrix, layer_style_cost, style_cost, total_cost
 from nst_core.gram import weighted_style_terms
@@ -122,6 +125,26 @@ def test_content_cost_matches_float64(shape):
     batched = content_cost(a_c.expand(2, *shape), torch.stack([a_g, a_c]))
     assert batched.shape == (2,)
     assert batched[1].item() == 0.0
+
+
+def test_content_cost_gradient_is_the_formulas() -> None:
+    a_c, a_g = rand((3, 5, 4), 14).double(), rand((3, 5, 4), 15).double()
+    assert torch.autograd.gradcheck(content_cost, (a_c.requires_grad_(True), a_g.requires_grad_(True)))
+
+
+def test_content_cost_of_bfloat16_maps_is_the_composed_formula_to_the_last_bit() -> None:
+    def cost_and_gradients(cost: Callable[[Tensor, Tensor], Tensor]) -> tuple[Tensor, ...]:
+        a_C = rand((2, 3, 5, 4), 16).bfloat16().requires_grad_(True)
+        a_G = rand((2, 3, 5, 4), 17).bfloat16().requires_grad_(True)
+        value = cost(a_C, a_G)
+        value.sum().backward()
+        return value, a_G.grad, a_C.grad
+
+    ours = cost_and_gradients(content_cost)
+    # autograd of the formula on float32 copies, as the objective computed it before: each gradient in its input's dtype
+    theirs = cost_and_gradients(lambda c, g: (c.float() - g.float()).square().sum((-3, -2, -1)) / (4.0 * 3 * 5 * 4))
+    for x, y in zip(ours, theirs, strict=True):
+        assert x.dtype == y.dtype and torch.equal(x, y)
 
 
 def test_content_cost_shape_mismatch():
